@@ -1,0 +1,2 @@
+// Placeholder replaced below in this session.
+console.log('sluice demo');

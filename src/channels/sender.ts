@@ -1,0 +1,136 @@
+import type { Observer } from 'rxjs';
+import { ChannelClosedError } from '../errors.js';
+import type { ChannelCore } from '../internal/channelCore.js';
+import { checkOptions, checkSignal } from '../internal/validate.js';
+import type { SendOptions, TrySendResult } from './types.js';
+
+/**
+ * The sending half of an `mpsc` or `mpmc` channel: an RxJS `Observer<T>` (so
+ * `source$.subscribe(tx)` feeds the channel) with Promise methods that wait for room.
+ *
+ * Each handle is counted: `clone()` adds one, `close()` (or `complete()`) removes one, and the
+ * receiver completes once the last handle is closed and the buffer is drained.
+ */
+export interface Sender<T> extends Observer<T> {
+  /** The buffer's capacity (`Infinity` for an unbounded channel). */
+  readonly capacity: number;
+  /** Messages buffered now, not counting sends that wait for room. */
+  readonly size: number;
+  /** True once this handle is closed or the channel no longer accepts messages. */
+  readonly isClosed: boolean;
+  /** Messages accepted by the channel. */
+  readonly sent: number;
+  /** Messages handed to a consumer. */
+  readonly received: number;
+  /** Messages discarded by the `'drop'` or `'replace'` policy (each also reached `onOverflow`). */
+  readonly dropped: number;
+  /**
+   * Sends a message. Under `'block'` it waits while the buffer is full (waiting sends are
+   * served first-in first-out); under the other policies it settles at once.
+   *
+   * Errors: rejects with `ChannelClosedError` when the channel is closed, and under `'error'`
+   * with `ChannelFullError` when full; both carry the message as `value`. A message dropped by
+   * `'drop'` resolves (it was reported to `onOverflow`).
+   *
+   * Cancellation: aborting `signal` while waiting rejects with the signal's reason; the message
+   * is not enqueued and holds no slot. Closing the receiver rejects waiting sends with
+   * `ChannelClosedError`; closing a sender handle does not cancel its waiting sends.
+   */
+  send(value: T, options?: SendOptions): Promise<void>;
+  /** Sends without waiting; reports full, dropped or closed together with the message. */
+  trySend(value: T): TrySendResult<T>;
+  /**
+   * The Observer path, for `source$.subscribe(tx)`. A push source cannot wait, so `next`
+   * follows the policy and never loses a message silently: it throws `ChannelFullError` when
+   * the buffer is full under `'block'` or `'error'`, and `ChannelClosedError` when the channel
+   * is closed, each carrying the message. Thrown inside a subscription, RxJS reports the error
+   * through `config.onUnhandledError` (by default rethrown asynchronously).
+   */
+  next(value: T): void;
+  /** Fails the channel: consumers receive what is buffered, then this error. */
+  error(err: unknown): void;
+  /** Same as `close()`. */
+  complete(): void;
+  /** Closes this handle. Idempotent. Its waiting sends still deliver. */
+  close(): void;
+  /** A new counted handle to the same channel. Throws `ChannelClosedError` on a closed handle. */
+  clone(): Sender<T>;
+  /** Resolves once the receiver closed or the channel ended: nobody will read new messages. */
+  closed(): Promise<void>;
+}
+
+/** @internal The one implementation of `Sender`, shared by mpsc and mpmc. */
+export class ChannelSender<T> implements Sender<T> {
+  private open = true;
+
+  constructor(private readonly core: ChannelCore<T>) {}
+
+  get capacity(): number {
+    return this.core.buffer.capacity;
+  }
+  get size(): number {
+    return this.core.buffer.size;
+  }
+  get isClosed(): boolean {
+    return !this.open || this.core.isClosed;
+  }
+  get sent(): number {
+    return this.core.sent;
+  }
+  get received(): number {
+    return this.core.received;
+  }
+  get dropped(): number {
+    return this.core.buffer.dropped;
+  }
+
+  send(value: T, options?: SendOptions): Promise<void> {
+    let signal: AbortSignal | undefined;
+    if (options !== undefined) {
+      signal = checkSignal('send', checkOptions<SendOptions>('send', options).signal);
+    }
+    if (!this.open) return Promise.reject(this.handleClosed(value));
+    return this.core.send(value, signal);
+  }
+
+  trySend(value: T): TrySendResult<T> {
+    if (!this.open) return { ok: false, reason: 'closed', value };
+    return this.core.trySend(value);
+  }
+
+  next = (value: T): void => {
+    if (!this.open) throw this.handleClosed(value);
+    this.core.next(value);
+  };
+
+  error = (err: unknown): void => {
+    if (!this.open) return;
+    this.open = false;
+    this.core.fail(err);
+    this.core.releaseSender();
+  };
+
+  complete = (): void => {
+    this.close();
+  };
+
+  close(): void {
+    if (!this.open) return;
+    this.open = false;
+    this.core.releaseSender();
+  }
+
+  clone(): Sender<T> {
+    if (!this.open) throw new ChannelClosedError('clone: this sender is closed');
+    this.core.senders++;
+    return new ChannelSender(this.core);
+  }
+
+  closed(): Promise<void> {
+    return this.core.closed();
+  }
+
+  private handleClosed(value: T): ChannelClosedError<T> {
+    return new ChannelClosedError('send: this sender handle is closed', value);
+  }
+}

@@ -1,0 +1,92 @@
+/**
+ * Named errors thrown or rejected by sluice. Each has a stable `name` that survives
+ * minification, so `err.name === 'ChannelClosedError'` is a safe check across bundles;
+ * `instanceof` works too within one copy of the library.
+ *
+ * An error that refuses a message carries that message back as `value`, so nothing a
+ * caller handed over is lost: `catch (err) { if (err instanceof ChannelFullError) retryLater(err.value) }`.
+ *
+ * @module
+ */
+
+/** Options shared by sluice's errors. */
+interface ValueCarrying<T> {
+  readonly value: T | undefined;
+}
+
+/**
+ * The channel is closed: by the receiver (`rx.close()`), by its last sender, or because a
+ * producer failed it. A send rejected with this error hands its message back in `value`
+ * (`undefined` when the error did not refuse a message, for example a `recv()` on a drained
+ * and closed channel).
+ *
+ * @example
+ * ```ts
+ * import { mpsc, ChannelClosedError } from 'sluice';
+ * const [tx, rx] = mpsc<string>(1);
+ * rx.close();
+ * await tx.send('late').catch((err) => {
+ *   if (err instanceof ChannelClosedError) console.log('refused', err.value); // refused late
+ * });
+ * ```
+ */
+export class ChannelClosedError<T = unknown> extends Error implements ValueCarrying<T> {
+  override readonly name = 'ChannelClosedError' as const;
+  readonly value: T | undefined;
+  constructor(message = 'channel is closed', value?: T) {
+    super(message);
+    this.value = value;
+  }
+}
+
+/**
+ * The channel's buffer is full and the call could not wait: a send under the `'error'`
+ * overflow policy, or a synchronous `next()` under `'block'` (a push source cannot be made to
+ * wait). The refused message is in `value`.
+ */
+export class ChannelFullError<T = unknown> extends Error implements ValueCarrying<T> {
+  override readonly name = 'ChannelFullError' as const;
+  readonly value: T | undefined;
+  constructor(message = 'channel is full', value?: T) {
+    super(message);
+    this.value = value;
+  }
+}
+
+/**
+ * A broadcast receiver fell so far behind that messages it had not read were overwritten.
+ * `skipped` is how many it missed; the receiver continues from the oldest message still
+ * retained. Raised only when the receiver asked for lag to be an error (`lag: 'error'`).
+ */
+export class LaggedError extends Error {
+  override readonly name = 'LaggedError' as const;
+  readonly skipped: number;
+  constructor(skipped: number) {
+    super(`receiver lagged behind and skipped ${skipped} message${skipped === 1 ? '' : 's'}`);
+    this.skipped = skipped;
+  }
+}
+
+/**
+ * A message could not be delivered within its allowed attempts and there was no dead letter
+ * destination to take it. `value` is the message, `attempts` how many were made and `cause`
+ * the last attempt's error (a timeout or the error the delivery raised).
+ */
+export class DeliveryFailedError<T = unknown> extends Error implements ValueCarrying<T> {
+  override readonly name = 'DeliveryFailedError' as const;
+  readonly value: T | undefined;
+  readonly attempts: number;
+  constructor(value: T, attempts: number, cause: unknown) {
+    super(`delivery failed after ${attempts} attempt${attempts === 1 ? '' : 's'}`, { cause });
+    this.value = value;
+    this.attempts = attempts;
+  }
+}
+
+/**
+ * A receiver that serves one consumer at a time (an `mpsc` receiver, like tokio's) was asked
+ * to serve a second one while the first was still active.
+ */
+export class ReceiverBusyError extends Error {
+  override readonly name = 'ReceiverBusyError' as const;
+}

@@ -1,0 +1,421 @@
+import type { TryRecvResult, TrySendResult } from '../channels/types.js';
+import { ChannelClosedError, ChannelFullError, ReceiverBusyError } from '../errors.js';
+import type { Demand, Sink } from './demand.js';
+import { type BufferConfig, PolicyBuffer } from './policyBuffer.js';
+import { Ring } from './ring.js';
+
+/** A consumer registered with the channel: a subscription, a pull consumer or one `recv()`. */
+interface Taker<T> {
+  readonly sink: Sink<T>;
+  demand: number;
+  /** A `recv()`: served one message, then removed. */
+  readonly once: boolean;
+  removed: boolean;
+}
+
+/** A `send()` waiting for room under the `'block'` policy. */
+interface Waiter<T> {
+  value: T | undefined;
+  live: boolean;
+  resolve(): void;
+  reject(err: unknown): void;
+  cleanup: (() => void) | undefined;
+}
+
+const ACCEPTED: TrySendResult<never> = Object.freeze({ ok: true });
+const EMPTY: TryRecvResult<never> = Object.freeze({ ok: false, reason: 'empty' });
+const CLOSED: TryRecvResult<never> = Object.freeze({ ok: false, reason: 'closed' });
+const RESOLVED: Promise<void> = Promise.resolve();
+
+/**
+ * The shared engine of `mpsc` and `mpmc`: one `PolicyBuffer`, a first-in first-out line of
+ * waiting senders, and the consumers with their outstanding demand.
+ *
+ * Invariants:
+ * - the buffer never holds more than `capacity` messages;
+ * - a message leaves the buffer only towards a consumer that requested it;
+ * - waiting senders are admitted in arrival order, one per freed slot;
+ * - the channel ends (complete or error to every consumer) once sending is closed, the buffer
+ *   is empty and no sender waits.
+ *
+ * Delivery is re-entrancy safe: a consumer may send, receive, request or cancel from inside
+ * `next`; the pump loop picks such changes up before it returns.
+ */
+export class ChannelCore<T> {
+  readonly buffer: PolicyBuffer<T>;
+  /** Accepted messages (into the buffer or straight to a consumer). */
+  sent = 0;
+  /** Messages handed to a consumer. */
+  received = 0;
+  /** Open sender handles; sending closes when it reaches zero. */
+  senders = 1;
+
+  private readonly waiters = new Ring<Waiter<T>>(4);
+  private waiting = 0;
+  private takers: Taker<T>[] = [];
+  private rr = 0;
+  private streams = 0;
+  private onces = 0;
+  private sendClosed = false;
+  private receiverClosed = false;
+  private failure: { error: unknown } | undefined;
+  private ended = false;
+  private pumping = false;
+  private closedWaiters: Array<() => void> | undefined;
+
+  /**
+   * @param config capacity and policy
+   * @param where the constructor's name for error messages
+   * @param exclusive one consumer at a time (mpsc) rather than competing consumers (mpmc)
+   */
+  constructor(
+    config: BufferConfig<T>,
+    private readonly where: string,
+    private readonly exclusive: boolean,
+  ) {
+    this.buffer = new PolicyBuffer(config);
+  }
+
+  get isClosed(): boolean {
+    return this.sendClosed;
+  }
+
+  get isEnded(): boolean {
+    return this.ended;
+  }
+
+  /** Messages waiting in `send()` for room. */
+  get waitingSenders(): number {
+    return this.waiting;
+  }
+
+  // ---- sending ------------------------------------------------------------------------
+
+  trySend(value: T): TrySendResult<T> {
+    if (this.sendClosed) return { ok: false, reason: 'closed', value };
+    if (this.waiting > 0) return { ok: false, reason: 'full', value };
+    if (this.buffer.size === 0 && !this.pumping) {
+      const taker = this.pick();
+      if (taker !== undefined) {
+        this.sent++;
+        this.pumping = true;
+        try {
+          this.deliver(taker, value);
+        } finally {
+          this.pumping = false;
+        }
+        if (this.buffer.size > 0 || this.waiting > 0 || this.sendClosed) this.pump();
+        return ACCEPTED;
+      }
+    }
+    let offer: ReturnType<PolicyBuffer<T>['offer']>;
+    try {
+      offer = this.buffer.offer(value);
+    } catch (err) {
+      // onOverflow threw after the buffer was made consistent again.
+      if (this.buffer.policy === 'replace') {
+        this.sent++;
+        this.pump();
+      }
+      throw err;
+    }
+    if (offer === 'accepted') {
+      this.sent++;
+      this.pump();
+      return ACCEPTED;
+    }
+    return { ok: false, reason: offer, value };
+  }
+
+  send(value: T, signal: AbortSignal | undefined): Promise<void> {
+    if (signal?.aborted) return Promise.reject(signal.reason);
+    let result: TrySendResult<T>;
+    try {
+      result = this.trySend(value);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    if (result.ok || result.reason === 'dropped') return RESOLVED;
+    if (result.reason === 'closed') return Promise.reject(this.closedError(value));
+    if (this.buffer.policy === 'error') {
+      return Promise.reject(
+        new ChannelFullError(`${this.where}: channel is full (capacity ${this.buffer.capacity})`, value),
+      );
+    }
+    return new Promise<void>((resolve, reject) => {
+      const waiter: Waiter<T> = { value, live: true, resolve, reject, cleanup: undefined };
+      if (signal) {
+        const onAbort = () => {
+          if (!waiter.live) return;
+          waiter.live = false;
+          waiter.value = undefined;
+          this.waiting--;
+          reject(signal.reason);
+          this.checkDone();
+        };
+        signal.addEventListener('abort', onAbort, { once: true });
+        waiter.cleanup = () => signal.removeEventListener('abort', onAbort);
+      }
+      this.waiters.push(waiter);
+      this.waiting++;
+    });
+  }
+
+  /** The synchronous Observer path: follows the policy, throws rather than lose a message. */
+  next(value: T): void {
+    const result = this.trySend(value);
+    if (result.ok || result.reason === 'dropped') return;
+    if (result.reason === 'closed') throw this.closedError(value);
+    throw new ChannelFullError(
+      `${this.where}: channel is full (capacity ${this.buffer.capacity}) and next() cannot wait; ` +
+        `use await send() to wait, or the 'drop' or 'replace' policy for a push source`,
+      value,
+    );
+  }
+
+  /** A producer failed: consumers get the buffered messages, then `error`. */
+  fail(error: unknown): void {
+    if (this.sendClosed) return;
+    this.failure = { error };
+    this.sendClosed = true;
+    this.pump();
+  }
+
+  /** One sender handle closed; sending closes with the last. Waiting sends still deliver. */
+  releaseSender(): void {
+    this.senders--;
+    if (this.senders === 0 && !this.sendClosed) {
+      this.sendClosed = true;
+      this.pump();
+    }
+  }
+
+  /** The receiver closed: no new sends, waiting sends are refused, buffered messages stay readable. */
+  closeReceiver(): void {
+    if (this.receiverClosed) return;
+    this.receiverClosed = true;
+    this.sendClosed = true;
+    while (this.waiters.size > 0) {
+      const waiter = this.waiters.shift();
+      if (!waiter.live) continue;
+      waiter.live = false;
+      this.waiting--;
+      waiter.cleanup?.();
+      const value = waiter.value as T;
+      waiter.value = undefined;
+      waiter.reject(this.closedError(value));
+    }
+    this.notifyClosed();
+    this.pump();
+  }
+
+  /** Resolves once the receiver closed or the channel ended. */
+  closed(): Promise<void> {
+    if (this.receiverClosed || this.ended) return RESOLVED;
+    return new Promise<void>((resolve) => {
+      (this.closedWaiters ??= []).push(resolve);
+    });
+  }
+
+  // ---- receiving ----------------------------------------------------------------------
+
+  tryRecv(): TryRecvResult<T> {
+    if (this.exclusive && this.streams > 0) throw this.busy('tryRecv()');
+    if (this.buffer.size > 0) {
+      const value = this.buffer.shift();
+      this.received++;
+      this.pump();
+      return { ok: true, value };
+    }
+    return this.ended || (this.sendClosed && this.waiting === 0) ? CLOSED : EMPTY;
+  }
+
+  recv(signal: AbortSignal | undefined): Promise<T> {
+    if (signal?.aborted) return Promise.reject(signal.reason);
+    if (this.exclusive && this.streams > 0) return Promise.reject(this.busy('recv()'));
+    if (this.buffer.size > 0 && this.onces === 0) {
+      const value = this.buffer.shift();
+      this.received++;
+      this.pump();
+      return Promise.resolve(value);
+    }
+    return new Promise<T>((resolve, reject) => {
+      let cleanup: (() => void) | undefined;
+      const taker = this.addTaker(
+        {
+          next: (value) => {
+            cleanup?.();
+            resolve(value);
+          },
+          error: (err) => {
+            cleanup?.();
+            reject(err);
+          },
+          complete: () => {
+            cleanup?.();
+            reject(new ChannelClosedError(`${this.where}: channel is closed and drained`));
+          },
+        },
+        1,
+        true,
+      );
+      if (signal && !taker.removed) {
+        const onAbort = () => {
+          if (taker.removed) return;
+          this.removeTaker(taker);
+          reject(signal.reason);
+        };
+        signal.addEventListener('abort', onAbort, { once: true });
+        cleanup = () => signal.removeEventListener('abort', onAbort);
+      }
+      this.pump();
+    });
+  }
+
+  /** A stream consumer (subscription, async iterator, pool) with its own demand. */
+  pull(sink: Sink<T>): Demand {
+    if (this.exclusive && (this.streams > 0 || this.onces > 0)) {
+      sink.error(this.busy('a second subscription'));
+      return { request() {}, cancel() {} };
+    }
+    const taker = this.addTaker(sink, 0, false);
+    return {
+      request: (n: number) => {
+        if (taker.removed) return;
+        taker.demand += n;
+        this.pump();
+      },
+      cancel: () => {
+        if (!taker.removed) this.removeTaker(taker);
+      },
+    };
+  }
+
+  // ---- internals ----------------------------------------------------------------------
+
+  private addTaker(sink: Sink<T>, demand: number, once: boolean): Taker<T> {
+    const taker: Taker<T> = { sink, demand, once, removed: false };
+    if (this.ended) {
+      taker.removed = true;
+      if (this.failure) sink.error(this.failure.error);
+      else sink.complete();
+      return taker;
+    }
+    this.takers.push(taker);
+    if (once) this.onces++;
+    else this.streams++;
+    return taker;
+  }
+
+  private removeTaker(taker: Taker<T>): void {
+    taker.removed = true;
+    const index = this.takers.indexOf(taker);
+    if (index >= 0) {
+      // Copy on write: a pump loop or an ending may be iterating the old array.
+      this.takers = this.takers.slice(0, index).concat(this.takers.slice(index + 1));
+      if (this.rr > index) this.rr--;
+    }
+    if (taker.once) this.onces--;
+    else this.streams--;
+  }
+
+  /** The consumer that gets the next message: the first with demand (mpsc), or round-robin (mpmc). */
+  private pick(): Taker<T> | undefined {
+    const takers = this.takers;
+    const n = takers.length;
+    if (n === 1) {
+      const only = takers[0]!;
+      return only.demand > 0 ? only : undefined;
+    }
+    if (this.exclusive) {
+      for (const taker of takers) if (taker.demand > 0) return taker;
+      return undefined;
+    }
+    for (let i = 0; i < n; i++) {
+      const index = (this.rr + i) % n;
+      const taker = takers[index]!;
+      if (taker.demand > 0) {
+        this.rr = (index + 1) % n;
+        return taker;
+      }
+    }
+    return undefined;
+  }
+
+  private deliver(taker: Taker<T>, value: T): void {
+    taker.demand--;
+    this.received++;
+    if (taker.once) this.removeTaker(taker);
+    taker.sink.next(value);
+  }
+
+  /** Moves messages towards consumers with demand and admits waiting senders, until stable. */
+  private pump(): void {
+    if (this.pumping) return;
+    this.pumping = true;
+    try {
+      for (;;) {
+        while (this.buffer.size > 0) {
+          const taker = this.pick();
+          if (taker === undefined) break;
+          this.deliver(taker, this.buffer.shift());
+        }
+        let admitted = false;
+        while (this.waiting > 0 && !this.buffer.isFull) {
+          const waiter = this.waiters.shift();
+          if (!waiter.live) continue;
+          waiter.live = false;
+          this.waiting--;
+          waiter.cleanup?.();
+          this.buffer.push(waiter.value as T);
+          waiter.value = undefined;
+          this.sent++;
+          waiter.resolve();
+          admitted = true;
+        }
+        while (this.waiters.size > 0 && !this.waiters.peek().live) this.waiters.shift();
+        if (!admitted) break;
+      }
+    } finally {
+      this.pumping = false;
+    }
+    this.checkDone();
+  }
+
+  private checkDone(): void {
+    if (this.ended || !this.sendClosed || this.buffer.size > 0 || this.waiting > 0) return;
+    this.ended = true;
+    const takers = this.takers;
+    this.takers = [];
+    this.streams = 0;
+    this.onces = 0;
+    this.notifyClosed();
+    for (const taker of takers) {
+      taker.removed = true;
+      if (this.failure) taker.sink.error(this.failure.error);
+      else taker.sink.complete();
+    }
+  }
+
+  private notifyClosed(): void {
+    const waiters = this.closedWaiters;
+    this.closedWaiters = undefined;
+    if (waiters) for (const resolve of waiters) resolve();
+  }
+
+  private closedError(value: T): ChannelClosedError<T> {
+    const why = this.receiverClosed
+      ? 'the receiver closed it'
+      : this.failure
+        ? 'a producer failed it'
+        : 'every sender closed it';
+    return new ChannelClosedError(`${this.where}: channel is closed (${why})`, value);
+  }
+
+  private busy(what: string): ReceiverBusyError {
+    return new ReceiverBusyError(
+      `${this.where}: the receiver already has a consumer; ${what} must wait until it unsubscribes ` +
+        `(mpsc serves one consumer at a time; use mpmc for competing consumers)`,
+    );
+  }
+}

@@ -1,0 +1,95 @@
+import type { OverflowHandler, OverflowOptions, OverflowPolicy } from '../overflow.js';
+import { Ring } from './ring.js';
+import { checkCapacity, checkFunction, checkOneOf, checkOptions } from './validate.js';
+
+export const POLICIES: readonly OverflowPolicy[] = ['block', 'drop', 'replace', 'error'];
+
+/** What `offer` did with a message. `'full'` leaves the decision (wait or fail) to the caller. */
+export type Offer = 'accepted' | 'dropped' | 'full';
+
+/** Validated capacity and overflow options. */
+export interface BufferConfig<T> {
+  readonly capacity: number;
+  readonly overflow: OverflowPolicy;
+  readonly onOverflow: OverflowHandler<T> | undefined;
+}
+
+/** Reads `{ overflow, onOverflow }` and a capacity, throwing a clear error for bad input. */
+export function bufferConfig<T>(where: string, capacity: unknown, options: unknown): BufferConfig<T> {
+  const opts = checkOptions<OverflowOptions<T>>(where, options);
+  return {
+    capacity: checkCapacity(where, 'capacity', capacity),
+    overflow: opts.overflow === undefined ? 'block' : checkOneOf(where, 'overflow', opts.overflow, POLICIES),
+    onOverflow: checkFunction<OverflowHandler<T>>(where, 'onOverflow', opts.onOverflow, true),
+  };
+}
+
+/**
+ * The one bounded buffer behind every channel, operator and queue in sluice: a ring buffer
+ * that never holds more than `capacity` messages and applies the overflow policy when full.
+ * Every discarded message goes to `onOverflow` and the `dropped` counter.
+ */
+export class PolicyBuffer<T> {
+  readonly capacity: number;
+  readonly policy: OverflowPolicy;
+  private readonly onOverflow: OverflowHandler<T> | undefined;
+  private readonly ring: Ring<T>;
+  /** Messages discarded by `'drop'` or `'replace'`. */
+  dropped = 0;
+
+  constructor(config: BufferConfig<T>) {
+    this.capacity = config.capacity;
+    this.policy = config.overflow;
+    this.onOverflow = config.onOverflow;
+    this.ring = new Ring<T>(Math.min(config.capacity, 16));
+  }
+
+  get size(): number {
+    return this.ring.size;
+  }
+
+  get isFull(): boolean {
+    return this.ring.size >= this.capacity;
+  }
+
+  /** Adds a message if there is room, else applies the policy. */
+  offer(value: T): Offer {
+    if (this.ring.size < this.capacity) {
+      this.ring.push(value);
+      return 'accepted';
+    }
+    switch (this.policy) {
+      case 'drop':
+        this.dropped++;
+        this.onOverflow?.(value, 'drop');
+        return 'dropped';
+      case 'replace': {
+        const evicted = this.ring.shift();
+        this.ring.push(value);
+        this.dropped++;
+        this.onOverflow?.(evicted, 'replace');
+        return 'accepted';
+      }
+      default:
+        return 'full';
+    }
+  }
+
+  /** Adds a message regardless of capacity (a waiting sender whose slot just freed). */
+  push(value: T): void {
+    this.ring.push(value);
+  }
+
+  /** The oldest message; the caller checks `size` first. */
+  shift(): T {
+    return this.ring.shift();
+  }
+
+  peek(): T {
+    return this.ring.peek();
+  }
+
+  drain(): T[] {
+    return this.ring.drain();
+  }
+}

@@ -1,0 +1,118 @@
+/**
+ * Argument checks with one message template: `<where>: <name> must be <expected>, got <given>`.
+ * They throw at the point of the mistake, at construction, never later on a hot path.
+ */
+
+/** A short, safe description of any value for error messages. */
+export function describe(value: unknown): string {
+  if (value === null) return 'null';
+  if (value === undefined) return 'undefined';
+  if (typeof value === 'number') {
+    if (Number.isNaN(value)) return 'NaN';
+    return String(value);
+  }
+  if (typeof value === 'string') return JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value);
+  if (typeof value === 'function') return 'a function';
+  if (typeof value === 'bigint') return `${value}n`;
+  if (typeof value === 'symbol' || typeof value === 'boolean') return String(value);
+  if (Array.isArray(value)) return 'an array';
+  return `an object (${Object.prototype.toString.call(value).slice(8, -1)})`;
+}
+
+function fail(kind: typeof RangeError | typeof TypeError, where: string, name: string, expected: string, given: unknown): never {
+  throw new kind(`${where}: ${name} must be ${expected}, got ${describe(given)}`);
+}
+
+/** A whole number >= 1, or `Infinity` when `allowInfinity`. */
+export function checkCapacity(where: string, name: string, value: unknown, allowInfinity = true): number {
+  const expected = allowInfinity ? 'a whole number >= 1 or Infinity' : 'a whole number >= 1';
+  if (typeof value !== 'number') fail(TypeError, where, name, expected, value);
+  if (value === Number.POSITIVE_INFINITY && allowInfinity) return value;
+  if (!Number.isInteger(value) || value < 1) fail(RangeError, where, name, expected, value);
+  return value;
+}
+
+/** A whole number >= min. */
+export function checkInteger(where: string, name: string, value: unknown, min: number): number {
+  const expected = `a whole number >= ${min}`;
+  if (typeof value !== 'number') fail(TypeError, where, name, expected, value);
+  if (!Number.isInteger(value) || value < min) fail(RangeError, where, name, expected, value);
+  return value;
+}
+
+/** A finite number >= 0 (a duration in milliseconds). */
+export function checkDuration(where: string, name: string, value: unknown, allowInfinity = false): number {
+  const expected = allowInfinity ? 'a number of milliseconds >= 0 or Infinity' : 'a finite number of milliseconds >= 0';
+  if (typeof value !== 'number') fail(TypeError, where, name, expected, value);
+  if (value === Number.POSITIVE_INFINITY && allowInfinity) return value;
+  if (!Number.isFinite(value) || value < 0) fail(RangeError, where, name, expected, value);
+  return value;
+}
+
+/** A number within [min, max]. */
+export function checkRange(where: string, name: string, value: unknown, min: number, max: number): number {
+  const expected = `a number from ${min} to ${max}`;
+  if (typeof value !== 'number') fail(TypeError, where, name, expected, value);
+  if (Number.isNaN(value) || value < min || value > max) fail(RangeError, where, name, expected, value);
+  return value;
+}
+
+/** A function, or undefined when optional. */
+export function checkFunction<F>(where: string, name: string, value: unknown, optional: true): F | undefined;
+export function checkFunction<F>(where: string, name: string, value: unknown, optional?: false): F;
+export function checkFunction<F>(where: string, name: string, value: unknown, optional = false): F | undefined {
+  if (value === undefined && optional) return undefined;
+  if (typeof value !== 'function') fail(TypeError, where, name, 'a function', value);
+  return value as F;
+}
+
+/** One of a fixed set of string literals. */
+export function checkOneOf<S extends string>(where: string, name: string, value: unknown, allowed: readonly S[]): S {
+  if (typeof value !== 'string' || !(allowed as readonly string[]).includes(value)) {
+    fail(TypeError, where, name, `one of ${allowed.map((a) => `'${a}'`).join(', ')}`, value);
+  }
+  return value as S;
+}
+
+/** A boolean. */
+export function checkBoolean(where: string, name: string, value: unknown): boolean {
+  if (typeof value !== 'boolean') fail(TypeError, where, name, 'true or false', value);
+  return value;
+}
+
+/** A plain options object (or undefined). */
+export function checkOptions<O extends object>(where: string, value: unknown): Partial<O> {
+  if (value === undefined) return {};
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    fail(TypeError, where, 'options', 'an object', value);
+  }
+  return value as Partial<O>;
+}
+
+/** An AbortSignal, or undefined. */
+export function checkSignal(where: string, value: unknown): AbortSignal | undefined {
+  if (value === undefined) return undefined;
+  if (
+    value === null ||
+    typeof value !== 'object' ||
+    typeof (value as AbortSignal).aborted !== 'boolean' ||
+    typeof (value as AbortSignal).addEventListener !== 'function'
+  ) {
+    fail(TypeError, where, 'signal', 'an AbortSignal', value);
+  }
+  return value as AbortSignal;
+}
+
+/** An RxJS scheduler (anything with `now()` and `schedule()`), or undefined. */
+export function checkScheduler<S>(where: string, value: unknown): S | undefined {
+  if (value === undefined) return undefined;
+  if (
+    value === null ||
+    typeof value !== 'object' ||
+    typeof (value as { now?: unknown }).now !== 'function' ||
+    typeof (value as { schedule?: unknown }).schedule !== 'function'
+  ) {
+    fail(TypeError, where, 'scheduler', 'an RxJS SchedulerLike', value);
+  }
+  return value as S;
+}
