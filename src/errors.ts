@@ -22,11 +22,14 @@ interface ValueCarrying<T> {
  *
  * @example
  * ```ts
+ * import assert from 'node:assert/strict';
  * import { mpsc, ChannelClosedError } from 'sluice';
  * const [tx, rx] = mpsc<string>(1);
  * rx.close();
- * await tx.send('late').catch((err) => {
- *   if (err instanceof ChannelClosedError) console.log('refused', err.value); // refused late
+ * await assert.rejects(tx.send('late'), (err) => {
+ *   assert.ok(err instanceof ChannelClosedError);
+ *   assert.equal(err.value, 'late'); // the refused message comes back
+ *   return true;
  * });
  * ```
  */

@@ -1,23 +1,33 @@
 /**
  * sluice: messaging patterns for RxJS.
+ *
+ * Every module re-exported with `export *` holds only public pieces; machinery lives in
+ * `src/internal/` and is never exported.
  * @module
  */
 
+export * from './channels/broadcast.js';
+export { mpmc } from './channels/mpmc.js';
 // channels
 export { mpsc } from './channels/mpsc.js';
-export { mpmc } from './channels/mpmc.js';
-export type { Sender } from './channels/sender.js';
+export * from './channels/oneshot.js';
 export type { Receiver } from './channels/receiver.js';
-export type { TrySendResult, TryRecvResult, SendOptions, RecvOptions } from './channels/types.js';
-
-// overflow policies
-export type { OverflowPolicy, OverflowHandler, OverflowOptions } from './overflow.js';
-
+export type { Sender } from './channels/sender.js';
+export type { RecvOptions, SendOptions, TryRecvResult, TrySendResult } from './channels/types.js';
+export * from './channels/watch.js';
 // errors
 export {
   ChannelClosedError,
   ChannelFullError,
-  LaggedError,
   DeliveryFailedError,
+  LaggedError,
   ReceiverBusyError,
 } from './errors.js';
+export * from './operators/atLeastOnce.js';
+export * from './operators/dedupe.js';
+// operators and interop
+export * from './operators/fromIterable.js';
+export * from './operators/idempotent.js';
+export * from './operators/toAsyncIterable.js';
+// overflow policies
+export type { OverflowHandler, OverflowOptions, OverflowPolicy } from './overflow.js';

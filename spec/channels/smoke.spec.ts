@@ -1,5 +1,5 @@
-import { describe, expect, it } from 'vitest';
 import { mpmc, mpsc } from 'sluice';
+import { describe, expect, it } from 'vitest';
 
 describe('smoke', () => {
   it('mpsc for await', async () => {
@@ -20,6 +20,9 @@ describe('smoke', () => {
     rx.subscribe((j) => a.push(j));
     rx.subscribe((j) => b.push(j));
     for (const j of ['j1', 'j2', 'j3', 'j4']) tx.trySend(j);
-    expect([a, b]).toEqual([['j1', 'j3'], ['j2', 'j4']]);
+    expect([a, b]).toEqual([
+      ['j1', 'j3'],
+      ['j2', 'j4'],
+    ]);
   });
 });

@@ -44,6 +44,7 @@ import { ChannelSender, type Sender } from './sender.js';
  *
  * @example
  * ```ts
+ * import assert from 'node:assert/strict';
  * import { mpmc } from 'sluice';
  *
  * const [tx, rx] = mpmc<string>(10);
@@ -52,10 +53,13 @@ import { ChannelSender, type Sender } from './sender.js';
  * rx.subscribe((job) => a.push(job));
  * rx.subscribe((job) => b.push(job));
  * for (const job of ['j1', 'j2', 'j3', 'j4']) tx.trySend(job);
- * console.assert(a.join() === 'j1,j3' && b.join() === 'j2,j4');
+ * assert.deepEqual([a, b], [['j1', 'j3'], ['j2', 'j4']]);
  * ```
  */
-export function mpmc<T>(capacity: number, options?: OverflowOptions<T>): [tx: Sender<T>, rx: Receiver<T>] {
+export function mpmc<T>(
+  capacity: number,
+  options?: OverflowOptions<T>,
+): [tx: Sender<T>, rx: Receiver<T>] {
   const core = new ChannelCore<T>(bufferConfig<T>('mpmc', capacity, options), 'mpmc', false);
   return [new ChannelSender(core), new ChannelReceiver(core)];
 }

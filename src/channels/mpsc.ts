@@ -50,6 +50,7 @@ import { ChannelSender, type Sender } from './sender.js';
  *
  * @example
  * ```ts
+ * import assert from 'node:assert/strict';
  * import { mpsc } from 'sluice';
  *
  * const [tx, rx] = mpsc<number>(2);
@@ -60,10 +61,13 @@ import { ChannelSender, type Sender } from './sender.js';
  * const seen: number[] = [];
  * for await (const n of rx) seen.push(n);
  * await producer;
- * console.assert(seen.join() === '1,2,3,4,5');
+ * assert.deepEqual(seen, [1, 2, 3, 4, 5]);
  * ```
  */
-export function mpsc<T>(capacity: number, options?: OverflowOptions<T>): [tx: Sender<T>, rx: Receiver<T>] {
+export function mpsc<T>(
+  capacity: number,
+  options?: OverflowOptions<T>,
+): [tx: Sender<T>, rx: Receiver<T>] {
   const core = new ChannelCore<T>(bufferConfig<T>('mpsc', capacity, options), 'mpsc', true);
   return [new ChannelSender(core), new ChannelReceiver(core)];
 }

@@ -1,8 +1,8 @@
+import type { Observable } from 'rxjs';
 import type { ChannelCore } from '../internal/channelCore.js';
 import { PullObservable } from '../internal/demand.js';
 import { PullIterator } from '../internal/pullIterator.js';
 import { checkOptions, checkSignal } from '../internal/validate.js';
-import type { Observable } from 'rxjs';
 import type { RecvOptions, TryRecvResult } from './types.js';
 
 /**

@@ -139,7 +139,10 @@ export class ChannelCore<T> {
     if (result.reason === 'closed') return Promise.reject(this.closedError(value));
     if (this.buffer.policy === 'error') {
       return Promise.reject(
-        new ChannelFullError(`${this.where}: channel is full (capacity ${this.buffer.capacity})`, value),
+        new ChannelFullError(
+          `${this.where}: channel is full (capacity ${this.buffer.capacity})`,
+          value,
+        ),
       );
     }
     return new Promise<void>((resolve, reject) => {

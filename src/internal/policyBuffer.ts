@@ -15,11 +15,18 @@ export interface BufferConfig<T> {
 }
 
 /** Reads `{ overflow, onOverflow }` and a capacity, throwing a clear error for bad input. */
-export function bufferConfig<T>(where: string, capacity: unknown, options: unknown): BufferConfig<T> {
+export function bufferConfig<T>(
+  where: string,
+  capacity: unknown,
+  options: unknown,
+): BufferConfig<T> {
   const opts = checkOptions<OverflowOptions<T>>(where, options);
   return {
     capacity: checkCapacity(where, 'capacity', capacity),
-    overflow: opts.overflow === undefined ? 'block' : checkOneOf(where, 'overflow', opts.overflow, POLICIES),
+    overflow:
+      opts.overflow === undefined
+        ? 'block'
+        : checkOneOf(where, 'overflow', opts.overflow, POLICIES),
     onOverflow: checkFunction<OverflowHandler<T>>(where, 'onOverflow', opts.onOverflow, true),
   };
 }

@@ -1,5 +1,5 @@
-import { Ring } from './ring.js';
 import { type Demand, type Pullable, pull } from './demand.js';
+import { Ring } from './ring.js';
 
 interface Pending<T> {
   resolve(result: IteratorResult<T, undefined>): void;

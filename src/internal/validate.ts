@@ -11,7 +11,8 @@ export function describe(value: unknown): string {
     if (Number.isNaN(value)) return 'NaN';
     return String(value);
   }
-  if (typeof value === 'string') return JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value);
+  if (typeof value === 'string')
+    return JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value);
   if (typeof value === 'function') return 'a function';
   if (typeof value === 'bigint') return `${value}n`;
   if (typeof value === 'symbol' || typeof value === 'boolean') return String(value);
@@ -19,12 +20,23 @@ export function describe(value: unknown): string {
   return `an object (${Object.prototype.toString.call(value).slice(8, -1)})`;
 }
 
-function fail(kind: typeof RangeError | typeof TypeError, where: string, name: string, expected: string, given: unknown): never {
+function fail(
+  kind: typeof RangeError | typeof TypeError,
+  where: string,
+  name: string,
+  expected: string,
+  given: unknown,
+): never {
   throw new kind(`${where}: ${name} must be ${expected}, got ${describe(given)}`);
 }
 
 /** A whole number >= 1, or `Infinity` when `allowInfinity`. */
-export function checkCapacity(where: string, name: string, value: unknown, allowInfinity = true): number {
+export function checkCapacity(
+  where: string,
+  name: string,
+  value: unknown,
+  allowInfinity = true,
+): number {
   const expected = allowInfinity ? 'a whole number >= 1 or Infinity' : 'a whole number >= 1';
   if (typeof value !== 'number') fail(TypeError, where, name, expected, value);
   if (value === Number.POSITIVE_INFINITY && allowInfinity) return value;
@@ -41,8 +53,15 @@ export function checkInteger(where: string, name: string, value: unknown, min: n
 }
 
 /** A finite number >= 0 (a duration in milliseconds). */
-export function checkDuration(where: string, name: string, value: unknown, allowInfinity = false): number {
-  const expected = allowInfinity ? 'a number of milliseconds >= 0 or Infinity' : 'a finite number of milliseconds >= 0';
+export function checkDuration(
+  where: string,
+  name: string,
+  value: unknown,
+  allowInfinity = false,
+): number {
+  const expected = allowInfinity
+    ? 'a number of milliseconds >= 0 or Infinity'
+    : 'a finite number of milliseconds >= 0';
   if (typeof value !== 'number') fail(TypeError, where, name, expected, value);
   if (value === Number.POSITIVE_INFINITY && allowInfinity) return value;
   if (!Number.isFinite(value) || value < 0) fail(RangeError, where, name, expected, value);
@@ -50,24 +69,46 @@ export function checkDuration(where: string, name: string, value: unknown, allow
 }
 
 /** A number within [min, max]. */
-export function checkRange(where: string, name: string, value: unknown, min: number, max: number): number {
+export function checkRange(
+  where: string,
+  name: string,
+  value: unknown,
+  min: number,
+  max: number,
+): number {
   const expected = `a number from ${min} to ${max}`;
   if (typeof value !== 'number') fail(TypeError, where, name, expected, value);
-  if (Number.isNaN(value) || value < min || value > max) fail(RangeError, where, name, expected, value);
+  if (Number.isNaN(value) || value < min || value > max)
+    fail(RangeError, where, name, expected, value);
   return value;
 }
 
 /** A function, or undefined when optional. */
-export function checkFunction<F>(where: string, name: string, value: unknown, optional: true): F | undefined;
+export function checkFunction<F>(
+  where: string,
+  name: string,
+  value: unknown,
+  optional: true,
+): F | undefined;
 export function checkFunction<F>(where: string, name: string, value: unknown, optional?: false): F;
-export function checkFunction<F>(where: string, name: string, value: unknown, optional = false): F | undefined {
+export function checkFunction<F>(
+  where: string,
+  name: string,
+  value: unknown,
+  optional = false,
+): F | undefined {
   if (value === undefined && optional) return undefined;
   if (typeof value !== 'function') fail(TypeError, where, name, 'a function', value);
   return value as F;
 }
 
 /** One of a fixed set of string literals. */
-export function checkOneOf<S extends string>(where: string, name: string, value: unknown, allowed: readonly S[]): S {
+export function checkOneOf<S extends string>(
+  where: string,
+  name: string,
+  value: unknown,
+  allowed: readonly S[],
+): S {
   if (typeof value !== 'string' || !(allowed as readonly string[]).includes(value)) {
     fail(TypeError, where, name, `one of ${allowed.map((a) => `'${a}'`).join(', ')}`, value);
   }

@@ -1,0 +1,2 @@
+// Work in progress: this module is being written.
+export {};
