@@ -24,10 +24,13 @@ export {
   ReceiverBusyError,
 } from './errors.js';
 export * from './operators/atLeastOnce.js';
-export * from './operators/dedupe.js';
 // operators and interop
+export { bounded } from './operators/bounded.js';
+export * from './operators/dedupe.js';
 export * from './operators/fromIterable.js';
 export * from './operators/idempotent.js';
 export * from './operators/toAsyncIterable.js';
+export type { JobFailure, WorkerContext, WorkerPoolConfig } from './operators/workerPool.js';
+export { workerPool } from './operators/workerPool.js';
 // overflow policies
 export type { OverflowHandler, OverflowOptions, OverflowPolicy } from './overflow.js';

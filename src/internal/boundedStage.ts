@@ -1,0 +1,174 @@
+import { type Observable, Subscriber } from 'rxjs';
+import { ChannelFullError } from '../errors.js';
+import { type Demand, isPullable, type Pullable, pull, type Sink } from './demand.js';
+import { type BufferConfig, PolicyBuffer } from './policyBuffer.js';
+
+/**
+ * A bounded buffer between an upstream and one demand-aware consumer: the machinery of the
+ * `bounded` operator, and of `workerPool` and `toAsyncIterable` in front of push sources.
+ *
+ * - Pull upstream (a sluice source): the stage requests only enough to fill its buffer plus the
+ *   consumer's unmet demand, so a `'block'` producer really waits and no policy ever discards.
+ * - Push upstream (any Observable): values arriving without demand are buffered under the
+ *   policy. A push source cannot be paused, so when the buffer is full under `'block'` or
+ *   `'error'`, the stage stops the upstream and, once the consumer has read what is buffered,
+ *   fails with `ChannelFullError` carrying the value that did not fit.
+ *
+ * The upstream is subscribed lazily, on the first `request`, so that a synchronous source
+ * meets the consumer's demand instead of an empty buffer. Upstream completion and errors are
+ * delivered after the buffered values.
+ */
+export class BoundedStage<T> implements Demand {
+  private readonly buffer: PolicyBuffer<T>;
+  private demand = 0;
+  private started = false;
+  private cancelled = false;
+  private ended = false;
+  private upstreamDone = false;
+  private failure: { error: unknown } | undefined;
+  private delivering = false;
+  /** Push upstream: the subscriber we can close even during a synchronous emission. */
+  private pushSub: Subscriber<T> | undefined;
+  /** Pull upstream: its demand handle and how much we requested but did not yet receive. */
+  private pullUp: Demand | undefined;
+  private outstanding = 0;
+
+  constructor(
+    private readonly source: Observable<T> | Pullable<T>,
+    config: BufferConfig<T>,
+    private readonly sink: Sink<T>,
+    private readonly where: string,
+  ) {
+    this.buffer = new PolicyBuffer(config);
+  }
+
+  /** Messages buffered now. */
+  get size(): number {
+    return this.buffer.size;
+  }
+
+  request(n: number): void {
+    if (this.ended) return;
+    this.demand += n;
+    if (!this.started) this.start();
+    else this.drain();
+  }
+
+  cancel(): void {
+    if (this.ended) return;
+    this.ended = true;
+    this.cancelled = true;
+    this.stopUpstream();
+    this.buffer.drain();
+  }
+
+  /** Graceful drain: take nothing more from upstream; deliver what is buffered, then complete. */
+  stopIntake(): void {
+    if (this.ended || this.upstreamDone) return;
+    this.upstreamDone = true;
+    this.stopUpstream();
+    this.drain();
+  }
+
+  private start(): void {
+    this.started = true;
+    const source = this.source;
+    if (isPullable<T>(source)) {
+      this.pullUp = source[pull]({
+        next: (value) => {
+          this.outstanding--;
+          this.onValue(value);
+        },
+        error: (error: unknown) => this.onEnd({ error }),
+        complete: () => this.onEnd(undefined),
+      });
+      this.drain();
+      return;
+    }
+    const sub = new Subscriber<T>({
+      next: (value) => this.onValue(value),
+      error: (error: unknown) => this.onEnd({ error }),
+      complete: () => this.onEnd(undefined),
+    });
+    this.pushSub = sub;
+    (source as Observable<T>).subscribe(sub);
+    this.drain();
+  }
+
+  private onValue(value: T): void {
+    if (this.ended || this.upstreamDone) return;
+    if (this.demand > 0 && this.buffer.size === 0 && !this.delivering) {
+      this.demand--;
+      this.delivering = true;
+      try {
+        this.sink.next(value);
+      } finally {
+        this.delivering = false;
+      }
+      this.drain();
+      return;
+    }
+    const offer = this.buffer.offer(value);
+    if (offer === 'full') {
+      this.onEnd({
+        error: new ChannelFullError(
+          `${this.where}: buffer is full (capacity ${this.buffer.capacity}) and a push source cannot wait; ` +
+            `feed it from a demand-aware source (a sluice channel or fromIterable), ` +
+            `raise capacity, or choose the 'drop' or 'replace' policy`,
+          value,
+        ),
+      });
+      this.stopUpstream();
+      return;
+    }
+    if (!this.delivering) this.drain();
+  }
+
+  private onEnd(failure: { error: unknown } | undefined): void {
+    if (this.ended || this.upstreamDone) return;
+    this.upstreamDone = true;
+    this.failure = failure;
+    this.drain();
+  }
+
+  private stopUpstream(): void {
+    this.pushSub?.unsubscribe();
+    this.pullUp?.cancel();
+  }
+
+  private drain(): void {
+    if (this.delivering || this.ended) return;
+    this.delivering = true;
+    try {
+      while (this.demand > 0 && this.buffer.size > 0 && !this.ended) {
+        this.demand--;
+        this.sink.next(this.buffer.shift());
+      }
+    } finally {
+      this.delivering = false;
+    }
+    if (this.ended) return;
+    if (this.upstreamDone) {
+      if (this.buffer.size === 0) {
+        this.ended = true;
+        if (this.failure) this.sink.error(this.failure.error);
+        else this.sink.complete();
+      }
+      return;
+    }
+    this.refill();
+  }
+
+  /** Pull upstream only: keep buffered + requested at capacity plus the consumer's unmet demand. */
+  private refill(): void {
+    const up = this.pullUp;
+    if (up === undefined || this.cancelled) return;
+    const unmet = Math.max(0, this.demand - this.buffer.size);
+    const target = this.buffer.capacity + unmet;
+    const want = target - this.buffer.size - this.outstanding;
+    if (want > 0 && this.outstanding !== Number.POSITIVE_INFINITY) {
+      this.outstanding += want;
+      up.request(want);
+    }
+  }
+}

@@ -1,0 +1,364 @@
+import { from, Observable, type ObservableInput, type OperatorFunction, Subscriber } from 'rxjs';
+import { BoundedStage } from '../internal/boundedStage.js';
+import { type Demand, isPullable, pull, type Sink } from '../internal/demand.js';
+import { bufferConfig } from '../internal/policyBuffer.js';
+import { Ring } from '../internal/ring.js';
+import {
+  checkBoolean,
+  checkFunction,
+  checkInteger,
+  checkOptions,
+  checkSignal,
+} from '../internal/validate.js';
+import type { OverflowOptions } from '../overflow.js';
+
+/** What a worker knows about the job it runs. */
+export interface WorkerContext {
+  /** Which worker runs the job: 0 to `concurrency - 1`, reused as workers free up. */
+  readonly workerId: number;
+  /** Aborted when the pool's subscriber unsubscribes or the pool fails while the job runs. */
+  readonly signal: AbortSignal;
+}
+
+/** A failed job, as reported to `onJobError`. */
+export interface JobFailure<T> {
+  readonly job: T;
+  readonly error: unknown;
+  readonly workerId: number;
+}
+
+/** Options of `workerPool`. */
+export interface WorkerPoolConfig<T> extends OverflowOptions<T> {
+  /** How many jobs run at once. @default 1 */
+  readonly concurrency?: number;
+  /**
+   * How many jobs a push source may queue ahead of the workers (ignored for a demand-aware
+   * source, which is pulled one job per free worker). @default 1000
+   */
+  readonly capacity?: number;
+  /** Emit results in input order (Akka's `mapAsync`) rather than as they finish. @default false */
+  readonly ordered?: boolean;
+  /** Aborting it drains the pool: intake stops, accepted jobs finish, then the output completes. */
+  readonly signal?: AbortSignal;
+  /**
+   * Keeps the pool running when a job fails and reports each failure here with its job.
+   * Without it, the first failure errors the output (like `mergeMap`). An exception thrown by
+   * this callback errors the output.
+   */
+  readonly onJobError?: (failure: JobFailure<T>) => void;
+}
+
+/**
+ * Runs `work` on each job with at most `concurrency` jobs at once, pulling jobs only as workers
+ * free up: `mergeMap(work, concurrency)` with backpressure, a bounded queue, graceful drain, and
+ * optional input-order results.
+ *
+ * ```text
+ * source:   -a-b-c-d-|         concurrency 2, each job takes 4 frames
+ * workers:   [a---][c---]
+ *              [b---][d---]
+ * output:   -----A-B---C-D|    (ordered: false emits as jobs finish)
+ * ```
+ *
+ * **Backpressure.** From a demand-aware source (a sluice channel receiver, `fromIterable`,
+ * `bounded`) the pool requests one job per free worker, so `await tx.send()` on a `'block'`
+ * channel of capacity C never has more than C + `concurrency` messages accepted and unfinished.
+ * From a plain Observable, which cannot be paused, jobs wait in a queue of `capacity` (default
+ * 1000) governed by `overflow` and `onOverflow`, exactly as `bounded`: `'drop'` and `'replace'`
+ * discard and report, `'block'` and `'error'` fail the output with `ChannelFullError` carrying
+ * the job that did not fit. Under `ordered: true` a finished job keeps its worker until its
+ * results are emitted, so the reorder buffer never exceeds `concurrency` jobs. Demand does not
+ * pass through foreign operators: `rx.pipe(map(f), workerPool(w))` treats `map`'s output as a
+ * push source; move `f` into `w`.
+ *
+ * **Errors.** By default a job that throws or whose result errors fails the output, and every
+ * other running job is aborted (like `mergeMap`). With `onJobError` the pool reports each
+ * failure with its job and keeps going. An upstream error fails the output after it is reached
+ * in the queue.
+ *
+ * **Cancellation.** Unsubscribing aborts each running job's `signal`, unsubscribes its result,
+ * and stops intake; queued jobs of a push source are discarded with the subscription. Aborting
+ * the pool's `signal` is a graceful drain instead: no new jobs are taken (a channel keeps its
+ * unread messages), accepted ones finish, then the output completes.
+ *
+ * @param work Runs one job; returns any `ObservableInput` (a Promise, an Observable, an array).
+ *   Every value it emits is a result; the job is done when it completes.
+ * @param config `concurrency`, `capacity`, `overflow`, `onOverflow`, `ordered`, `signal`, `onJobError`.
+ * @returns An operator from jobs to results.
+ * @throws RangeError or TypeError for a bad argument, naming it.
+ *
+ * @example
+ * ```ts
+ * import assert from 'node:assert/strict';
+ * import { lastValueFrom, toArray } from 'rxjs';
+ * import { fromIterable, workerPool } from 'sluice';
+ *
+ * const running = { now: 0, max: 0 };
+ * const double = async (n: number) => {
+ *   running.max = Math.max(running.max, ++running.now);
+ *   await Promise.resolve();
+ *   running.now--;
+ *   return n * 2;
+ * };
+ * const results = await lastValueFrom(
+ *   fromIterable([1, 2, 3, 4, 5]).pipe(workerPool(double, { concurrency: 2, ordered: true }), toArray()),
+ * );
+ * assert.deepEqual(results, [2, 4, 6, 8, 10]);
+ * assert.equal(running.max, 2);
+ * ```
+ */
+export function workerPool<T, R>(
+  work: (job: T, context: WorkerContext) => ObservableInput<R>,
+  config?: WorkerPoolConfig<T>,
+): OperatorFunction<T, R> {
+  const where = 'workerPool';
+  checkFunction(where, 'work', work);
+  const opts = checkOptions<WorkerPoolConfig<T>>(where, config);
+  const concurrency =
+    opts.concurrency === undefined ? 1 : checkInteger(where, 'concurrency', opts.concurrency, 1);
+  const queue = bufferConfig<T>(where, opts.capacity ?? 1000, opts);
+  const ordered = opts.ordered === undefined ? false : checkBoolean(where, 'ordered', opts.ordered);
+  const signal = checkSignal(where, opts.signal);
+  const onJobError = checkFunction<(failure: JobFailure<T>) => void>(
+    where,
+    'onJobError',
+    opts.onJobError,
+    true,
+  );
+
+  return (source) =>
+    new Observable<R>((subscriber) => {
+      const pool = new Pool<T, R>(work, concurrency, ordered, onJobError, subscriber);
+      const sink: Sink<T> = {
+        next: (job) => pool.start(job),
+        error: (err) => pool.fail(err),
+        complete: () => pool.intakeDone(),
+      };
+      let stopIntake: () => void;
+      if (isPullable<T>(source)) {
+        const demand = source[pull](sink);
+        pool.demand = demand;
+        stopIntake = () => {
+          demand.cancel();
+          pool.intakeDone();
+        };
+      } else {
+        const stage = new BoundedStage<T>(source, queue, sink, where);
+        pool.demand = stage;
+        stopIntake = () => stage.stopIntake();
+      }
+      if (signal) {
+        if (signal.aborted) stopIntake();
+        else {
+          const onAbort = () => stopIntake();
+          signal.addEventListener('abort', onAbort, { once: true });
+          subscriber.add(() => signal.removeEventListener('abort', onAbort));
+        }
+      }
+      subscriber.add(() => pool.teardown());
+      if (!pool.finished) pool.request(concurrency);
+    });
+}
+
+/** One accepted job: its worker, its result subscription, and (ordered) its held results. */
+class Job<T, R> implements WorkerContext {
+  controller: AbortController | undefined;
+  inner: Subscriber<R> | undefined;
+  /** Set once the job's promise/observable settled or the job was cancelled. */
+  settled = false;
+  done = false;
+  held: R[] | undefined;
+
+  constructor(
+    readonly job: T,
+    readonly workerId: number,
+  ) {}
+
+  get signal(): AbortSignal {
+    this.controller ??= new AbortController();
+    return this.controller.signal;
+  }
+
+  cancel(): void {
+    this.settled = true;
+    this.inner?.unsubscribe();
+    this.controller?.abort();
+  }
+}
+
+/** The pool's per-subscription state. */
+class Pool<T, R> {
+  demand: Demand | undefined;
+  finished = false;
+  private readonly freeIds: number[] = [];
+  private readonly running = new Set<Job<T, R>>();
+  /** ordered: accepted jobs in input order, until their results are emitted. */
+  private readonly line: Ring<Job<T, R>> | undefined;
+  private noMoreJobs = false;
+  private emitting = false;
+  /** ordered: workers freed while flushing the line, requested once it is flushed. */
+  private pendingRequests = 0;
+
+  constructor(
+    private readonly work: (job: T, context: WorkerContext) => ObservableInput<R>,
+    concurrency: number,
+    ordered: boolean,
+    private readonly onJobError: ((failure: JobFailure<T>) => void) | undefined,
+    private readonly out: Subscriber<R>,
+  ) {
+    for (let id = concurrency - 1; id >= 0; id--) this.freeIds.push(id);
+    this.line = ordered ? new Ring<Job<T, R>>(concurrency) : undefined;
+  }
+
+  /**
+   * Asks the source for `n` more jobs. Sources honour re-entrant requests by adding to their
+   * demand and returning (the demand protocol), so a synchronous source and synchronous work
+   * never deepen the stack.
+   */
+  request(n: number): void {
+    if (n > 0 && !this.finished && !this.noMoreJobs) this.demand?.request(n);
+  }
+
+  start(value: T): void {
+    if (this.finished) return;
+    const workerId = this.freeIds.pop() ?? this.running.size;
+    const job = new Job<T, R>(value, workerId);
+    this.running.add(job);
+    this.line?.push(job);
+    let result: ObservableInput<R>;
+    try {
+      result = this.work(value, job);
+    } catch (error) {
+      this.jobFailed(job, error);
+      return;
+    }
+    if (result instanceof Promise) {
+      result.then(
+        (v) => {
+          if (job.settled) return;
+          this.emit(job, v);
+          this.jobDone(job);
+        },
+        (error: unknown) => {
+          if (!job.settled) this.jobFailed(job, error);
+        },
+      );
+      return;
+    }
+    const inner = new Subscriber<R>({
+      next: (v) => this.emit(job, v),
+      error: (error: unknown) => this.jobFailed(job, error),
+      complete: () => this.jobDone(job),
+    });
+    job.inner = inner;
+    try {
+      from(result).subscribe(inner);
+    } catch (error) {
+      this.jobFailed(job, error);
+    }
+  }
+
+  /** The source completed, or intake was stopped by the pool's signal. */
+  intakeDone(): void {
+    this.noMoreJobs = true;
+    this.maybeComplete();
+  }
+
+  fail(error: unknown): void {
+    if (this.finished) return;
+    this.finished = true;
+    this.out.error(error);
+  }
+
+  teardown(): void {
+    this.finished = true;
+    this.demand?.cancel();
+    for (const job of this.running) job.cancel();
+    this.running.clear();
+  }
+
+  private emit(job: Job<T, R>, value: R): void {
+    if (this.finished) return;
+    if (this.line === undefined || this.line.peek() === job) {
+      this.out.next(value);
+    } else {
+      (job.held ??= []).push(value);
+    }
+  }
+
+  private jobFailed(job: Job<T, R>, error: unknown): void {
+    if (job.settled || this.finished) return;
+    const report = this.onJobError;
+    if (report === undefined) {
+      job.settled = true;
+      this.running.delete(job); // it is over: only the others are aborted
+      this.fail(error);
+      return;
+    }
+    try {
+      report({ job: job.job, error, workerId: job.workerId });
+    } catch (callbackError) {
+      job.settled = true;
+      this.fail(callbackError);
+      return;
+    }
+    this.jobDone(job);
+  }
+
+  private jobDone(job: Job<T, R>): void {
+    if (job.settled) return;
+    job.settled = true;
+    job.done = true;
+    if (this.line === undefined) {
+      this.release(job);
+      return;
+    }
+    this.flushLine();
+  }
+
+  /** ordered: emits held results of finished jobs at the head of the line, in input order. */
+  private flushLine(): void {
+    const line = this.line!;
+    if (this.emitting) return;
+    this.emitting = true;
+    try {
+      while (line.size > 0 && line.peek().done && !this.finished) {
+        const head = line.shift();
+        this.release(head, false);
+        const held = head.held;
+        head.held = undefined;
+        if (held) for (const v of held) this.out.next(v);
+        // results of the new head, emitted while it still runs
+        if (line.size > 0 && !this.finished) {
+          const next = line.peek();
+          const early = next.held;
+          next.held = undefined;
+          if (early) for (const v of early) this.out.next(v);
+        }
+      }
+    } finally {
+      this.emitting = false;
+    }
+    this.request(this.pendingRequests);
+    this.pendingRequests = 0;
+    this.maybeComplete();
+  }
+
+  private release(job: Job<T, R>, requestNow = true): void {
+    this.running.delete(job);
+    this.freeIds.push(job.workerId);
+    if (requestNow) {
+      this.request(1);
+      this.maybeComplete();
+    } else {
+      this.pendingRequests++;
+    }
+  }
+
+  private maybeComplete(): void {
+    if (this.finished || !this.noMoreJobs || this.running.size > 0) return;
+    if (this.line !== undefined && this.line.size > 0) return;
+    this.finished = true;
+    this.out.complete();
+  }
+}
