@@ -349,8 +349,8 @@ function signalOf(where: string, options: RecvOptions | undefined): AbortSignal 
  * ```text
  * watch('i'), tx:      ---a---b-c-d----|
  * rx.subscribe():      i--a---b-c-d----|     current value, then every change, synchronously
- * late subscription:          ^b-c-d----|    starts with the value current at that moment
- * slow for await:      i.........d......|     asks again only when its body finishes: newest only
+ * subscribed later:        a-b-c-d----|     starts with the value current when it subscribes
+ * slow for await:      i..........d....|     asks again only when its body finishes: newest only
  * ```
  *
  * **Backpressure.** None is needed and none is applied: the channel holds exactly one value
