@@ -349,7 +349,7 @@ function signalOf(where: string, options: RecvOptions | undefined): AbortSignal 
  * ```text
  * watch('i'), tx:      ---a---b-c-d----|
  * rx.subscribe():      i--a---b-c-d----|     current value, then every change, synchronously
- * subscribed later:        a-b-c-d----|     starts with the value current when it subscribes
+ * subscribed later:         a-b-c-d----|    starts with the value current when it subscribes
  * slow for await:      i..........d....|     asks again only when its body finishes: newest only
  * ```
  *
