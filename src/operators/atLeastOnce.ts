@@ -1,2 +1,615 @@
-// Work in progress: this module is being written.
-export {};
+import {
+  asyncScheduler,
+  from,
+  Observable,
+  type ObservableInput,
+  type Observer,
+  type OperatorFunction,
+  type SchedulerLike,
+  type Subscription,
+} from 'rxjs';
+import { ChannelFullError, DeliveryFailedError } from '../errors.js';
+import { Feed, Intake, LazySignal } from '../internal/deliveryInternals.js';
+import { bufferConfig, PolicyBuffer } from '../internal/policyBuffer.js';
+import {
+  checkCapacity,
+  checkDuration,
+  checkFunction,
+  checkOptions,
+  checkRange,
+  checkScheduler,
+  describe,
+} from '../internal/validate.js';
+import type { OverflowOptions } from '../overflow.js';
+
+/** What `deliver` is told about the attempt it makes. */
+export interface DeliveryContext {
+  /** 1 for the first attempt, 2 for the first retry, and so on. */
+  readonly attempt: number;
+  /**
+   * Aborts when this attempt is abandoned: no ack within `ackTimeout`, the attempt failed, or
+   * the output was unsubscribed. It does not abort after an ack.
+   */
+  readonly signal: AbortSignal;
+}
+
+/** One acknowledged message: what `atLeastOnce` emits. */
+export interface Delivered<T, A> {
+  readonly message: T;
+  /** The first value of the attempt that succeeded. */
+  readonly ack: A;
+  /** How many attempts it took, counting the successful one (1 = no retry). */
+  readonly attempts: number;
+}
+
+/** A message given up on after `maxAttempts`, as handed to `deadLetter`. */
+export interface DeadLetter<T> {
+  readonly message: T;
+  readonly attempts: number;
+  /** The last attempt's error: the error it raised, or the ack timeout. */
+  readonly error: unknown;
+}
+
+/**
+ * Exponential backoff between attempts. After `n` failed attempts the next one starts
+ * `min(max, initial * factor ** (n - 1)) * (1 - jitter * random())` milliseconds later.
+ */
+export interface Backoff {
+  /** Delay before the first retry, in milliseconds. @default 1000 */
+  readonly initial?: number;
+  /** Growth per retry, >= 1 (1 is a constant delay). @default 2 */
+  readonly factor?: number;
+  /** Upper bound of the delay before jitter, finite. @default 30000, or `initial` if larger */
+  readonly max?: number;
+  /**
+   * Fraction of the delay that is randomised, from 0 to 1: 0 is no jitter, 0.5 "equal
+   * jitter" (between half and all of the delay), 1 "full jitter" (anything up to the delay).
+   * @default 0
+   */
+  readonly jitter?: number;
+}
+
+/** A failed attempt that will be retried, as told to `onRetry`. */
+export interface RetryEvent<T> {
+  readonly message: T;
+  /** The attempt that failed. */
+  readonly attempt: number;
+  /** Why: the ack timed out, or the attempt raised an error (or completed without an ack). */
+  readonly reason: 'timeout' | 'error';
+  readonly error: unknown;
+  /** Milliseconds until the next attempt starts. */
+  readonly delay: number;
+}
+
+/** An ack that arrived for an attempt already abandoned, as told to `onStaleAck`. */
+export interface StaleAck<T, A> {
+  readonly message: T;
+  /** The abandoned attempt the ack belongs to. */
+  readonly attempt: number;
+  readonly ack: A;
+}
+
+/** Options of `atLeastOnce`. */
+export interface AtLeastOnceOptions<T, A = unknown> extends OverflowOptions<T> {
+  /**
+   * How long each attempt waits for its ack, counted from that attempt's start, in
+   * milliseconds; `Infinity` waits forever. @default 30000
+   */
+  readonly ackTimeout?: number;
+  /** Attempts per message before it is dead-lettered, or `Infinity`. @default 5 */
+  readonly maxAttempts?: number;
+  /** Delay between attempts; a number is a constant delay. @default { initial: 1000, factor: 2, max: 30000, jitter: 0 } */
+  readonly backoff?: number | Backoff;
+  /** The random source of the jitter, returning a number in [0, 1]. @default Math.random */
+  readonly random?: () => number;
+  /** Messages in flight at once (being attempted or waiting to retry). @default 1 */
+  readonly concurrency?: number;
+  /**
+   * Messages that may wait for a free slot, from a push source; `Infinity` for no bound.
+   * @default 1000
+   */
+  readonly capacity?: number;
+  /**
+   * Where messages go after `maxAttempts`: an Observer (a channel sender, a Subject; only
+   * `next` is called, the destination stays open) or a callback. Without it, the output fails
+   * with `DeliveryFailedError`.
+   */
+  readonly deadLetter?: Pick<Observer<DeadLetter<T>>, 'next'> | ((record: DeadLetter<T>) => void);
+  /** Told about each failed attempt that will be retried. */
+  readonly onRetry?: (event: RetryEvent<T>) => void;
+  /** Told about each ack that arrived for an abandoned attempt (and was ignored). */
+  readonly onStaleAck?: (event: StaleAck<T, A>) => void;
+  /** Where ack timeouts and retry delays are scheduled. @default asyncScheduler */
+  readonly scheduler?: SchedulerLike;
+}
+
+const WHERE = 'atLeastOnce';
+
+/** One attempt at delivering a message. */
+interface Attempt<T, A> {
+  readonly flight: Flight<T, A>;
+  readonly n: number;
+  readonly context: AttemptContext;
+  inner: Intake<A> | undefined;
+  timer: Subscription | undefined;
+  /** current: awaited; stale: abandoned after a timeout, still listened to; over: done with. */
+  state: 'current' | 'stale' | 'over';
+}
+
+/** One message in flight, from its first attempt until it is acked or dead-lettered. */
+interface Flight<T, A> {
+  readonly message: T;
+  attempts: number;
+  current: Attempt<T, A> | undefined;
+  stale: Attempt<T, A>[] | undefined;
+  retry: Subscription | undefined;
+  lastError: unknown;
+}
+
+class AttemptContext extends LazySignal implements DeliveryContext {
+  constructor(readonly attempt: number) {
+    super();
+  }
+}
+
+/**
+ * Delivers every message at least once: each attempt must be acknowledged within
+ * `ackTimeout`, failed attempts are retried with backoff, and a message that exhausts
+ * `maxAttempts` goes to `deadLetter`. The per-message counterpart of RxJS's stream-level
+ * `retry` and `timeout`, and the producer side of SQS redrive or RabbitMQ acks.
+ *
+ * `deliver(message, { attempt, signal })` makes one attempt and returns an `ObservableInput`
+ * whose first value is the ack. An attempt is abandoned (its `signal` aborts) when no ack
+ * comes within `ackTimeout`, when it errors, or when it completes without a value; the
+ * message is then retried after the backoff. The output emits `{ message, ack, attempts }`
+ * once per acknowledged message, in ack order.
+ *
+ * ```text
+ * source:     a----------|
+ * attempt 1:  ----x               (ackTimeout 3: abandoned at 3, signal aborts)
+ * attempt 2:      (backoff 1) -a  (starts at 4, acks at 5)
+ * output:     -----A-----|        A = { message: a, ack: 'a', attempts: 2 }
+ * ```
+ *
+ * An ack that arrives for an abandoned attempt is ignored and reported to `onStaleAck`; it is
+ * never emitted twice. After a timeout the abandoned attempt stays subscribed, so that such a
+ * late ack is seen, until the message is acknowledged or dead-lettered.
+ *
+ * Retry delay after `n` failed attempts (`n >= 1`), with `random()` in [0, 1]:
+ * `min(max, initial * factor ** (n - 1)) * (1 - jitter * random())`.
+ *
+ * **Backpressure.** At most `concurrency` messages are in flight (attempted, or waiting to be
+ * retried); the output does not wait for its own subscriber. A sluice pull source (a channel
+ * receiver, `fromIterable`) is asked for one message per free slot, so nothing waits inside
+ * the operator and a `'block'` channel in front pushes back on its senders. From any other
+ * (push) source, messages beyond `concurrency` wait in a bounded buffer of `capacity`
+ * (default 1000) with the `overflow` policy: `'drop'` and `'replace'` report to
+ * `onOverflow`; `'block'` (the default) and `'error'` cannot make a push source wait, so the
+ * output stops taking messages, finishes every message already accepted, then fails with
+ * `ChannelFullError` carrying the refused message. RxJS operators between the source and
+ * this one (`map`, `filter`) hide a pull source: put them inside `deliver`.
+ *
+ * **Errors.** With no `deadLetter`, a message that exhausts `maxAttempts` fails the output at
+ * once with `DeliveryFailedError` (`value` the message, `attempts`, `cause` the last error);
+ * other messages in flight are cancelled. An ack timeout's error is an `Error` whose message
+ * says `no ack within <ackTimeout>ms (attempt <n>)`. A `deliver` that throws makes a failed
+ * attempt like an error would. An error from `deadLetter`, `onRetry`, `onStaleAck`,
+ * `onOverflow` or `random` fails the output at once. A source error, like completion, first
+ * lets every accepted message finish (ack or dead letter), then reaches the output.
+ *
+ * **Cancellation.** Unsubscribing cancels every timer and backoff, unsubscribes every attempt
+ * (stale ones included), aborts their signals and discards messages waiting for a slot.
+ *
+ * **Differences from SQS and RabbitMQ.** The deadline is per attempt and counted from that
+ * attempt's start (a lease, like a visibility timeout), not from the message's creation. An
+ * ack exactly at the deadline (same virtual instant) still counts. An ack for an abandoned
+ * attempt does not settle the message (SQS may accept a stale receipt handle). A completed
+ * `ObservableInput` without a value is a failed attempt, not an ack.
+ *
+ * @param deliver Makes one delivery attempt; its first value is the ack.
+ * @param options `ackTimeout`, `maxAttempts`, `backoff`, `random`, `concurrency`,
+ *   `capacity`, `overflow`, `onOverflow`, `deadLetter`, `onRetry`, `onStaleAck`, `scheduler`.
+ * @returns An operator emitting `{ message, ack, attempts }` per acknowledged message.
+ * @throws TypeError or RangeError for a bad `deliver` or option, naming it.
+ *
+ * @example
+ * ```ts
+ * import assert from 'node:assert/strict';
+ * import { of, throwError } from 'rxjs';
+ * import { TestScheduler } from 'rxjs/testing';
+ * import { atLeastOnce, type DeadLetter } from 'sluice';
+ *
+ * new TestScheduler((actual, expected) => assert.deepEqual(actual, expected)).run(
+ *   ({ cold, expectObservable }) => {
+ *     const dead: DeadLetter<string>[] = [];
+ *     const output = cold('a-b|').pipe(
+ *       atLeastOnce(
+ *         (message, { attempt }) =>
+ *           message === 'a' && attempt < 2 ? throwError(() => new Error('busy')) : of('ok'),
+ *         { backoff: 5, maxAttempts: 2, deadLetter: (record) => dead.push(record) },
+ *       ),
+ *     );
+ *     // a fails at 0, is retried at 5 and acked; b is acked as soon as a's slot frees.
+ *     expectObservable(output).toBe('-----(xy|)', {
+ *       x: { message: 'a', ack: 'ok', attempts: 2 },
+ *       y: { message: 'b', ack: 'ok', attempts: 1 },
+ *     });
+ *   },
+ * );
+ * ```
+ */
+export function atLeastOnce<T, A>(
+  deliver: (message: T, context: DeliveryContext) => ObservableInput<A>,
+  options?: AtLeastOnceOptions<T, A>,
+): OperatorFunction<T, Delivered<T, A>> {
+  checkFunction(WHERE, 'deliver', deliver);
+  const opts = checkOptions<AtLeastOnceOptions<T, A>>(WHERE, options);
+  const ackTimeout =
+    opts.ackTimeout === undefined
+      ? 30_000
+      : checkDuration(WHERE, 'ackTimeout', opts.ackTimeout, true);
+  const maxAttempts =
+    opts.maxAttempts === undefined ? 5 : checkCapacity(WHERE, 'maxAttempts', opts.maxAttempts);
+  const concurrency =
+    opts.concurrency === undefined ? 1 : checkCapacity(WHERE, 'concurrency', opts.concurrency);
+  const buffer = bufferConfig<T>(WHERE, opts.capacity ?? 1000, {
+    overflow: opts.overflow,
+    onOverflow: opts.onOverflow,
+  });
+  const backoff = backoffConfig(opts.backoff);
+  const random = checkFunction<() => number>(WHERE, 'random', opts.random, true) ?? Math.random;
+  const deadLetter = deadLetterSink(opts.deadLetter);
+  const onRetry = checkFunction<(event: RetryEvent<T>) => void>(
+    WHERE,
+    'onRetry',
+    opts.onRetry,
+    true,
+  );
+  const onStaleAck = checkFunction<(event: StaleAck<T, A>) => void>(
+    WHERE,
+    'onStaleAck',
+    opts.onStaleAck,
+    true,
+  );
+  const scheduler = checkScheduler<SchedulerLike>(WHERE, opts.scheduler) ?? asyncScheduler;
+
+  function retryDelay(failed: number): number {
+    const { initial, factor, max, jitter } = backoff;
+    let delay = initial === 0 ? 0 : Math.min(max, initial * factor ** (failed - 1));
+    if (jitter > 0) {
+      const r = random();
+      if (!(r >= 0 && r <= 1)) {
+        throw new RangeError(
+          `${WHERE}: random() must return a number from 0 to 1, got ${describe(r)}`,
+        );
+      }
+      delay *= 1 - jitter * r;
+    }
+    return delay;
+  }
+
+  return (source) =>
+    new Observable<Delivered<T, A>>((subscriber) => {
+      const flights = new Set<Flight<T, A>>();
+      const waiting = new PolicyBuffer<T>(buffer);
+      let ending: { readonly error?: unknown; readonly failed: boolean } | undefined;
+      let pumping = false;
+
+      const fail = (error: unknown): void => {
+        subscriber.error(error);
+      };
+
+      const checkEnd = (): void => {
+        if (ending === undefined || flights.size > 0 || waiting.size > 0 || subscriber.closed) {
+          return;
+        }
+        if (ending.failed) subscriber.error(ending.error);
+        else subscriber.complete();
+      };
+
+      /** A slot freed: ask a pull source for one more message, or start a waiting one. */
+      const release = (): void => {
+        if (subscriber.closed) return;
+        if (feed.pulled) {
+          if (ending === undefined) feed.request(1);
+        } else {
+          pump();
+        }
+        checkEnd();
+      };
+
+      const pump = (): void => {
+        if (pumping) return;
+        pumping = true;
+        try {
+          while (!subscriber.closed && waiting.size > 0 && flights.size < concurrency) {
+            start(waiting.shift());
+          }
+        } finally {
+          pumping = false;
+        }
+      };
+
+      const start = (message: T): void => {
+        const flight: Flight<T, A> = {
+          message,
+          attempts: 0,
+          current: undefined,
+          stale: undefined,
+          retry: undefined,
+          lastError: undefined,
+        };
+        flights.add(flight);
+        attempt(flight);
+      };
+
+      const attempt = (flight: Flight<T, A>): void => {
+        flight.retry = undefined;
+        const n = ++flight.attempts;
+        const at: Attempt<T, A> = {
+          flight,
+          n,
+          context: new AttemptContext(n),
+          inner: undefined,
+          timer: undefined,
+          state: 'current',
+        };
+        flight.current = at;
+        let input: ObservableInput<A>;
+        try {
+          input = deliver(flight.message, at.context);
+        } catch (error) {
+          abandon(at, error, 'error');
+          return;
+        }
+        const inner = new Intake<A>(
+          (ack) => onAck(at, ack),
+          (error) => onAttemptError(at, error),
+          () =>
+            onAttemptError(
+              at,
+              new Error(`${WHERE}: delivery completed without an ack (attempt ${n})`),
+            ),
+        );
+        at.inner = inner;
+        try {
+          from(input).subscribe(inner);
+        } catch (error) {
+          // from() refuses something that is not an ObservableInput.
+          inner.unsubscribe();
+          onAttemptError(at, error);
+          return;
+        }
+        if (
+          at.state === 'current' &&
+          ackTimeout !== Number.POSITIVE_INFINITY &&
+          !subscriber.closed
+        ) {
+          at.timer = scheduler.schedule(() => {
+            at.timer = undefined;
+            if (at.state === 'current') {
+              abandon(
+                at,
+                new Error(`${WHERE}: no ack within ${ackTimeout}ms (attempt ${n})`),
+                'timeout',
+              );
+            }
+          }, ackTimeout);
+        }
+      };
+
+      const onAck = (at: Attempt<T, A>, ack: A): void => {
+        const flight = at.flight;
+        if (at.state === 'stale') {
+          finishAttempt(at);
+          removeStale(flight, at);
+          if (onStaleAck !== undefined) {
+            try {
+              onStaleAck({ message: flight.message, attempt: at.n, ack });
+            } catch (error) {
+              fail(error);
+            }
+          }
+          return;
+        }
+        if (at.state !== 'current') return;
+        finishAttempt(at);
+        settle(flight);
+        subscriber.next({ message: flight.message, ack, attempts: at.n });
+        release();
+      };
+
+      const onAttemptError = (at: Attempt<T, A>, error: unknown): void => {
+        if (at.state === 'stale') {
+          at.state = 'over';
+          removeStale(at.flight, at);
+        } else if (at.state === 'current') {
+          abandon(at, error, 'error');
+        }
+      };
+
+      /** Gives up on the current attempt; retries the message or dead-letters it. */
+      const abandon = (at: Attempt<T, A>, error: unknown, reason: 'timeout' | 'error'): void => {
+        const flight = at.flight;
+        at.timer?.unsubscribe();
+        at.timer = undefined;
+        flight.current = undefined;
+        flight.lastError = error;
+        if (reason === 'timeout' && at.inner !== undefined && !at.inner.closed) {
+          at.state = 'stale';
+          if (flight.stale === undefined) flight.stale = [at];
+          else flight.stale.push(at);
+        } else {
+          at.state = 'over';
+          at.inner?.unsubscribe();
+        }
+        at.context.abort(error);
+        if (subscriber.closed || !flights.has(flight)) return;
+        if (flight.attempts >= maxAttempts) {
+          exhausted(flight);
+          return;
+        }
+        let delay: number;
+        try {
+          delay = retryDelay(flight.attempts);
+          onRetry?.({ message: flight.message, attempt: at.n, reason, error, delay });
+        } catch (err) {
+          fail(err);
+          return;
+        }
+        if (subscriber.closed) return;
+        flight.retry = scheduler.schedule(() => attempt(flight), delay);
+      };
+
+      const exhausted = (flight: Flight<T, A>): void => {
+        settle(flight);
+        if (deadLetter === undefined) {
+          fail(new DeliveryFailedError(flight.message, flight.attempts, flight.lastError));
+          return;
+        }
+        try {
+          deadLetter({
+            message: flight.message,
+            attempts: flight.attempts,
+            error: flight.lastError,
+          });
+        } catch (error) {
+          fail(error);
+          return;
+        }
+        release();
+      };
+
+      /** The message is done with (acked or dead-lettered): forget it and its stale attempts. */
+      const settle = (flight: Flight<T, A>): void => {
+        flights.delete(flight);
+        flight.current = undefined;
+        flight.retry?.unsubscribe();
+        flight.retry = undefined;
+        const stale = flight.stale;
+        flight.stale = undefined;
+        if (stale !== undefined) for (const at of stale) finishAttempt(at);
+      };
+
+      const finishAttempt = (at: Attempt<T, A>): void => {
+        at.state = 'over';
+        at.timer?.unsubscribe();
+        at.timer = undefined;
+        at.inner?.unsubscribe();
+      };
+
+      const removeStale = (flight: Flight<T, A>, at: Attempt<T, A>): void => {
+        const stale = flight.stale;
+        if (stale === undefined) return;
+        const index = stale.indexOf(at);
+        if (index >= 0) stale.splice(index, 1);
+      };
+
+      const cancelAttempt = (at: Attempt<T, A>): void => {
+        finishAttempt(at);
+        at.context.abort();
+      };
+
+      subscriber.add(() => {
+        ending ??= { failed: false };
+        for (const flight of flights) {
+          flight.retry?.unsubscribe();
+          flight.retry = undefined;
+          if (flight.current !== undefined) cancelAttempt(flight.current);
+          if (flight.stale !== undefined) for (const at of flight.stale) cancelAttempt(at);
+          flight.current = undefined;
+          flight.stale = undefined;
+        }
+        flights.clear();
+        waiting.drain();
+      });
+
+      const admit = (message: T): void => {
+        if (flights.size < concurrency && waiting.size === 0) {
+          start(message);
+          return;
+        }
+        let offer: ReturnType<PolicyBuffer<T>['offer']>;
+        try {
+          offer = waiting.offer(message);
+        } catch (error) {
+          fail(error); // onOverflow threw
+          return;
+        }
+        if (offer !== 'full') return;
+        ending = {
+          failed: true,
+          error: new ChannelFullError(
+            waiting.policy === 'block'
+              ? `${WHERE}: ${flights.size} messages in flight and ${waiting.size} waiting (capacity ${waiting.capacity}); ` +
+                  `a push source cannot wait under 'block': use a sluice pull source, a larger capacity, or 'drop' or 'replace'`
+              : `${WHERE}: ${flights.size} messages in flight and ${waiting.size} waiting (capacity ${waiting.capacity})`,
+            message,
+          ),
+        };
+        feed.cancel();
+        checkEnd();
+      };
+
+      const feed = new Feed<T>(source, subscriber, {
+        next: (message) => {
+          if (ending === undefined) admit(message);
+        },
+        error: (error) => {
+          if (ending !== undefined) return;
+          ending = { failed: true, error };
+          checkEnd();
+        },
+        complete: () => {
+          if (ending !== undefined) return;
+          ending = { failed: false };
+          checkEnd();
+        },
+      });
+      feed.start(concurrency);
+    });
+}
+
+interface BackoffConfig {
+  readonly initial: number;
+  readonly factor: number;
+  readonly max: number;
+  readonly jitter: number;
+}
+
+function backoffConfig(backoff: unknown): BackoffConfig {
+  if (backoff === undefined) return { initial: 1000, factor: 2, max: 30_000, jitter: 0 };
+  if (typeof backoff === 'number') {
+    const delay = checkDuration(WHERE, 'backoff', backoff);
+    return { initial: delay, factor: 1, max: delay, jitter: 0 };
+  }
+  const b = checkOptions<Backoff>(`${WHERE}: backoff`, backoff);
+  const initial =
+    b.initial === undefined ? 1000 : checkDuration(WHERE, 'backoff.initial', b.initial);
+  return {
+    initial,
+    factor:
+      b.factor === undefined
+        ? 2
+        : checkRange(WHERE, 'backoff.factor', b.factor, 1, Number.POSITIVE_INFINITY),
+    max:
+      b.max === undefined ? Math.max(30_000, initial) : checkDuration(WHERE, 'backoff.max', b.max),
+    jitter: b.jitter === undefined ? 0 : checkRange(WHERE, 'backoff.jitter', b.jitter, 0, 1),
+  };
+}
+
+function deadLetterSink<T>(value: unknown): ((record: DeadLetter<T>) => void) | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value === 'function') return value as (record: DeadLetter<T>) => void;
+  if (
+    value !== null &&
+    typeof value === 'object' &&
+    typeof (value as { next?: unknown }).next === 'function'
+  ) {
+    const observer = value as Pick<Observer<DeadLetter<T>>, 'next'>;
+    return (record) => observer.next(record);
+  }
+  throw new TypeError(
+    `${WHERE}: deadLetter must be an Observer or a function, got ${describe(value)}`,
+  );
+}

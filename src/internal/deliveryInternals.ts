@@ -1,0 +1,247 @@
+import {
+  type Observable,
+  type Observer,
+  type SchedulerLike,
+  type Subscriber,
+  Subscription,
+} from 'rxjs';
+import { type Demand, isPullable, pull, type Sink } from './demand.js';
+import { checkCapacity, checkDuration, checkFunction, checkScheduler } from './validate.js';
+
+/**
+ * Machinery shared by `atLeastOnce`, `dedupe` and `idempotent` (like RxJS's
+ * `mergeInternals.ts`). Nothing here is exported from the package.
+ */
+
+/**
+ * An Observer that is also a Subscription. RxJS hands such an object to the source as the
+ * subscriber itself instead of wrapping it, so a synchronous source sees `closed` turn true
+ * as soon as the consumer lets go, even before its `subscribe` call returned: a synchronous
+ * firehose followed by `take(n)` stops after n values. Calls after the end, or after
+ * `unsubscribe()`, are ignored.
+ */
+export class Intake<T> extends Subscription implements Observer<T> {
+  private stopped = false;
+
+  constructor(
+    private readonly onNext: (value: T) => void,
+    private readonly onError: (error: unknown) => void,
+    private readonly onComplete: () => void,
+  ) {
+    super();
+  }
+
+  next(value: T): void {
+    if (!this.stopped && !this.closed) this.onNext(value);
+  }
+
+  error(error: unknown): void {
+    if (this.stopped || this.closed) return;
+    this.stopped = true;
+    try {
+      this.onError(error);
+    } finally {
+      this.unsubscribe();
+    }
+  }
+
+  complete(): void {
+    if (this.stopped || this.closed) return;
+    this.stopped = true;
+    try {
+      this.onComplete();
+    } finally {
+      this.unsubscribe();
+    }
+  }
+}
+
+/**
+ * Where an operator's messages come from: a push subscription, or a pull subscription when
+ * the source is a sluice pull source (channel receiver, `fromIterable`, ...). Created first,
+ * started second, so that the operator can hold the feed (to cancel it or to request more)
+ * while a synchronous source is still emitting from inside `start`.
+ */
+export class Feed<T> {
+  /** True when the source is a sluice pull source: values arrive only as requested. */
+  readonly pulled: boolean;
+  private cancelled = false;
+  private demand: Demand | undefined;
+  private intake: Intake<T> | undefined;
+
+  constructor(
+    private readonly source: Observable<T>,
+    private readonly subscriber: Subscriber<unknown>,
+    private readonly sink: Sink<T>,
+  ) {
+    this.pulled = isPullable<T>(source);
+  }
+
+  /**
+   * Subscribes. The intake is tied to the operator's subscriber before the source starts, so
+   * an unsubscribe during a synchronous emission stops the source. A pull source is opened
+   * with zero demand and then asked for `initialDemand` values.
+   */
+  start(initialDemand: number): void {
+    const { source, subscriber, sink } = this;
+    if (isPullable<T>(source)) {
+      subscriber.add(() => this.cancel());
+      if (this.cancelled) return;
+      this.demand = source[pull]({
+        next: (value) => {
+          if (!this.cancelled) sink.next(value);
+        },
+        error: (error) => {
+          if (this.cancelled) return;
+          this.cancelled = true;
+          sink.error(error);
+        },
+        complete: () => {
+          if (this.cancelled) return;
+          this.cancelled = true;
+          sink.complete();
+        },
+      });
+      this.request(initialDemand);
+      return;
+    }
+    const intake = new Intake<T>(
+      (value) => sink.next(value),
+      (error) => sink.error(error),
+      () => sink.complete(),
+    );
+    this.intake = intake;
+    subscriber.add(intake);
+    if (this.cancelled) intake.unsubscribe();
+    source.subscribe(intake);
+  }
+
+  /** Asks a pull source for `n` more values; a no-op for a push source. */
+  request(n: number): void {
+    if (!this.cancelled && n > 0) this.demand?.request(n);
+  }
+
+  /** Stops the intake; nothing more arrives. */
+  cancel(): void {
+    if (this.cancelled) return;
+    this.cancelled = true;
+    this.demand?.cancel();
+    this.intake?.unsubscribe();
+  }
+}
+
+/**
+ * An AbortSignal created only when someone reads it: most deliveries never look at their
+ * signal, and an AbortController per attempt is the single largest cost of a fast ack.
+ */
+export class LazySignal {
+  private controller: AbortController | undefined;
+  private aborted = false;
+  private reason: unknown;
+
+  get signal(): AbortSignal {
+    if (this.controller === undefined) {
+      this.controller = new AbortController();
+      if (this.aborted) this.controller.abort(this.reason);
+    }
+    return this.controller.signal;
+  }
+
+  /** Aborts the signal (now, or at once when it is first read). Only the first call counts. */
+  abort(reason?: unknown): void {
+    if (this.aborted) return;
+    this.aborted = true;
+    this.reason = reason;
+    this.controller?.abort(reason);
+  }
+}
+
+/**
+ * Keys remembered for at most `ttl` milliseconds and at most `maxKeys` at once, oldest
+ * first out. A `Map` keeps insertion order, and keys are inserted in time order, so the
+ * oldest key is always the first one: expiry looks only at the front (amortised O(1), each
+ * key is removed once) and eviction removes the front. No timers: expiry is checked against
+ * the scheduler's clock whenever the window is used.
+ */
+export class KeyWindow<K, V> {
+  private readonly entries = new Map<K, { readonly value: V; readonly at: number }>();
+  /** Keys removed because `maxKeys` was reached, before their TTL ran out. */
+  evicted = 0;
+
+  constructor(
+    readonly ttl: number,
+    readonly maxKeys: number,
+  ) {}
+
+  get size(): number {
+    return this.entries.size;
+  }
+
+  /** Forgets every key whose TTL has run out at `now`. */
+  expire(now: number): void {
+    if (this.ttl === Number.POSITIVE_INFINITY || this.entries.size === 0) return;
+    for (const [key, entry] of this.entries) {
+      if (now - entry.at < this.ttl) return;
+      this.entries.delete(key);
+    }
+  }
+
+  /** The entry for `key`, if remembered; call `expire` first. */
+  get(key: K): { readonly value: V; readonly at: number } | undefined {
+    return this.entries.get(key);
+  }
+
+  has(key: K): boolean {
+    return this.entries.has(key);
+  }
+
+  /** Remembers `key` from `now` (a key already present is moved to the newest end). */
+  set(key: K, value: V, now: number): void {
+    this.entries.delete(key);
+    this.entries.set(key, { value, at: now });
+    if (this.entries.size > this.maxKeys) {
+      const oldest = this.entries.keys().next();
+      if (!oldest.done) {
+        this.entries.delete(oldest.value);
+        this.evicted++;
+      }
+    }
+  }
+
+  clear(): void {
+    this.entries.clear();
+  }
+}
+
+/** Defaults shared by `dedupe` and `idempotent`. */
+export const DEFAULT_TTL = 5 * 60_000;
+export const DEFAULT_MAX_KEYS = 10_000;
+
+/** The validated `{ key, ttl, maxKeys, scheduler }` options of `dedupe` and `idempotent`. */
+export interface WindowConfig<T, K> {
+  readonly key: (message: T) => K;
+  readonly ttl: number;
+  readonly maxKeys: number;
+  readonly scheduler: SchedulerLike | undefined;
+}
+
+export function windowConfig<T, K>(
+  where: string,
+  opts: {
+    readonly key?: unknown;
+    readonly ttl?: unknown;
+    readonly maxKeys?: unknown;
+    readonly scheduler?: unknown;
+  },
+): WindowConfig<T, K> {
+  const key =
+    checkFunction<(message: T) => K>(where, 'key', opts.key, true) ??
+    ((message: T) => message as unknown as K);
+  return {
+    key,
+    ttl: opts.ttl === undefined ? DEFAULT_TTL : checkDuration(where, 'ttl', opts.ttl, true),
+    maxKeys:
+      opts.maxKeys === undefined ? DEFAULT_MAX_KEYS : checkCapacity(where, 'maxKeys', opts.maxKeys),
+    scheduler: checkScheduler<SchedulerLike>(where, opts.scheduler),
+  };
+}
