@@ -27,7 +27,7 @@ describe('workerPool: marble tests', () => {
       };
       const expected = '  -----A-B--C-D|';
       const result = source.pipe(
-        workerPool((x: keyof typeof inners) => inners[x], { concurrency: 2 }),
+        workerPool((x: string) => inners[x as keyof typeof inners], { concurrency: 2 }),
       );
       expectObservable(result).toBe(expected);
       expectSubscriptions(source.subscriptions).toBe('^--------!');
