@@ -1,2 +1,424 @@
-// Work in progress: this module is being written.
-export {};
+import {
+  asyncScheduler,
+  from,
+  Observable,
+  type ObservableInput,
+  type OperatorFunction,
+  type SchedulerLike,
+} from 'rxjs';
+import { ChannelFullError } from '../errors.js';
+import {
+  Feed,
+  Intake,
+  KeyWindow,
+  LazySignal,
+  windowConfig,
+} from '../internal/deliveryInternals.js';
+import { bufferConfig, PolicyBuffer } from '../internal/policyBuffer.js';
+import { checkCapacity, checkFunction, checkOptions } from '../internal/validate.js';
+import type { OverflowOptions } from '../overflow.js';
+
+/** What the handler is told about the message it runs for. */
+export interface HandlerContext<K> {
+  /** The message's key. */
+  readonly key: K;
+  /** Aborts when the output is unsubscribed while the handler runs. */
+  readonly signal: AbortSignal;
+}
+
+/**
+ * The outcome of one message, as `idempotent` emits it: every message gets exactly one.
+ * `shared` is true when this message's handler did not run because another message with the
+ * same key ran it (still running when this one arrived, or succeeded within `ttl`).
+ */
+export type IdempotentOutcome<T, R> =
+  | { readonly message: T; readonly ok: true; readonly result: R; readonly shared: boolean }
+  | { readonly message: T; readonly ok: false; readonly error: unknown; readonly shared: boolean };
+
+/** Options of `idempotent`. */
+export interface IdempotentOptions<T, K = T> extends OverflowOptions<T> {
+  /**
+   * The message's identity (an idempotency key), compared with `Map` semantics. It may be
+   * called more than once per message, so keep it pure. @default the message itself
+   */
+  readonly key?: (message: T) => K;
+  /** How long a succeeded key is remembered after its handler succeeded, in milliseconds, or `Infinity`. @default 300000 */
+  readonly ttl?: number;
+  /** The most succeeded keys remembered at once; the oldest is forgotten first. `Infinity` for no bound. @default 10000 */
+  readonly maxKeys?: number;
+  /** Handlers running at once. @default 1 */
+  readonly concurrency?: number;
+  /**
+   * Messages from a push source that may wait, for a free slot or for the outcome of a
+   * running duplicate; `Infinity` for no bound. @default 1000
+   */
+  readonly capacity?: number;
+  /** The clock that TTLs are measured on (only `now()` is used). @default asyncScheduler */
+  readonly scheduler?: SchedulerLike;
+  /** Told about each message that will share another's outcome instead of running the handler. */
+  readonly onDuplicate?: (message: T, key: K) => void;
+}
+
+const WHERE = 'idempotent';
+
+interface Run<T, K, R> {
+  readonly key: K;
+  readonly message: T;
+  readonly context: RunContext<K>;
+  inner: Intake<R> | undefined;
+  /** Duplicates that arrived while this run was in progress; they share its outcome. */
+  followers: T[] | undefined;
+  over: boolean;
+}
+
+class RunContext<K> extends LazySignal implements HandlerContext<K> {
+  constructor(readonly key: K) {
+    super();
+  }
+}
+
+/**
+ * Runs `handler` at most once per key: the consumer half of exactly-once processing. Behind
+ * an at-least-once delivery, the same message can arrive twice (a retry after a lost ack, a
+ * duplicate on the wire); `idempotent` applies its effect once and gives every copy the same
+ * outcome, so every copy can be acknowledged.
+ *
+ * - The handler's first value is its result; the handler is then unsubscribed. An error, a
+ *   throw, or a completion without a value is a failure.
+ * - A key counts as done only after its handler succeeded. A succeeded key is remembered for
+ *   `ttl` (from the success) and at most `maxKeys` keys are remembered (oldest forgotten
+ *   first); a copy arriving then gets the remembered result without running the handler.
+ * - A failed key is not remembered: the next copy runs the handler again (a retry).
+ * - A copy that arrives while the handler for its key runs waits for that run and shares its
+ *   outcome, success or failure, without running the handler.
+ *
+ * Every message gets exactly one outcome `{ message, ok, result | error, shared }`, emitted when
+ * known: a handler failure is an outcome (`ok: false`), not an error of the output, so the
+ * stream survives it and the message can be retried. Outcomes are emitted as they are known,
+ * not in input order.
+ *
+ * ```text
+ * source:   a-a-----a-|     handler for a: ---r|   (ttl 10)
+ * output:   ---(xy)-z-|     x = a ran; y = a shared the running outcome;
+ *                           z = a shared the remembered outcome (the handler ran once)
+ * ```
+ *
+ * **Backpressure.** At most `concurrency` handlers run. From a sluice pull source (channel
+ * receiver, `fromIterable`) at most `concurrency` messages are taken and unanswered at a time,
+ * running or sharing a running outcome; a copy answered from memory frees its place at once.
+ * From a push source, messages wait for a free slot, or for a running copy's outcome, in a
+ * bound of `capacity` (default 1000) under `overflow`: `'drop'` discards the incoming message
+ * and `'replace'` the oldest one waiting for a slot (the incoming one if only copies wait),
+ * both reported to `onOverflow`; `'block'` and `'error'` stop the intake, let everything
+ * accepted finish, then fail the output with `ChannelFullError` carrying the refused message.
+ *
+ * **Errors.** Handler failures are outcomes. A `key`, `onDuplicate` or `onOverflow` that throws
+ * fails the output at once. A source error reaches the output after every accepted message has
+ * its outcome.
+ *
+ * **Cancellation.** Unsubscribing unsubscribes the running handlers and aborts their `signal`;
+ * waiting messages and copies get no outcome, and the remembered keys are forgotten. The
+ * memory is per subscription and in memory: a new subscription, or a new process, starts
+ * empty, so an effect that must survive restarts needs its own durable idempotency record.
+ *
+ * **Differences from idempotency keys in HTTP APIs (Stripe, the IETF draft).** A request that
+ * arrives while the first is in progress waits and shares the outcome instead of being refused
+ * with a conflict; failures are not remembered, so they can be retried.
+ *
+ * @param handler Applies the effect of one message; its first value is the result.
+ * @param options `key`, `ttl`, `maxKeys`, `concurrency`, `capacity`, `overflow`,
+ *   `onOverflow`, `scheduler`, `onDuplicate`.
+ * @returns An operator emitting one `IdempotentOutcome` per message.
+ * @throws TypeError or RangeError for a bad `handler` or option, naming it.
+ *
+ * @example
+ * ```ts
+ * import assert from 'node:assert/strict';
+ * import { TestScheduler } from 'rxjs/testing';
+ * import { idempotent } from 'sluice';
+ *
+ * let runs = 0;
+ * new TestScheduler((actual, expected) => assert.deepEqual(actual, expected)).run(
+ *   ({ cold, expectObservable }) => {
+ *     const output = cold('a-a-----a-|').pipe(
+ *       idempotent(
+ *         (message: string) => {
+ *           runs++;
+ *           return cold('---r|', { r: message.toUpperCase() });
+ *         },
+ *         { ttl: 10 },
+ *       ),
+ *     );
+ *     expectObservable(output).toBe('---(xy)-z-|', {
+ *       x: { message: 'a', ok: true, result: 'A', shared: false },
+ *       y: { message: 'a', ok: true, result: 'A', shared: true },
+ *       z: { message: 'a', ok: true, result: 'A', shared: true },
+ *     });
+ *   },
+ * );
+ * assert.equal(runs, 1);
+ * ```
+ */
+export function idempotent<T, R, K = T>(
+  handler: (message: T, context: HandlerContext<K>) => ObservableInput<R>,
+  options?: IdempotentOptions<T, K>,
+): OperatorFunction<T, IdempotentOutcome<T, R>> {
+  checkFunction(WHERE, 'handler', handler);
+  const opts = checkOptions<IdempotentOptions<T, K>>(WHERE, options);
+  const { key, ttl, maxKeys, scheduler = asyncScheduler } = windowConfig<T, K>(WHERE, opts);
+  const concurrency =
+    opts.concurrency === undefined ? 1 : checkCapacity(WHERE, 'concurrency', opts.concurrency);
+  const buffer = bufferConfig<T>(WHERE, opts.capacity ?? 1000, {
+    overflow: opts.overflow,
+    onOverflow: opts.onOverflow,
+  });
+  const onDuplicate = checkFunction<(message: T, key: K) => void>(
+    WHERE,
+    'onDuplicate',
+    opts.onDuplicate,
+    true,
+  );
+
+  return (source) =>
+    new Observable<IdempotentOutcome<T, R>>((subscriber) => {
+      const done = new KeyWindow<K, R>(ttl, maxKeys);
+      const running = new Map<K, Run<T, K, R>>();
+      const waiting = new PolicyBuffer<T>(buffer);
+      /** Copies waiting for a running duplicate's outcome. */
+      let attached = 0;
+      let ending: { readonly error?: unknown; readonly failed: boolean } | undefined;
+      let pumping = false;
+
+      const fail = (error: unknown): void => {
+        subscriber.error(error);
+      };
+
+      const checkEnd = (): void => {
+        if (ending === undefined || running.size > 0 || waiting.size > 0 || subscriber.closed) {
+          return;
+        }
+        if (ending.failed) subscriber.error(ending.error);
+        else subscriber.complete();
+      };
+
+      /** Emits one message's outcome; a pull source may then send one more. */
+      const emit = (outcome: IdempotentOutcome<T, R>): void => {
+        subscriber.next(outcome);
+        if (feed.pulled && ending === undefined) feed.request(1);
+      };
+
+      const duplicate = (message: T, k: K): boolean => {
+        if (onDuplicate === undefined) return true;
+        try {
+          onDuplicate(message, k);
+          return true;
+        } catch (error) {
+          fail(error);
+          return false;
+        }
+      };
+
+      /** Decides what happens to a message: remembered, attached to its running copy, run, or wait. */
+      const route = (message: T, k: K, fromQueue: boolean): void => {
+        const now = scheduler.now();
+        done.expire(now);
+        const hit = done.get(k);
+        if (hit !== undefined) {
+          if (duplicate(message, k)) emit({ message, ok: true, result: hit.value, shared: true });
+          return;
+        }
+        const run = running.get(k);
+        if (run !== undefined) {
+          if (fromQueue || feed.pulled) attach(run, message, k);
+          else hold(message, run, k);
+          return;
+        }
+        if (running.size < concurrency && (fromQueue || waiting.size === 0)) {
+          start(message, k);
+        } else if (fromQueue) {
+          waiting.push(message); // not reached: the pump only routes while a slot is free
+        } else {
+          hold(message, undefined, k);
+        }
+      };
+
+      const attach = (run: Run<T, K, R>, message: T, k: K): void => {
+        if (!duplicate(message, k)) return;
+        if (run.followers === undefined) run.followers = [message];
+        else run.followers.push(message);
+        attached++;
+      };
+
+      /** A message must wait (push source): within `capacity`, or by the overflow policy. */
+      const hold = (message: T, run: Run<T, K, R> | undefined, k: K): void => {
+        const place = () => {
+          if (run !== undefined) attach(run, message, k);
+          else waiting.push(message);
+        };
+        if (waiting.size + attached < waiting.capacity) {
+          place();
+          return;
+        }
+        try {
+          switch (waiting.policy) {
+            case 'drop':
+              waiting.dropped++;
+              buffer.onOverflow?.(message, 'drop');
+              return;
+            case 'replace':
+              if (waiting.size > 0) {
+                const oldest = waiting.shift();
+                place();
+                waiting.dropped++;
+                buffer.onOverflow?.(oldest, 'replace');
+              } else {
+                waiting.dropped++;
+                buffer.onOverflow?.(message, 'drop');
+              }
+              return;
+            default:
+              break;
+          }
+        } catch (error) {
+          fail(error);
+          return;
+        }
+        ending = {
+          failed: true,
+          error: new ChannelFullError(
+            `${WHERE}: ${running.size} running and ${waiting.size + attached} waiting (capacity ${waiting.capacity})` +
+              (waiting.policy === 'block'
+                ? `; a push source cannot wait under 'block': use a sluice pull source, a larger capacity, or 'drop' or 'replace'`
+                : ''),
+            message,
+          ),
+        };
+        feed.cancel();
+        checkEnd();
+      };
+
+      const start = (message: T, k: K): void => {
+        const run: Run<T, K, R> = {
+          key: k,
+          message,
+          context: new RunContext(k),
+          inner: undefined,
+          followers: undefined,
+          over: false,
+        };
+        running.set(k, run);
+        let input: ObservableInput<R>;
+        try {
+          input = handler(message, run.context);
+        } catch (error) {
+          finish(run, { ok: false, error });
+          return;
+        }
+        const inner = new Intake<R>(
+          (result) => finish(run, { ok: true, result }),
+          (error) => finish(run, { ok: false, error }),
+          () =>
+            finish(run, {
+              ok: false,
+              error: new Error(`${WHERE}: handler completed without a result`),
+            }),
+        );
+        run.inner = inner;
+        try {
+          from(input).subscribe(inner);
+        } catch (error) {
+          inner.unsubscribe();
+          finish(run, { ok: false, error });
+        }
+      };
+
+      const finish = (
+        run: Run<T, K, R>,
+        outcome:
+          | { readonly ok: true; readonly result: R }
+          | { readonly ok: false; readonly error: unknown },
+      ): void => {
+        if (run.over) return;
+        run.over = true;
+        run.inner?.unsubscribe();
+        running.delete(run.key);
+        if (outcome.ok) {
+          const now = scheduler.now();
+          done.expire(now);
+          done.set(run.key, outcome.result, now);
+        }
+        const followers = run.followers;
+        run.followers = undefined;
+        if (followers !== undefined) attached -= followers.length;
+        emit({ message: run.message, ...outcome, shared: false });
+        if (followers !== undefined) {
+          for (const message of followers) {
+            if (subscriber.closed) return;
+            emit({ message, ...outcome, shared: true });
+          }
+        }
+        if (subscriber.closed) return;
+        pump();
+        checkEnd();
+      };
+
+      const pump = (): void => {
+        if (pumping) return;
+        pumping = true;
+        try {
+          while (!subscriber.closed && waiting.size > 0 && running.size < concurrency) {
+            const message = waiting.shift();
+            let k: K;
+            try {
+              k = key(message);
+            } catch (error) {
+              fail(error);
+              return;
+            }
+            route(message, k, true);
+          }
+        } finally {
+          pumping = false;
+        }
+      };
+
+      subscriber.add(() => {
+        ending ??= { failed: false };
+        for (const run of running.values()) {
+          run.over = true;
+          run.followers = undefined;
+          run.inner?.unsubscribe();
+          run.context.abort();
+        }
+        running.clear();
+        attached = 0;
+        waiting.drain();
+        done.clear();
+      });
+
+      const feed = new Feed<T>(source, subscriber, {
+        next: (message) => {
+          if (ending !== undefined) return;
+          let k: K;
+          try {
+            k = key(message);
+          } catch (error) {
+            fail(error);
+            return;
+          }
+          route(message, k, false);
+        },
+        error: (error) => {
+          if (ending !== undefined) return;
+          ending = { failed: true, error };
+          checkEnd();
+        },
+        complete: () => {
+          if (ending !== undefined) return;
+          ending = { failed: false };
+          checkEnd();
+        },
+      });
+      feed.start(concurrency);
+    });
+}
