@@ -1,5 +1,16 @@
 import fc from 'fast-check';
-import { catchError, map, type Observable, of, range, Subject, take, tap, timer } from 'rxjs';
+import {
+  catchError,
+  map,
+  type Observable,
+  of,
+  range,
+  Subject,
+  take,
+  tap,
+  timer,
+  toArray,
+} from 'rxjs';
 import { TestScheduler } from 'rxjs/testing';
 import { describe, expect, it } from 'vitest';
 import { ChannelFullError, fromIterable, mpsc, workerPool } from '../../src/index.js';
@@ -319,6 +330,62 @@ describe('workerPool: marble tests', () => {
       expectObservable(result).toBe('--ab-cd|');
     });
     expect(ids).toEqual([0, 1, 0, 1]);
+  });
+
+  it('concurrency may be an Observable: raising it starts waiting jobs at once', () => {
+    const starts: string[] = [];
+    const scheduler = testScheduler();
+    scheduler.run(({ cold, expectObservable }) => {
+      const limit = cold('a---b', { a: 1, b: 3 });
+      const result = cold('abcde|').pipe(
+        workerPool(
+          (x: string, { workerId }) => {
+            starts.push(`${x}@${scheduler.now()}#${workerId}`);
+            return cold('---X|', { X: x });
+          },
+          { concurrency: limit },
+        ),
+      );
+      expectObservable(result.pipe(toArray())).toBe('------------(v|)', {
+        v: ['a', 'b', 'c', 'd', 'e'],
+      });
+    });
+    // 1 worker until frame 4, then 3: b and c start with the new workers, d when a's worker frees
+    expect(starts).toEqual(['a@0#0', 'b@4#1', 'c@4#2', 'd@4#0', 'e@8#1']);
+  });
+
+  it('lowering concurrency lets running jobs finish and starts no new one above the limit', () => {
+    const starts: string[] = [];
+    const scheduler = testScheduler();
+    scheduler.run(({ cold, expectObservable }) => {
+      const limit = cold('a-b', { a: 3, b: 1 });
+      const result = cold('abcdef|').pipe(
+        workerPool(
+          (x: string) => {
+            starts.push(`${x}@${scheduler.now()}`);
+            return cold('---X|', { X: x });
+          },
+          { concurrency: limit },
+        ),
+      );
+      expectObservable(result.pipe(toArray())).toBe('---------------------(v|)', {
+        v: ['a', 'b', 'c', 'd', 'e', 'f'],
+      });
+    });
+    // the limit drops to 1 at frame 2, just before c arrives: c waits until a and b are done
+    expect(starts).toEqual(['a@0', 'b@1', 'c@5', 'd@9', 'e@13', 'f@17']);
+  });
+
+  it('a bad concurrency value from the Observable fails the output', () => {
+    testScheduler().run(({ cold, hot, expectObservable }) => {
+      const limit = cold('a-b', { a: 1, b: 0 });
+      const result = hot('-').pipe(workerPool(() => of(1), { concurrency: limit }));
+      expectObservable(result).toBe(
+        '--#',
+        undefined,
+        new RangeError('workerPool: concurrency must be a whole number >= 1, got 0'),
+      );
+    });
   });
 
   it('emits every value of a job that emits several', () => {

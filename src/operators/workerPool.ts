@@ -1,4 +1,11 @@
-import { from, Observable, type ObservableInput, type OperatorFunction, Subscriber } from 'rxjs';
+import {
+  from,
+  isObservable,
+  Observable,
+  type ObservableInput,
+  type OperatorFunction,
+  Subscriber,
+} from 'rxjs';
 import { BoundedStage } from '../internal/boundedStage.js';
 import { type Demand, isPullable, pull, type Sink } from '../internal/demand.js';
 import { bufferConfig } from '../internal/policyBuffer.js';
@@ -29,8 +36,13 @@ export interface JobFailure<T> {
 
 /** Options of `workerPool`. */
 export interface WorkerPoolConfig<T> extends OverflowOptions<T> {
-  /** How many jobs run at once. @default 1 */
-  readonly concurrency?: number;
+  /**
+   * How many jobs run at once: a whole number >= 1, or an Observable of them (a `watch`
+   * receiver, a `BehaviorSubject`) to change it while the pool runs. Raising it starts waiting
+   * jobs at once; lowering it lets running jobs finish and starts no new one until fewer than
+   * the new limit run. Until an Observable's first value no job starts. @default 1
+   */
+  readonly concurrency?: number | Observable<number>;
   /**
    * How many jobs a push source may queue ahead of the workers (ignored for a demand-aware
    * source, which is pulled one job per free worker). @default 1000
@@ -114,8 +126,8 @@ export function workerPool<T, R>(
   const where = 'workerPool';
   checkFunction(where, 'work', work);
   const opts = checkOptions<WorkerPoolConfig<T>>(where, config);
-  const concurrency =
-    opts.concurrency === undefined ? 1 : checkInteger(where, 'concurrency', opts.concurrency, 1);
+  const concurrency = opts.concurrency ?? 1;
+  if (!isObservable(concurrency)) checkInteger(where, 'concurrency', concurrency, 1);
   const queue = bufferConfig<T>(where, opts.capacity ?? 1000, opts);
   const ordered = opts.ordered === undefined ? false : checkBoolean(where, 'ordered', opts.ordered);
   const signal = checkSignal(where, opts.signal);
@@ -128,9 +140,9 @@ export function workerPool<T, R>(
 
   return (source) =>
     new Observable<R>((subscriber) => {
-      const pool = new Pool<T, R>(work, concurrency, ordered, onJobError, subscriber);
+      const pool = new Pool<T, R>(work, ordered, onJobError, subscriber);
       const sink: Sink<T> = {
-        next: (job) => pool.start(job),
+        next: (job) => pool.accept(job),
         error: (err) => pool.fail(err),
         complete: () => pool.intakeDone(),
       };
@@ -147,6 +159,7 @@ export function workerPool<T, R>(
         pool.demand = stage;
         stopIntake = () => stage.stopIntake();
       }
+      subscriber.add(() => pool.teardown());
       if (signal) {
         if (signal.aborted) stopIntake();
         else {
@@ -155,8 +168,24 @@ export function workerPool<T, R>(
           subscriber.add(() => signal.removeEventListener('abort', onAbort));
         }
       }
-      subscriber.add(() => pool.teardown());
-      if (!pool.finished) pool.request(concurrency);
+      if (isObservable(concurrency)) {
+        subscriber.add(
+          concurrency.subscribe({
+            next: (limit) => {
+              try {
+                checkInteger(where, 'concurrency', limit, 1);
+              } catch (err) {
+                pool.fail(err);
+                return;
+              }
+              pool.setLimit(limit);
+            },
+            error: (err: unknown) => pool.fail(err),
+          }),
+        );
+      } else {
+        pool.setLimit(concurrency);
+      }
     });
 }
 
@@ -186,42 +215,97 @@ class Job<T, R> implements WorkerContext {
   }
 }
 
-/** The pool's per-subscription state. */
+/**
+ * The pool's per-subscription state. Workers are slots `0..limit-1`: a job holds its slot
+ * while it runs and, when ordered, until its results are emitted. The pool keeps
+ * `busy + requested + parked <= limit` by requesting from the source only for free slots; a job
+ * that arrives after the limit was lowered waits in `parked` for a slot.
+ */
 class Pool<T, R> {
   demand: Demand | undefined;
   finished = false;
-  private readonly freeIds: number[] = [];
+  private limit = 0;
+  /** Free worker ids below the limit, lowest on top. */
+  private freeIds: number[] = [];
   private readonly running = new Set<Job<T, R>>();
+  /** Jobs requested from the source and not yet delivered. */
+  private requested = 0;
+  /** Jobs delivered while no worker was free (after the limit was lowered). */
+  private readonly parked = new Ring<T>(4);
   /** ordered: accepted jobs in input order, until their results are emitted. */
   private readonly line: Ring<Job<T, R>> | undefined;
   private noMoreJobs = false;
-  private emitting = false;
-  /** ordered: workers freed while flushing the line, requested once it is flushed. */
-  private pendingRequests = 0;
+  private flushing = false;
 
   constructor(
     private readonly work: (job: T, context: WorkerContext) => ObservableInput<R>,
-    concurrency: number,
     ordered: boolean,
     private readonly onJobError: ((failure: JobFailure<T>) => void) | undefined,
     private readonly out: Subscriber<R>,
   ) {
-    for (let id = concurrency - 1; id >= 0; id--) this.freeIds.push(id);
-    this.line = ordered ? new Ring<Job<T, R>>(concurrency) : undefined;
+    this.line = ordered ? new Ring<Job<T, R>>(4) : undefined;
   }
 
-  /**
-   * Asks the source for `n` more jobs. Sources honour re-entrant requests by adding to their
-   * demand and returning (the demand protocol), so a synchronous source and synchronous work
-   * never deepen the stack.
-   */
-  request(n: number): void {
-    if (n > 0 && !this.finished && !this.noMoreJobs) this.demand?.request(n);
-  }
-
-  start(value: T): void {
+  /** Changes the number of workers; running jobs are never interrupted. */
+  setLimit(limit: number): void {
     if (this.finished) return;
-    const workerId = this.freeIds.pop() ?? this.running.size;
+    const old = this.limit;
+    if (limit > old) {
+      const inUse = new Set<number>();
+      for (const job of this.running) inUse.add(job.workerId);
+      for (let id = limit - 1; id >= old; id--) if (!inUse.has(id)) this.freeIds.push(id);
+      this.freeIds.sort((a, b) => b - a); // lowest id on top
+    } else if (limit < old) {
+      this.freeIds = this.freeIds.filter((id) => id < limit);
+    }
+    this.limit = limit;
+    this.startParked();
+    this.fill();
+  }
+
+  /** Requests a job for every free worker not yet covered by a request or a parked job. */
+  fill(): void {
+    if (this.finished || this.noMoreJobs) return;
+    const want = this.limit - this.running.size - this.requested - this.parked.size;
+    if (want > 0) {
+      this.requested += want;
+      this.demand?.request(want);
+    }
+  }
+
+  accept(value: T): void {
+    if (this.finished) return;
+    if (this.requested > 0) this.requested--;
+    if (this.running.size >= this.limit || this.freeIds.length === 0) {
+      this.parked.push(value);
+      return;
+    }
+    this.start(value);
+  }
+
+  /** The source completed, or intake was stopped by the pool's signal. */
+  intakeDone(): void {
+    this.noMoreJobs = true;
+    this.requested = 0;
+    this.maybeComplete();
+  }
+
+  fail(error: unknown): void {
+    if (this.finished) return;
+    this.finished = true;
+    this.out.error(error);
+  }
+
+  teardown(): void {
+    this.finished = true;
+    this.demand?.cancel();
+    for (const job of this.running) job.cancel();
+    this.running.clear();
+    this.parked.drain();
+  }
+
+  private start(value: T): void {
+    const workerId = this.freeIds.pop()!;
     const job = new Job<T, R>(value, workerId);
     this.running.add(job);
     this.line?.push(job);
@@ -258,23 +342,15 @@ class Pool<T, R> {
     }
   }
 
-  /** The source completed, or intake was stopped by the pool's signal. */
-  intakeDone(): void {
-    this.noMoreJobs = true;
-    this.maybeComplete();
-  }
-
-  fail(error: unknown): void {
-    if (this.finished) return;
-    this.finished = true;
-    this.out.error(error);
-  }
-
-  teardown(): void {
-    this.finished = true;
-    this.demand?.cancel();
-    for (const job of this.running) job.cancel();
-    this.running.clear();
+  private startParked(): void {
+    while (
+      this.parked.size > 0 &&
+      this.running.size < this.limit &&
+      this.freeIds.length > 0 &&
+      !this.finished
+    ) {
+      this.start(this.parked.shift());
+    }
   }
 
   private emit(job: Job<T, R>, value: R): void {
@@ -299,6 +375,7 @@ class Pool<T, R> {
       report({ job: job.job, error, workerId: job.workerId });
     } catch (callbackError) {
       job.settled = true;
+      this.running.delete(job);
       this.fail(callbackError);
       return;
     }
@@ -311,24 +388,25 @@ class Pool<T, R> {
     job.done = true;
     if (this.line === undefined) {
       this.release(job);
-      return;
+      this.afterRelease();
+    } else {
+      this.flushLine();
     }
-    this.flushLine();
   }
 
-  /** ordered: emits held results of finished jobs at the head of the line, in input order. */
+  /** ordered: emits the results of finished jobs at the head of the line, in input order. */
   private flushLine(): void {
     const line = this.line!;
-    if (this.emitting) return;
-    this.emitting = true;
+    if (this.flushing) return;
+    this.flushing = true;
     try {
       while (line.size > 0 && line.peek().done && !this.finished) {
         const head = line.shift();
-        this.release(head, false);
+        this.release(head);
         const held = head.held;
         head.held = undefined;
         if (held) for (const v of held) this.out.next(v);
-        // results of the new head, emitted while it still runs
+        // results the new head produced while it waited behind this one
         if (line.size > 0 && !this.finished) {
           const next = line.peek();
           const early = next.held;
@@ -337,26 +415,24 @@ class Pool<T, R> {
         }
       }
     } finally {
-      this.emitting = false;
+      this.flushing = false;
     }
-    this.request(this.pendingRequests);
-    this.pendingRequests = 0;
+    this.afterRelease();
+  }
+
+  private release(job: Job<T, R>): void {
+    this.running.delete(job);
+    if (job.workerId < this.limit) this.freeIds.push(job.workerId);
+  }
+
+  private afterRelease(): void {
+    this.startParked();
+    this.fill();
     this.maybeComplete();
   }
 
-  private release(job: Job<T, R>, requestNow = true): void {
-    this.running.delete(job);
-    this.freeIds.push(job.workerId);
-    if (requestNow) {
-      this.request(1);
-      this.maybeComplete();
-    } else {
-      this.pendingRequests++;
-    }
-  }
-
   private maybeComplete(): void {
-    if (this.finished || !this.noMoreJobs || this.running.size > 0) return;
+    if (this.finished || !this.noMoreJobs || this.running.size > 0 || this.parked.size > 0) return;
     if (this.line !== undefined && this.line.size > 0) return;
     this.finished = true;
     this.out.complete();
