@@ -81,6 +81,25 @@ import { iterableKind, pullAsync, pullSync } from '../internal/fromIterableCore.
  * assert.equal(produced, 3);
  * assert.equal(closed, true);
  * ```
+ *
+ * ```ts
+ * import assert from 'node:assert/strict';
+ * import { fromIterable, toAsyncIterable } from 'sluice';
+ *
+ * // Pulled by a sluice consumer, an async generator runs one step per item asked for.
+ * const log: string[] = [];
+ * async function* pages() {
+ *   for (let page = 1; page <= 100; page++) {
+ *     log.push(`fetch ${page}`);
+ *     yield page;
+ *   }
+ * }
+ * for await (const page of toAsyncIterable(fromIterable(pages()))) {
+ *   log.push(`use ${page}`);
+ *   if (page === 2) break;
+ * }
+ * assert.deepEqual(log, ['fetch 1', 'use 1', 'fetch 2', 'use 2']);
+ * ```
  */
 export function fromIterable<T>(iterable: Iterable<T> | AsyncIterable<T>): Observable<T> {
   if (iterableKind(iterable) === 'async') {
