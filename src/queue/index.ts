@@ -1,0 +1,34 @@
+/**
+ * The message queue: `MessageQueue` (in memory), the `QueueStore` interface a remote backend
+ * implements, and `consumeQueue`, the worker pool that runs on any store.
+ * @module
+ */
+export type {
+  ConsumeOptions,
+  ConsumeOutcome,
+  HandlerContext,
+  MessageHandler,
+} from './consume.js';
+export { consumeQueue } from './consume.js';
+export { MessageQueue } from './messageQueue.js';
+export type { MaybePromise, QueueStore } from './store.js';
+export type {
+  AckResult,
+  CloseOptions,
+  CloseResult,
+  DeadLetter,
+  DeadLetterOptions,
+  Delivery,
+  EnqueueOptions,
+  EnqueueResult,
+  ExtendResult,
+  MessageQueueOptions,
+  NackOptions,
+  NackResult,
+  QueueSendOptions,
+  QueueStats,
+  ReceiptRejection,
+  ReceiveOptions,
+  RedriveResult,
+  ReleaseResult,
+} from './types.js';

@@ -1,0 +1,953 @@
+import { type SchedulerLike, Subject, type Subscription } from 'rxjs';
+import { ChannelClosedError, ChannelFullError } from '../errors.js';
+import type { Demand, Sink } from '../internal/demand.js';
+import { Heap, type HeapNode } from '../internal/heap.js';
+import { Ring } from '../internal/ring.js';
+import type { OverflowHandler, OverflowPolicy } from '../overflow.js';
+import type {
+  AckResult,
+  CloseResult,
+  DeadLetter,
+  Delivery,
+  EnqueueResult,
+  ExtendResult,
+  NackResult,
+  QueueStats,
+  ReceiptRejection,
+  RedriveResult,
+  ReleaseResult,
+} from './types.js';
+
+/**
+ * The in-memory engine behind `MessageQueue` (not exported from the package).
+ *
+ * Where a message is:
+ * - `visible`: a ring, first in first out. New messages join at the back; so do messages whose
+ *   lease ended unsuccessfully and delayed messages that came due, i.e. behind those already
+ *   visible. Only the front is ever removed, so the ring holds no dead entries.
+ * - `delayed`: a min-heap by due time.
+ * - `leases`: a min-heap by lease deadline. One scheduler timer is armed for the earliest
+ *   deadline; an earlier deadline re-arms it, a later one lets it fire early and re-arm. Nothing
+ *   scans the messages in flight.
+ * - `records`: id -> message, for deduplication and receipt lookup. A message stays after it is
+ *   acknowledged (payload released) until its deduplication window ends; `window` is the ring of
+ *   messages in enqueue order whose window is still open, pruned from the front.
+ * - `dead`: the dead letters, oldest first.
+ *
+ * Time: every decision uses `scheduler.now()` at the moment of the call. A lease whose deadline
+ * is at or before now is over even if its timer has not fired: the first call that notices it
+ * processes every due expiry right then, so outcomes never depend on timer jitter.
+ *
+ * Timers are scheduled with delays clamped to 2^31-1 ms (Node fires longer timeouts after
+ * 1 ms); one that fires early finds nothing due and re-arms for the rest.
+ */
+
+/** The longest delay a timer is scheduled for: Node and browsers fire longer ones at once. */
+export const MAX_TIMER_DELAY = 2 ** 31 - 1;
+
+const VISIBLE = 0;
+const DELAYED = 1;
+const IN_FLIGHT = 2;
+const ACKED = 3;
+const DEAD = 4;
+/** Discarded by an overflow policy, purged or evicted from the dead letters. */
+const GONE = 5;
+type State = 0 | 1 | 2 | 3 | 4 | 5;
+
+/** How the latest lease of a message ended, when it did not end with an ack. */
+const ENDED_EXPIRED = 1;
+const ENDED_RELEASED = 2;
+
+/** Process-wide: a receipt of one queue never names a message of another, nor an earlier message with the same id. */
+let nextSeq = 1;
+
+class Message<T> implements HeapNode {
+  key = 0;
+  order = 0;
+  heapIndex = -1;
+  state: State = VISIBLE;
+  /** Attempts counted (deliveries minus released ones; reset by redrive). */
+  attempts = 0;
+  /** Deliveries ever made; numbers the receipts, so an old receipt is recognisably stale. */
+  deliveries = 0;
+  /** The receipt of the current lease, while in flight. */
+  receipt: string | undefined = undefined;
+  lastEnd = 0;
+  lastError: unknown = undefined;
+  /** Still inside its deduplication window (and on the window ring). */
+  inWindow = true;
+
+  constructor(
+    readonly id: string,
+    public payload: T | undefined,
+    readonly seq: number,
+    readonly enqueuedAt: number,
+  ) {}
+}
+
+/** A consumer waiting for deliveries: one `receive()` long poll, or a pull stream (`consume`). */
+interface Taker<T> {
+  demand: number;
+  live: boolean;
+  /** In the waiting line now. */
+  queued: boolean;
+  /** A `receive()`: served one batch, then done. */
+  readonly once: boolean;
+  take(delivery: Delivery<T>): void;
+  end(): void;
+}
+
+/** A `send()` waiting for room under the `'block'` policy. */
+interface SendWaiter<T> {
+  payload: T | undefined;
+  readonly id: string | undefined;
+  readonly delay: number;
+  live: boolean;
+  resolve(result: EnqueueResult): void;
+  reject(error: unknown): void;
+  cleanup: (() => void) | undefined;
+}
+
+interface DeadEntry<T> {
+  readonly letter: DeadLetter<T>;
+  readonly message: Message<T>;
+}
+
+/** Validated settings of a queue. */
+export interface CoreConfig<T> {
+  readonly visibilityTimeout: number;
+  readonly maxAttempts: number;
+  readonly capacity: number;
+  readonly overflow: OverflowPolicy;
+  readonly onOverflow: OverflowHandler<T> | undefined;
+  readonly dedupWindow: number;
+  readonly deadCapacity: number;
+  readonly onEvict: ((letter: DeadLetter<T>) => void) | undefined;
+  readonly scheduler: SchedulerLike;
+}
+
+const ACK_OK: AckResult = Object.freeze({ ok: true });
+const NACK_OK: NackResult = Object.freeze({ ok: true, deadLettered: false });
+const NACK_DEAD: NackResult = Object.freeze({ ok: true, deadLettered: true });
+const REJECTED: Readonly<Record<ReceiptRejection, { ok: false; reason: ReceiptRejection }>> = {
+  stale: Object.freeze({ ok: false, reason: 'stale' }),
+  expired: Object.freeze({ ok: false, reason: 'expired' }),
+  released: Object.freeze({ ok: false, reason: 'released' }),
+  acked: Object.freeze({ ok: false, reason: 'acked' }),
+  unknown: Object.freeze({ ok: false, reason: 'unknown' }),
+};
+const NO_DEMAND: Demand = Object.freeze({ request() {}, cancel() {} });
+
+/** A timer delay within what timers honour: negative to 0, too long to 2^31-1 (the caller re-arms). */
+export function clampDelay(ms: number): number {
+  return ms <= 0 ? 0 : Math.min(ms, MAX_TIMER_DELAY);
+}
+
+export class QueueCore<T> {
+  readonly scheduler: SchedulerLike;
+  readonly visibilityTimeout: number;
+  readonly maxAttempts: number;
+  readonly capacity: number;
+  private readonly policy: OverflowPolicy;
+  private readonly onOverflow: OverflowHandler<T> | undefined;
+  private readonly dedupWindow: number;
+  private readonly deadCapacity: number;
+  private readonly onEvict: ((letter: DeadLetter<T>) => void) | undefined;
+
+  private readonly records = new Map<string, Message<T>>();
+  private readonly visible = new Ring<Message<T>>(16);
+  private readonly delayed = new Heap<Message<T>>();
+  private readonly leases = new Heap<Message<T>>();
+  private readonly window = new Ring<Message<T>>(16);
+  private readonly dead = new Map<number, DeadEntry<T>>();
+  private readonly line = new Ring<Taker<T>>(4);
+  private readonly streams = new Set<Taker<T>>();
+  private readonly senders = new Ring<SendWaiter<T>>(4);
+  private waitingSenders = 0;
+  readonly deadSubject = new Subject<DeadLetter<T>>();
+
+  private readonly idPrefix = `${Math.random().toString(36).slice(2, 8)}-`;
+  private idCounter = 0;
+  /** Tie-breaker for equal deadlines and due times: first scheduled, first out. */
+  private ticket = 0;
+
+  private leaseTimer: Subscription | undefined = undefined;
+  private leaseTimerAt = Number.POSITIVE_INFINITY;
+  private delayTimer: Subscription | undefined = undefined;
+  private delayTimerAt = Number.POSITIVE_INFINITY;
+
+  private serving = false;
+  private serveAgain = false;
+
+  closed = false;
+  private closing: Promise<CloseResult> | undefined = undefined;
+  private closeResolve: ((result: CloseResult) => void) | undefined = undefined;
+  private graceTimer: Subscription | undefined = undefined;
+  private finalized = false;
+
+  // counters
+  private enqueued = 0;
+  private duplicates = 0;
+  private dropped = 0;
+  private delivered = 0;
+  private acked = 0;
+  private nacked = 0;
+  private expired = 0;
+  private released = 0;
+  private deadLettered = 0;
+  private redriven = 0;
+  private deadEvicted = 0;
+
+  constructor(config: CoreConfig<T>) {
+    this.scheduler = config.scheduler;
+    this.visibilityTimeout = config.visibilityTimeout;
+    this.maxAttempts = config.maxAttempts;
+    this.capacity = config.capacity;
+    this.policy = config.overflow;
+    this.onOverflow = config.onOverflow;
+    this.dedupWindow = config.dedupWindow;
+    this.deadCapacity = config.deadCapacity;
+    this.onEvict = config.onEvict;
+  }
+
+  /** Visible + delayed + in flight: what counts against `capacity`. */
+  get live(): number {
+    return this.visible.size + this.delayed.size + this.leases.size;
+  }
+
+  // ---- enqueue ------------------------------------------------------------------------
+
+  enqueue(payload: T, id: string | undefined, delay: number, admitted = false): EnqueueResult {
+    if (this.closed) throw this.closedError(payload);
+    const now = this.scheduler.now();
+    this.prune(now);
+    if (id !== undefined && this.records.has(id)) {
+      this.duplicates++;
+      return { ok: false, reason: 'duplicate', id };
+    }
+    const messageId = id ?? this.idPrefix + this.idCounter++;
+    if (this.live >= this.capacity || (!admitted && this.waitingSenders > 0)) {
+      return this.overflow(payload, messageId, delay, now);
+    }
+    this.accept(payload, messageId, delay, now);
+    return { ok: true, id: messageId };
+  }
+
+  send(
+    payload: T,
+    id: string | undefined,
+    delay: number,
+    signal: AbortSignal | undefined,
+  ): Promise<EnqueueResult> {
+    if (signal?.aborted) return Promise.reject(signal.reason);
+    if (this.closed) return Promise.reject(this.closedError(payload));
+    const full = this.live >= this.capacity || this.waitingSenders > 0;
+    if (!full || this.policy !== 'block') {
+      try {
+        return Promise.resolve(this.enqueue(payload, id, delay));
+      } catch (error) {
+        return Promise.reject(error);
+      }
+    }
+    this.prune(this.scheduler.now());
+    if (id !== undefined && this.records.has(id)) {
+      this.duplicates++;
+      return Promise.resolve({ ok: false, reason: 'duplicate', id });
+    }
+    return new Promise<EnqueueResult>((resolve, reject) => {
+      const waiter: SendWaiter<T> = {
+        payload,
+        id,
+        delay,
+        live: true,
+        resolve,
+        reject,
+        cleanup: undefined,
+      };
+      if (signal) {
+        const onAbort = () => {
+          if (!waiter.live) return;
+          waiter.live = false;
+          waiter.payload = undefined;
+          this.waitingSenders--;
+          while (this.senders.size > 0 && !this.senders.peek().live) this.senders.shift();
+          reject(signal.reason);
+        };
+        signal.addEventListener('abort', onAbort, { once: true });
+        waiter.cleanup = () => signal.removeEventListener('abort', onAbort);
+      }
+      this.senders.push(waiter);
+      this.waitingSenders++;
+    });
+  }
+
+  private accept(payload: T, id: string, delay: number, now: number): void {
+    const message = new Message<T>(id, payload, nextSeq++, now);
+    this.records.set(id, message);
+    if (this.dedupWindow === 0) message.inWindow = false;
+    else if (this.dedupWindow !== Number.POSITIVE_INFINITY) this.window.push(message);
+    this.enqueued++;
+    if (delay > 0) {
+      message.state = DELAYED;
+      message.key = now + delay;
+      message.order = this.ticket++;
+      this.delayed.push(message);
+      if (message.key < this.delayTimerAt) this.armDelayed(now);
+    } else {
+      this.visible.push(message);
+      if (this.line.size > 0) this.serve();
+    }
+  }
+
+  private overflow(payload: T, id: string, delay: number, now: number): EnqueueResult {
+    switch (this.policy) {
+      case 'drop':
+        this.dropped++;
+        this.onOverflow?.(payload, 'drop');
+        return { ok: false, reason: 'dropped', id };
+      case 'replace': {
+        const victim = this.visible.size > 0 ? this.visible.shift() : this.delayed.pop();
+        if (victim === undefined) throw this.fullError(payload, ' and every message is in flight');
+        const evicted = victim.payload as T;
+        victim.state = GONE;
+        victim.payload = undefined;
+        this.finish(victim);
+        this.dropped++;
+        this.accept(payload, id, delay, now);
+        this.onOverflow?.(evicted, 'replace');
+        return { ok: true, id };
+      }
+      case 'block':
+        throw this.fullError(payload, '; enqueue() cannot wait, use await send()');
+      default:
+        throw this.fullError(payload, '');
+    }
+  }
+
+  /** Lets waiting senders in while there is room. */
+  private admitSenders(): void {
+    while (this.waitingSenders > 0 && this.live < this.capacity && !this.closed) {
+      const waiter = this.senders.shift();
+      if (!waiter.live) continue;
+      waiter.live = false;
+      this.waitingSenders--;
+      waiter.cleanup?.();
+      const payload = waiter.payload as T;
+      waiter.payload = undefined;
+      try {
+        waiter.resolve(this.enqueue(payload, waiter.id, waiter.delay, true));
+      } catch (error) {
+        waiter.reject(error);
+      }
+    }
+  }
+
+  /** Ends the deduplication window of messages enqueued `dedupWindow` ago or earlier. */
+  private prune(now: number): void {
+    const window = this.window;
+    const span = this.dedupWindow;
+    while (window.size > 0) {
+      const oldest = window.peek();
+      if (oldest.enqueuedAt + span > now) return;
+      window.shift();
+      oldest.inWindow = false;
+      if (oldest.state >= ACKED) this.finish(oldest);
+    }
+  }
+
+  /** A message left the live queue: forget it unless its deduplication window is still open. */
+  private finish(message: Message<T>): void {
+    if (!message.inWindow && this.records.get(message.id) === message) {
+      this.records.delete(message.id);
+    }
+  }
+
+  // ---- delivery -----------------------------------------------------------------------
+
+  dequeue(): Delivery<T> | undefined {
+    if (this.closed) return undefined;
+    const now = this.scheduler.now();
+    if (this.leases.minKey() <= now || this.delayed.minKey() <= now) this.processDue(now);
+    if (this.visible.size === 0) return undefined;
+    return this.lease(this.visible.shift(), now);
+  }
+
+  receive(max: number, wait: number, signal: AbortSignal | undefined): Promise<Delivery<T>[]> {
+    if (signal?.aborted) return Promise.reject(signal.reason);
+    if (this.closed) return Promise.resolve([]);
+    const now = this.scheduler.now();
+    if (this.leases.minKey() <= now || this.delayed.minKey() <= now) this.processDue(now);
+    if (this.visible.size > 0) {
+      const batch: Delivery<T>[] = [];
+      while (batch.length < max && this.visible.size > 0) {
+        batch.push(this.lease(this.visible.shift(), now));
+      }
+      return Promise.resolve(batch);
+    }
+    if (wait === 0) return Promise.resolve([]);
+    return new Promise<Delivery<T>[]>((resolve, reject) => {
+      const batch: Delivery<T>[] = [];
+      let timer: Subscription | undefined;
+      let onAbort: (() => void) | undefined;
+      const cleanup = () => {
+        timer?.unsubscribe();
+        timer = undefined;
+        if (onAbort) signal?.removeEventListener('abort', onAbort);
+      };
+      const taker: Taker<T> = {
+        demand: max,
+        live: true,
+        queued: true,
+        once: true,
+        take: (delivery) => batch.push(delivery),
+        end: () => {
+          cleanup();
+          resolve(batch);
+        },
+      };
+      this.line.push(taker);
+      if (signal) {
+        onAbort = () => {
+          if (!taker.live) return;
+          taker.live = false;
+          cleanup();
+          this.trimLine();
+          reject(signal.reason);
+        };
+        signal.addEventListener('abort', onAbort, { once: true });
+      }
+      if (wait !== Number.POSITIVE_INFINITY) {
+        const until = now + wait;
+        const arm = (from: number) => {
+          timer = this.scheduler.schedule(
+            () => {
+              timer = undefined;
+              if (!taker.live) return;
+              const at = this.scheduler.now();
+              if (at < until) {
+                arm(at); // fired early (a clamped delay): wait for the rest
+                return;
+              }
+              taker.live = false;
+              cleanup();
+              this.trimLine();
+              resolve(batch);
+            },
+            clampDelay(until - from),
+          );
+        };
+        arm(now);
+      }
+    });
+  }
+
+  /** A pull stream of deliveries (the demand protocol): one lease per requested delivery. */
+  pull(sink: Sink<Delivery<T>>): Demand {
+    if (this.closed) {
+      sink.complete();
+      return NO_DEMAND;
+    }
+    const taker: Taker<T> = {
+      demand: 0,
+      live: true,
+      queued: false,
+      once: false,
+      take: (delivery) => sink.next(delivery),
+      end: () => sink.complete(),
+    };
+    this.streams.add(taker);
+    return {
+      request: (n: number) => {
+        if (!taker.live || !(n > 0)) return;
+        taker.demand += n;
+        if (!taker.queued) {
+          taker.queued = true;
+          this.line.push(taker);
+        }
+        const now = this.scheduler.now();
+        if (this.leases.minKey() <= now || this.delayed.minKey() <= now) this.processDue(now);
+        this.serve();
+      },
+      cancel: () => {
+        if (!taker.live) return;
+        taker.live = false;
+        this.streams.delete(taker);
+        this.trimLine();
+      },
+    };
+  }
+
+  private trimLine(): void {
+    const line = this.line;
+    while (line.size > 0 && !line.peek().live) line.shift().queued = false;
+  }
+
+  /** Hands visible messages to waiting consumers, in the order they started waiting. */
+  private serve(): void {
+    if (this.serving) {
+      this.serveAgain = true;
+      return;
+    }
+    if (this.closed) return;
+    this.serving = true;
+    try {
+      const now = this.scheduler.now();
+      do {
+        this.serveAgain = false;
+        const line = this.line;
+        const visible = this.visible;
+        while (visible.size > 0 && line.size > 0 && !this.closed) {
+          const taker = line.peek();
+          if (!taker.live || taker.demand <= 0) {
+            line.shift();
+            taker.queued = false;
+            continue;
+          }
+          taker.demand--;
+          const delivery = this.lease(visible.shift(), now);
+          if (taker.once && (taker.demand === 0 || visible.size === 0)) {
+            line.shift();
+            taker.queued = false;
+            taker.live = false;
+            taker.take(delivery);
+            taker.end();
+          } else {
+            taker.take(delivery); // a stream consumer may re-enter from here
+          }
+        }
+      } while (this.serveAgain && !this.closed);
+    } finally {
+      this.serving = false;
+    }
+  }
+
+  private lease(message: Message<T>, now: number): Delivery<T> {
+    message.attempts++;
+    const n = ++message.deliveries;
+    message.state = IN_FLIGHT;
+    const deadline = now + this.visibilityTimeout;
+    message.key = deadline;
+    message.order = this.ticket++;
+    const receipt = `${message.seq}:${n}:${message.id}`;
+    message.receipt = receipt;
+    this.leases.push(message);
+    if (deadline < this.leaseTimerAt) this.armLeases(now);
+    this.delivered++;
+    return {
+      id: message.id,
+      payload: message.payload as T,
+      attempt: message.attempts,
+      receipt,
+      deadline,
+    };
+  }
+
+  // ---- leases -------------------------------------------------------------------------
+
+  /**
+   * The message a receipt holds the current lease on, or why it does not. Decided by the
+   * clock now: a lease at or past its deadline is expired, and every due expiry is processed.
+   */
+  private resolve(receipt: unknown, now: number): Message<T> | ReceiptRejection {
+    if (typeof receipt !== 'string') return 'unknown';
+    const first = receipt.indexOf(':');
+    const second = first < 0 ? -1 : receipt.indexOf(':', first + 1);
+    if (second < 0) return 'unknown';
+    const message = this.records.get(receipt.slice(second + 1));
+    if (message === undefined) return 'unknown';
+    if (message.receipt === receipt) {
+      if (message.key > now) return message;
+      this.processDue(now);
+      return 'expired';
+    }
+    if (receipt.slice(0, first) !== String(message.seq)) return 'unknown';
+    const digits = receipt.slice(first + 1, second);
+    const n = Number(digits);
+    if (!/^[1-9][0-9]*$/.test(digits) || n > message.deliveries) return 'unknown';
+    if (n < message.deliveries) return 'stale';
+    if (message.state === ACKED) return 'acked';
+    return message.lastEnd === ENDED_EXPIRED ? 'expired' : 'released';
+  }
+
+  ack(receipt: string): AckResult {
+    const message = this.resolve(receipt, this.scheduler.now());
+    if (typeof message === 'string') return REJECTED[message];
+    this.leases.remove(message);
+    message.state = ACKED;
+    message.receipt = undefined;
+    message.payload = undefined;
+    this.acked++;
+    this.finish(message);
+    this.leaseEnded();
+    this.admitSenders();
+    return ACK_OK;
+  }
+
+  nack(receipt: string, delay: number, error: unknown): NackResult {
+    const now = this.scheduler.now();
+    const message = this.resolve(receipt, now);
+    if (typeof message === 'string') return REJECTED[message];
+    this.leases.remove(message);
+    message.receipt = undefined;
+    message.lastEnd = ENDED_RELEASED;
+    if (error !== undefined) message.lastError = error;
+    this.nacked++;
+    if (message.attempts >= this.maxAttempts) {
+      this.kill(message, 'nacked', now);
+      this.leaseEnded();
+      return NACK_DEAD;
+    }
+    if (delay > 0) this.delay(message, now + delay, now);
+    this.leaseEnded();
+    if (delay <= 0) this.makeVisible(message);
+    return NACK_OK;
+  }
+
+  release(receipt: string): ReleaseResult {
+    const message = this.resolve(receipt, this.scheduler.now());
+    if (typeof message === 'string') return REJECTED[message];
+    this.leases.remove(message);
+    message.receipt = undefined;
+    message.lastEnd = ENDED_RELEASED;
+    message.attempts--;
+    message.state = VISIBLE;
+    this.released++;
+    this.leaseEnded();
+    this.makeVisible(message);
+    return ACK_OK;
+  }
+
+  extend(receipt: string, ms: number): ExtendResult {
+    const now = this.scheduler.now();
+    const message = this.resolve(receipt, now);
+    if (typeof message === 'string') return REJECTED[message];
+    const deadline = now + ms;
+    this.leases.update(message, deadline);
+    if (deadline < this.leaseTimerAt) this.armLeases(now);
+    return { ok: true, deadline };
+  }
+
+  private delay(message: Message<T>, due: number, now: number): void {
+    message.state = DELAYED;
+    message.key = due;
+    message.order = this.ticket++;
+    this.delayed.push(message);
+    if (due < this.delayTimerAt) this.armDelayed(now);
+  }
+
+  private makeVisible(message: Message<T>): void {
+    message.state = VISIBLE;
+    this.visible.push(message);
+    if (this.line.size > 0) this.serve();
+  }
+
+  /** A lease left the heap: drop the timer if none is left; finish a pending close. */
+  private leaseEnded(): void {
+    if (this.leases.size > 0) return;
+    this.cancelLeaseTimer();
+    if (this.closing !== undefined && !this.finalized) this.finalize(0);
+  }
+
+  /** Moves every lease past its deadline and every delayed message come due to the visible line. */
+  private processDue(now: number): void {
+    const leases = this.leases;
+    const delayed = this.delayed;
+    // Leases handed out while this loop runs (a consumer served from inside a callback) wait
+    // for the next round, so a zero visibility timeout cannot spin here.
+    const before = this.ticket;
+    for (;;) {
+      const leaseAt = leases.minKey();
+      const dueAt = delayed.minKey();
+      if (leaseAt <= now && leaseAt <= dueAt && leases.peek()!.order < before) {
+        const message = leases.pop()!;
+        this.expired++;
+        message.receipt = undefined;
+        message.lastEnd = ENDED_EXPIRED;
+        if (message.attempts >= this.maxAttempts) {
+          this.kill(message, 'expired', now);
+        } else {
+          message.state = VISIBLE;
+          this.visible.push(message);
+        }
+      } else if (dueAt <= now) {
+        const message = delayed.pop()!;
+        message.state = VISIBLE;
+        this.visible.push(message);
+      } else {
+        break;
+      }
+    }
+    if (leases.size === 0) this.leaseEnded();
+    else this.armLeases(now);
+    this.armDelayed(now);
+    if (this.visible.size > 0 && this.line.size > 0) this.serve();
+  }
+
+  private armLeases(now: number): void {
+    const next = this.leases.minKey();
+    if (next === Number.POSITIVE_INFINITY) {
+      this.cancelLeaseTimer();
+      return;
+    }
+    if (this.leaseTimer !== undefined && this.leaseTimerAt <= next) return;
+    this.cancelLeaseTimer();
+    const delay = clampDelay(next - now);
+    this.leaseTimerAt = now + delay;
+    this.leaseTimer = this.scheduler.schedule(this.onLeaseTimer, delay);
+  }
+
+  private readonly onLeaseTimer = (): void => {
+    this.leaseTimer = undefined;
+    this.leaseTimerAt = Number.POSITIVE_INFINITY;
+    this.processDue(this.scheduler.now());
+  };
+
+  private cancelLeaseTimer(): void {
+    if (this.leaseTimer === undefined) return;
+    this.leaseTimer.unsubscribe();
+    this.leaseTimer = undefined;
+    this.leaseTimerAt = Number.POSITIVE_INFINITY;
+  }
+
+  /** Delayed messages matter only while someone may receive them: no timer once closed. */
+  private armDelayed(now: number): void {
+    const next = this.delayed.minKey();
+    if (next === Number.POSITIVE_INFINITY || this.closed) {
+      this.cancelDelayTimer();
+      return;
+    }
+    if (this.delayTimer !== undefined && this.delayTimerAt <= next) return;
+    this.cancelDelayTimer();
+    const delay = clampDelay(next - now);
+    this.delayTimerAt = now + delay;
+    this.delayTimer = this.scheduler.schedule(this.onDelayTimer, delay);
+  }
+
+  private readonly onDelayTimer = (): void => {
+    this.delayTimer = undefined;
+    this.delayTimerAt = Number.POSITIVE_INFINITY;
+    this.processDue(this.scheduler.now());
+  };
+
+  private cancelDelayTimer(): void {
+    if (this.delayTimer === undefined) return;
+    this.delayTimer.unsubscribe();
+    this.delayTimer = undefined;
+    this.delayTimerAt = Number.POSITIVE_INFINITY;
+  }
+
+  // ---- dead letters -------------------------------------------------------------------
+
+  private kill(message: Message<T>, reason: 'nacked' | 'expired', now: number): void {
+    message.state = DEAD;
+    message.receipt = undefined;
+    this.deadLettered++;
+    const letter: DeadLetter<T> = Object.freeze({
+      id: message.id,
+      payload: message.payload as T,
+      attempts: message.attempts,
+      lastError: message.lastError,
+      reason,
+      enqueuedAt: message.enqueuedAt,
+      deadAt: now,
+    });
+    this.dead.set(message.seq, { letter, message });
+    this.finish(message);
+    let evicted: DeadLetter<T> | undefined;
+    if (this.dead.size > this.deadCapacity) {
+      const oldest = this.dead.entries().next().value!;
+      this.dead.delete(oldest[0]);
+      this.dropDead(oldest[1].message);
+      this.deadEvicted++;
+      evicted = oldest[1].letter;
+    }
+    this.admitSenders();
+    this.deadSubject.next(letter);
+    if (evicted !== undefined) this.onEvict?.(evicted);
+  }
+
+  private dropDead(message: Message<T>): void {
+    message.state = GONE;
+    message.payload = undefined;
+    this.finish(message);
+  }
+
+  deadLetters(): DeadLetter<T>[] {
+    return Array.from(this.dead.values(), (entry) => entry.letter);
+  }
+
+  /** Dead entries for the given ids (each id's letters, oldest first), or all of them. */
+  private selectDead(
+    ids: Iterable<string> | undefined,
+    missing: Array<{ id: string; reason: 'missing' }>,
+  ): Array<[number, DeadEntry<T>]> {
+    if (ids === undefined) return Array.from(this.dead.entries());
+    const wanted = new Set(ids);
+    const found = new Set<string>();
+    const selected: Array<[number, DeadEntry<T>]> = [];
+    for (const entry of this.dead.entries()) {
+      if (wanted.has(entry[1].letter.id)) {
+        selected.push(entry);
+        found.add(entry[1].letter.id);
+      }
+    }
+    for (const id of wanted) if (!found.has(id)) missing.push({ id, reason: 'missing' });
+    return selected;
+  }
+
+  redrive(ids: Iterable<string> | undefined): RedriveResult {
+    const skipped: Array<{ id: string; reason: 'missing' | 'live' | 'full' }> = [];
+    const missing: Array<{ id: string; reason: 'missing' }> = [];
+    const redriven: string[] = [];
+    for (const [seq, { message }] of this.selectDead(ids, missing)) {
+      const current = this.records.get(message.id);
+      if (current !== undefined && current !== message && current.state <= IN_FLIGHT) {
+        skipped.push({ id: message.id, reason: 'live' });
+        continue;
+      }
+      if (this.live >= this.capacity) {
+        skipped.push({ id: message.id, reason: 'full' });
+        continue;
+      }
+      this.dead.delete(seq);
+      message.attempts = 0;
+      message.lastEnd = 0;
+      message.lastError = undefined;
+      this.records.set(message.id, message);
+      message.state = VISIBLE;
+      this.visible.push(message);
+      this.redriven++;
+      redriven.push(message.id);
+    }
+    skipped.push(...missing);
+    if (this.line.size > 0) this.serve();
+    return { redriven, skipped };
+  }
+
+  purgeDeadLetters(ids: Iterable<string> | undefined): DeadLetter<T>[] {
+    const purged: DeadLetter<T>[] = [];
+    for (const [seq, { letter, message }] of this.selectDead(ids, [])) {
+      this.dead.delete(seq);
+      this.dropDead(message);
+      purged.push(letter);
+    }
+    return purged;
+  }
+
+  // ---- close and stats ----------------------------------------------------------------
+
+  close(grace: number): Promise<CloseResult> {
+    if (this.closing !== undefined) return this.closing;
+    this.closed = true;
+    this.closing = new Promise<CloseResult>((resolve) => {
+      this.closeResolve = resolve;
+    });
+    while (this.senders.size > 0) {
+      const waiter = this.senders.shift();
+      if (!waiter.live) continue;
+      waiter.live = false;
+      this.waitingSenders--;
+      waiter.cleanup?.();
+      const payload = waiter.payload as T;
+      waiter.payload = undefined;
+      waiter.reject(this.closedError(payload));
+    }
+    for (const taker of this.line.drain()) {
+      taker.queued = false;
+      if (taker.live && taker.once) {
+        taker.live = false;
+        taker.end();
+      }
+    }
+    const streams = Array.from(this.streams);
+    this.streams.clear();
+    for (const taker of streams) {
+      taker.live = false;
+      taker.end();
+    }
+    this.cancelDelayTimer();
+    if (this.leases.size === 0) {
+      this.finalize(0);
+    } else if (grace === 0) {
+      this.releaseAll();
+    } else if (grace !== Number.POSITIVE_INFINITY) {
+      const until = this.scheduler.now() + grace;
+      const arm = (from: number) => {
+        this.graceTimer = this.scheduler.schedule(
+          () => {
+            this.graceTimer = undefined;
+            if (this.finalized) return;
+            const at = this.scheduler.now();
+            if (at < until) arm(at);
+            else this.releaseAll();
+          },
+          clampDelay(until - from),
+        );
+      };
+      arm(this.scheduler.now());
+    }
+    return this.closing;
+  }
+
+  /** The grace period is over: every lease goes back to the queue, its attempt not counted. */
+  private releaseAll(): void {
+    let count = 0;
+    for (let message = this.leases.pop(); message !== undefined; message = this.leases.pop()) {
+      message.receipt = undefined;
+      message.lastEnd = ENDED_RELEASED;
+      message.attempts--;
+      message.state = VISIBLE;
+      this.visible.push(message);
+      this.released++;
+      count++;
+    }
+    this.finalize(count);
+  }
+
+  private finalize(released: number): void {
+    if (this.finalized) return;
+    this.finalized = true;
+    this.graceTimer?.unsubscribe();
+    this.graceTimer = undefined;
+    this.cancelLeaseTimer();
+    this.cancelDelayTimer();
+    this.deadSubject.complete();
+    this.closeResolve?.({ released });
+  }
+
+  stats(): QueueStats {
+    const now = this.scheduler.now();
+    this.prune(now);
+    if (this.leases.minKey() <= now || this.delayed.minKey() <= now) this.processDue(now);
+    return {
+      visible: this.visible.size,
+      inFlight: this.leases.size,
+      delayed: this.delayed.size,
+      dead: this.dead.size,
+      enqueued: this.enqueued,
+      duplicates: this.duplicates,
+      dropped: this.dropped,
+      delivered: this.delivered,
+      acked: this.acked,
+      nacked: this.nacked,
+      expired: this.expired,
+      released: this.released,
+      deadLettered: this.deadLettered,
+      redriven: this.redriven,
+      deadEvicted: this.deadEvicted,
+    };
+  }
+
+  // ---- errors -------------------------------------------------------------------------
+
+  private closedError(payload: T): ChannelClosedError<T> {
+    return new ChannelClosedError('MessageQueue: queue is closed', payload);
+  }
+
+  private fullError(payload: T, detail: string): ChannelFullError<T> {
+    return new ChannelFullError(
+      `MessageQueue: queue is full (capacity ${this.capacity})${detail}`,
+      payload,
+    );
+  }
+}

@@ -1,0 +1,94 @@
+/**
+ * The storage interface of the message queue.
+ * @module
+ */
+import type { Observable } from 'rxjs';
+import type {
+  AckResult,
+  CloseOptions,
+  CloseResult,
+  DeadLetter,
+  Delivery,
+  EnqueueOptions,
+  EnqueueResult,
+  ExtendResult,
+  NackOptions,
+  NackResult,
+  QueueStats,
+  ReceiveOptions,
+  RedriveResult,
+  ReleaseResult,
+} from './types.js';
+
+/** A value now, or a promise of it: what a store that may sit across a network returns. */
+export type MaybePromise<T> = T | PromiseLike<T>;
+
+/**
+ * What a queue backend provides: the lease semantics of `MessageQueue` at the level a remote
+ * store can make atomic (a Lua script, a transaction), each call returning its result now or
+ * as a promise.
+ *
+ * `MessageQueue` is the in-memory `QueueStore` and the default one: every method answers
+ * synchronously (a plain value is a `MaybePromise`), except `receive` and `close`, which may
+ * wait. `consumeQueue(store, handler)` is written against this interface, so it runs a worker
+ * pool on any store; `queue.consume(handler)` is `consumeQueue(queue, handler)`.
+ *
+ * A store must keep the contract `MessageQueue` documents: a visibility timeout counted from
+ * each delivery; receipts that name one delivery, checked against the store's clock at the
+ * time of the call; attempts counted at delivery; dead letters after `maxAttempts`; and
+ * results, never exceptions, for a bad receipt. A rejected promise means the store itself
+ * failed (a lost connection), not that the receipt was refused.
+ *
+ * How a Redis Streams backend maps onto it (a sketch for the later issue):
+ *
+ * ```text
+ * enqueue    SET dedup:<id> NX PX <window>, then XADD queue * id <id> payload <ref>
+ * receive    XAUTOCLAIM queue group <consumer> <visibilityTimeout> for expired leases first,
+ *            then XREADGROUP GROUP group <consumer> COUNT max BLOCK wait STREAMS queue >;
+ *            the receipt is <entry id>:<delivery count>, the deadline idle time + timeout
+ * ack        Lua: XPENDING entry; refuse if the delivery count differs (stale) or idle >=
+ *            timeout (expired); else XACK + XDEL
+ * nack       Lua: same check; XACK + XDEL and XADD the entry again (with a delay: ZADD to a
+ *            delayed set that a poller moves back), or XADD to the dead stream at maxAttempts
+ * extend     Lua: same check; XCLAIM entry to the same consumer with IDLE 0 (resets the lease)
+ * release    as nack, restoring the attempt count
+ * deadLetters / deadLettered / redrive   XRANGE / XREAD BLOCK / XADD back of the dead stream
+ * ```
+ *
+ * **Backpressure.** `enqueue` follows the store's capacity policy; `receive` hands out at
+ * most `max` deliveries, so a consumer leases only what it asked for.
+ *
+ * **Errors.** Refused receipts are results. A store's own failure (I/O) rejects or throws;
+ * `consumeQueue` turns that into an error of its outcome stream.
+ *
+ * **Cancellation.** `receive({ signal })`: an aborted long poll leases nothing. A store must
+ * release, not lose, deliveries it could not hand to an aborted poll.
+ */
+export interface QueueStore<T> {
+  /** Milliseconds of a lease, counted from each delivery (used by `consumeQueue` to keep leases alive). */
+  readonly visibilityTimeout: number;
+  /** True once `close()` was called: no more deliveries. */
+  readonly isClosed: boolean;
+  /** Dead letters as they happen (hot: only those after subscribing). */
+  readonly deadLettered: Observable<DeadLetter<T>>;
+  /** Adds a message, refusing a duplicate id. */
+  enqueue(payload: T, options?: EnqueueOptions): MaybePromise<EnqueueResult>;
+  /** Up to `max` deliveries, waiting up to `wait` ms for the first; `[]` when none came or the store closed. */
+  receive(options?: ReceiveOptions): MaybePromise<readonly Delivery<T>[]>;
+  /** Ends the lease successfully: the message is gone. */
+  ack(receipt: string): MaybePromise<AckResult>;
+  /** Ends the lease unsuccessfully: the message is visible again (after `delay`), or dead at `maxAttempts`. */
+  nack(receipt: string, options?: NackOptions): MaybePromise<NackResult>;
+  /** Moves the lease's deadline to `ms` from now. */
+  extend(receipt: string, ms: number): MaybePromise<ExtendResult>;
+  /** Gives the lease back without counting the attempt (shutdown, a delivery nobody will handle). */
+  release(receipt: string): MaybePromise<ReleaseResult>;
+  /** Counts and counters. */
+  stats(): MaybePromise<QueueStats>;
+  /** The dead letters kept, oldest first. */
+  deadLetters(): MaybePromise<readonly DeadLetter<T>[]>;
+  /** Moves dead letters (all, or those with the given ids) back to the queue. */
+  redrive(ids?: Iterable<string>): MaybePromise<RedriveResult>;
+  /** No new deliveries; in-flight leases get `grace` ms, then are released. */
+  close(options?: CloseOptions): Promise<CloseResult>;
+}

@@ -1,0 +1,232 @@
+/**
+ * Public option, result and record types of the message queue (`MessageQueue`, `QueueStore`,
+ * `consumeQueue`). Results are discriminated objects: a call on a lease never throws for a bad
+ * receipt, it says why it was refused.
+ * @module
+ */
+import type { SchedulerLike } from 'rxjs';
+import type { OverflowOptions } from '../overflow.js';
+
+/**
+ * One delivery of a message: a lease on it until `deadline`. The receipt names this delivery,
+ * not the message: after the lease ends (acknowledged, released, or run out) the receipt is
+ * dead, and a redelivery of the same message carries a new one.
+ */
+export interface Delivery<T> {
+  /** The message's id (given to `enqueue`, or generated). The same on every delivery. */
+  readonly id: string;
+  /** The payload, by reference: the object that was enqueued, never a copy. */
+  readonly payload: T;
+  /** Which attempt this is, from 1. Counted at delivery, so a crash or a timeout counts. */
+  readonly attempt: number;
+  /** Opaque token for `ack`, `nack`, `extend` and `release`; valid for this delivery only. */
+  readonly receipt: string;
+  /**
+   * When the lease ends, in the queue's scheduler time (`scheduler.now()`), unless extended.
+   * From this instant on the receipt is `'expired'`.
+   */
+  readonly deadline: number;
+}
+
+/** Options of `enqueue` and `send`. */
+export interface EnqueueOptions {
+  /**
+   * The message's id, for deduplication: an id that is queued, in flight, or was enqueued
+   * within the deduplication window is not enqueued again. Generated when absent.
+   */
+  readonly id?: string;
+  /** Milliseconds before the message becomes visible (SQS `DelaySeconds`). @default 0 */
+  readonly delay?: number;
+}
+
+/** Options of `send`, the enqueue that may wait for room. */
+export interface QueueSendOptions extends EnqueueOptions {
+  /** Abandons the wait: the message is not enqueued; the promise rejects with the signal's reason. */
+  readonly signal?: AbortSignal;
+}
+
+/**
+ * What `enqueue` did with a message.
+ * - `ok: true`: it is queued (visible, or delayed), under `id`.
+ * - `'duplicate'`: a message with this id is queued, in flight, or was enqueued within the
+ *   deduplication window; nothing changed.
+ * - `'dropped'`: the queue was full under the `'drop'` policy; the payload went to `onOverflow`.
+ */
+export type EnqueueResult =
+  | { readonly ok: true; readonly id: string }
+  | { readonly ok: false; readonly reason: 'duplicate' | 'dropped'; readonly id: string };
+
+/**
+ * Why a call on a receipt was refused. A refused call changes nothing.
+ * - `'stale'`: a newer delivery of the message exists; this receipt's lease is long over.
+ * - `'expired'`: the lease ran out (its deadline is at or before now), whether or not the
+ *   expiry timer has fired yet; the message is, or was, back in the queue.
+ * - `'released'`: the lease was given up by `nack`, by `release`, or by `close` after its
+ *   grace, and no newer delivery exists yet.
+ * - `'acked'`: this delivery was already acknowledged.
+ * - `'unknown'`: not a receipt of this queue, or one it no longer remembers (a queue remembers
+ *   a message for its deduplication window after enqueue, or while it is live).
+ */
+export type ReceiptRejection = 'stale' | 'expired' | 'released' | 'acked' | 'unknown';
+
+/** What `ack` did: the message is gone, or why not. */
+export type AckResult =
+  | { readonly ok: true }
+  | { readonly ok: false; readonly reason: ReceiptRejection };
+
+/**
+ * What `nack` did. On success, `deadLettered` tells whether this was the last allowed attempt
+ * and the message moved to the dead letters instead of back to the queue.
+ */
+export type NackResult =
+  | { readonly ok: true; readonly deadLettered: boolean }
+  | { readonly ok: false; readonly reason: ReceiptRejection };
+
+/** What `extend` did: the lease's new deadline, or why not. */
+export type ExtendResult =
+  | { readonly ok: true; readonly deadline: number }
+  | { readonly ok: false; readonly reason: ReceiptRejection };
+
+/** What `release` did: the message is visible again and the attempt was not counted, or why not. */
+export type ReleaseResult =
+  | { readonly ok: true }
+  | { readonly ok: false; readonly reason: ReceiptRejection };
+
+/** Options of `nack`. */
+export interface NackOptions {
+  /** Milliseconds before the message is visible again (SQS `ChangeMessageVisibility`). @default 0 */
+  readonly delay?: number;
+  /** Why the attempt failed; kept as the message's last error and shown on its dead letter. */
+  readonly error?: unknown;
+}
+
+/** Options of `receive`, the long poll. */
+export interface ReceiveOptions {
+  /** The most deliveries to return. @default 1 */
+  readonly max?: number;
+  /**
+   * Milliseconds to wait for the first message when none is visible (SQS `WaitTimeSeconds`);
+   * `0` answers at once, `Infinity` waits until a message, `close()` or the signal. @default 0
+   */
+  readonly wait?: number;
+  /** Abandons the wait: nothing is leased; the promise rejects with the signal's reason. */
+  readonly signal?: AbortSignal;
+}
+
+/** A message that used up its attempts, with how it got there. */
+export interface DeadLetter<T> {
+  readonly id: string;
+  /** The payload, by reference. */
+  readonly payload: T;
+  /** How many attempts were counted (equal to `maxAttempts`). */
+  readonly attempts: number;
+  /** The error given to the most recent `nack`, `undefined` if no attempt reported one. */
+  readonly lastError: unknown;
+  /** How the last lease ended: the consumer gave up (`'nacked'`), or the lease ran out (`'expired'`). */
+  readonly reason: 'nacked' | 'expired';
+  /** When it was first enqueued, in scheduler time. */
+  readonly enqueuedAt: number;
+  /** When it was dead-lettered, in scheduler time. */
+  readonly deadAt: number;
+}
+
+/** What `redrive` did, id by id. */
+export interface RedriveResult {
+  /** Ids moved back to the queue, in the order they were queued. */
+  readonly redriven: readonly string[];
+  /**
+   * Ids that stayed dead letters: `'missing'` (no such dead letter), `'live'` (a message with
+   * this id was enqueued again and is still live), or `'full'` (the queue is at capacity).
+   */
+  readonly skipped: ReadonlyArray<{
+    readonly id: string;
+    readonly reason: 'missing' | 'live' | 'full';
+  }>;
+}
+
+/** A snapshot of the queue: where its messages are, and counters since it was created. */
+export interface QueueStats {
+  /** Ready to be delivered. */
+  readonly visible: number;
+  /** Leased to a consumer. */
+  readonly inFlight: number;
+  /** Waiting for their delay (enqueued with one, or nacked with one). */
+  readonly delayed: number;
+  /** Dead letters kept. */
+  readonly dead: number;
+  /** Messages accepted by `enqueue`/`send`. */
+  readonly enqueued: number;
+  /** Enqueues refused as duplicates. */
+  readonly duplicates: number;
+  /** Messages discarded by the `'drop'` or `'replace'` overflow policy. */
+  readonly dropped: number;
+  /** Deliveries handed out (attempts, plus released ones). */
+  readonly delivered: number;
+  readonly acked: number;
+  readonly nacked: number;
+  /** Leases that ran out. */
+  readonly expired: number;
+  /** Leases given back by `release` or `close` without counting an attempt. */
+  readonly released: number;
+  readonly deadLettered: number;
+  /** Dead letters moved back by `redrive`. */
+  readonly redriven: number;
+  /** Dead letters evicted because the dead-letter store was full (each went to `onEvict`). */
+  readonly deadEvicted: number;
+}
+
+/** Options of `close`. */
+export interface CloseOptions {
+  /**
+   * Milliseconds in-flight messages get to be acknowledged after `close`; then they are
+   * released back to the queue without counting a failed attempt. `Infinity` waits for every
+   * lease to end on its own (acknowledged, nacked, or expired). @default 0
+   */
+  readonly grace?: number;
+}
+
+/** What `close` did once it finished. */
+export interface CloseResult {
+  /** In-flight messages released back to the queue when the grace period ended. */
+  readonly released: number;
+}
+
+/** Where messages go after `maxAttempts`, and how many are kept. */
+export interface DeadLetterOptions<T> {
+  /**
+   * The most dead letters kept for listing and redrive. When full, the oldest is evicted,
+   * reported to `onEvict` and counted in `stats().deadEvicted`. @default 10000
+   */
+  readonly capacity?: number;
+  /** Called with each dead letter evicted to make room. */
+  readonly onEvict?: (letter: DeadLetter<T>) => void;
+}
+
+/** Options of `new MessageQueue()`. */
+export interface MessageQueueOptions<T> extends OverflowOptions<T> {
+  /**
+   * Milliseconds a delivery is leased for, counted from that delivery. `0` leases nothing:
+   * the message is visible again at once. `Infinity` never expires. @default 30000
+   */
+  readonly visibilityTimeout?: number;
+  /**
+   * Deliveries a message gets; when a lease ends unsuccessfully (nack or expiry) on the last
+   * one, the message becomes a dead letter. `Infinity` retries forever. @default 5
+   */
+  readonly maxAttempts?: number;
+  /**
+   * The most live messages (visible + delayed + in flight) the queue holds; dead letters are
+   * bounded separately by `deadLetter.capacity`. @default 10000
+   */
+  readonly capacity?: number;
+  /**
+   * Milliseconds after enqueue during which the same id is refused as a duplicate, even after
+   * the message was acknowledged (SQS FIFO deduplication). Live messages are always
+   * deduplicated. @default 300000
+   */
+  readonly dedupWindow?: number;
+  /** Dead-letter store options. */
+  readonly deadLetter?: DeadLetterOptions<T>;
+  /** Clock and timers. @default asyncScheduler */
+  readonly scheduler?: SchedulerLike;
+}
