@@ -188,6 +188,16 @@ describe('diagrams: what each scenario recorded', () => {
     });
   });
 
+  it('MessageQueue: the lease expires at 5, the stale receipt is refused, the new one acks', () => {
+    expect(rows('queue-lease')).toEqual({
+      producer: '0:enqueue a',
+      'consumer 1': '1:dequeue a#1 7:ack(receipt 1): stale',
+      leases: '1-5:a#1 expired 6-9:a#2 acked',
+      queue: '5:lease 1 expired: a visible',
+      'consumer 2': '6:dequeue a#2 9:ack(receipt 2): ok',
+    });
+  });
+
   it('fromMarble reads groups and errors like RxJS', () => {
     expect(fromMarble('-a-(b|)')).toBe('1:a 3:b 3:|');
     expect(fromMarble('--#', 'boom')).toBe('2:#boom');

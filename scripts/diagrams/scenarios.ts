@@ -9,6 +9,8 @@ import {
   type OverflowPolicy,
   workerPool,
 } from '../../src/index.js';
+// not re-exported from src/index.ts yet
+import { MessageQueue } from '../../src/queue/index.js';
 import type { Format, Scenario, Timeline } from './timeline.js';
 
 /**
@@ -277,6 +279,60 @@ const dedupeWindow: Scenario = {
   },
 };
 
+const queueLease: Scenario = {
+  name: 'queue-lease',
+  title: 'MessageQueue: a delivery is a lease',
+  caption:
+    'visibilityTimeout 4, counted from each delivery. Consumer 1 takes a (attempt 1) and stalls; its lease runs out at 5 and a is visible again. Consumer 2 takes it as attempt 2 with a new receipt. The late ack of receipt 1 is refused, the ack of receipt 2 deletes a.',
+  build(t) {
+    const queue = new MessageQueue<string>({ visibilityTimeout: 4, scheduler: t.scheduler });
+    const producer = t.notes('producer');
+    const consumer1 = t.notes('consumer 1');
+    const lease = t.spans('leases');
+    const queueRow = t.notes('queue');
+    const consumer2 = t.notes('consumer 2');
+    const leases = new Map<string, (suffix?: string) => void>();
+    const ackResult = (r: { ok: boolean; reason?: string }) => (r.ok ? 'ok' : r.reason);
+    const take = (note: (label: string) => void): string | undefined => {
+      const d = queue.dequeue();
+      if (d === undefined) {
+        note('dequeue: empty');
+        return undefined;
+      }
+      note(`dequeue ${d.payload}#${d.attempt}`);
+      leases.set(d.receipt, lease(`${d.payload}#${d.attempt}`));
+      return d.receipt;
+    };
+    const ack = (note: (label: string) => void, receipt: string | undefined) => {
+      if (receipt === undefined) return;
+      const result = queue.ack(receipt);
+      note(`ack(receipt ${[...leases.keys()].indexOf(receipt) + 1}): ${ackResult(result)}`);
+      if (result.ok) leases.get(receipt)?.(' acked');
+    };
+    let first: string | undefined;
+    let second: string | undefined;
+    t.at(0, () => producer(`enqueue ${queue.enqueue('a').ok ? 'a' : 'failed'}`));
+    t.at(1, () => (first = take(consumer1)));
+    t.at(6, () => (second = take(consumer2)));
+    t.at(7, () => ack(consumer1, first));
+    t.at(9, () => ack(consumer2, second));
+    t.at(10, () => void queue.close());
+    // The queue's own timer expires the lease. This probe reschedules itself every frame, so
+    // it runs after timers armed in earlier frames and sees an expiry in the frame it happens.
+    // dequeue() is the synchronous receive(): a Promise would settle outside virtual time.
+    let expired = 0;
+    t.scheduler.schedule(function probe() {
+      const now = queue.stats().expired;
+      if (now > expired) {
+        expired = now;
+        leases.get(first ?? '')?.(' expired');
+        queueRow('lease 1 expired: a visible');
+      }
+      if (t.now() < 10) this.schedule(undefined, 1);
+    });
+  },
+};
+
 export const scenarios: readonly Scenario[] = [
   boundedScenario('drop'),
   boundedScenario('replace'),
@@ -288,4 +344,5 @@ export const scenarios: readonly Scenario[] = [
   atLeastOnceRetry,
   atLeastOnceDeadLetter,
   dedupeWindow,
+  queueLease,
 ];
