@@ -1,2 +1,91 @@
-// Placeholder replaced below in this session.
-console.log('sluice demo');
+/**
+ * `npm run demo`: the order pipeline with a live view. On a terminal the view redraws in place
+ * and `+`/`-` change the number of pricing workers; otherwise it prints a plain line a second.
+ * Ctrl-C drains (the storefront stops, everything accepted finishes); a second Ctrl-C exits.
+ */
+import { interval } from 'rxjs';
+import { parseFlags, usage } from './options.js';
+import { runDemo } from './pipeline.js';
+import { renderLive, renderPlain, renderTable } from './view.js';
+
+const out = process.stdout;
+let parsed: ReturnType<typeof parseFlags>;
+try {
+  parsed = parseFlags(process.argv.slice(2));
+} catch (err) {
+  process.stderr.write(`${(err as Error).message}\n`);
+  process.exit(2);
+}
+if (parsed === 'help') {
+  out.write(`${usage}\n`);
+  process.exit(0);
+}
+const options = parsed;
+const tty = out.isTTY === true;
+const run = runDemo(options);
+
+let drawn = 0;
+const draw = () => {
+  if (tty) {
+    const lines = renderLive(run.snapshot(), options);
+    let text = drawn > 0 ? `\x1b[${drawn}A` : '';
+    for (const line of lines) text += `\x1b[2K${line}\n`;
+    for (let i = lines.length; i < drawn; i++) text += '\x1b[2K\n';
+    if (drawn > lines.length) text += `\x1b[${drawn - lines.length}A`;
+    out.write(text);
+    drawn = Math.max(drawn, lines.length);
+  } else {
+    out.write(`${renderPlain(run.snapshot())}\n`);
+  }
+};
+const ticker = interval(tty ? 200 : 1000).subscribe(draw);
+draw();
+
+let interrupts = 0;
+const onInterrupt = () => {
+  interrupts++;
+  if (interrupts === 1) {
+    run.stop();
+    draw();
+  } else {
+    ticker.unsubscribe();
+    out.write('\nforced exit: work in flight was abandoned\n');
+    process.exit(130);
+  }
+};
+process.on('SIGINT', onInterrupt);
+process.on('SIGTERM', onInterrupt);
+
+if (tty && process.stdin.isTTY) {
+  process.stdin.setRawMode(true);
+  process.stdin.resume();
+  process.stdin.on('data', (key: Buffer) => {
+    const k = key.toString();
+    if (k === '\u0003')
+      onInterrupt(); // Ctrl-C in raw mode
+    else if (k === '+') run.setConcurrency(run.snapshot().concurrency + 1);
+    else if (k === '-') run.setConcurrency(run.snapshot().concurrency - 1);
+  });
+}
+
+run.done.then(
+  (accounting) => {
+    ticker.unsubscribe();
+    draw();
+    for (const line of renderTable(accounting)) out.write(`${line}\n`);
+    if (tty && process.stdin.isTTY) {
+      process.stdin.setRawMode(false);
+      process.stdin.pause();
+    }
+    process.off('SIGINT', onInterrupt);
+    process.off('SIGTERM', onInterrupt);
+    process.exitCode = accounting.balanced ? 0 : 1;
+  },
+  (err: unknown) => {
+    ticker.unsubscribe();
+    process.stderr.write(
+      `demo failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,
+    );
+    process.exit(1);
+  },
+);
