@@ -1,6 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { renderReadme } from '../scripts/diagrams/readme.js';
 import { boundedScenario, scenarios } from '../scripts/diagrams/scenarios.js';
 import { renderSvg } from '../scripts/diagrams/svg.js';
 import { type Diagram, describeDiagram, record } from '../scripts/diagrams/timeline.js';
@@ -47,6 +48,15 @@ describe('diagrams: the committed SVGs are what the scenarios draw now', () => {
       ).toBe(true);
     });
   }
+
+  it('docs/diagrams/README.md lists every diagram with its caption', () => {
+    const readme = renderReadme(scenarios.map((s) => recorded.get(s.name)!));
+    expect(
+      readme === readFileSync(`${dir}README.md`, 'utf8'),
+      'docs/diagrams/README.md is out of date: run `npm run diagrams` and commit the result',
+    ).toBe(true);
+    for (const s of scenarios) expect(readme).toContain(`](${s.name}.svg)`);
+  });
 
   it('has no SVG left over from a scenario that no longer exists', () => {
     const names = new Set(scenarios.map((s) => `${s.name}.svg`));
