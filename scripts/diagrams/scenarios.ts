@@ -48,9 +48,9 @@ export function boundedScenario(overflow: OverflowPolicy): Scenario {
     block:
       "A push source cannot wait, so under 'block' the first message that does not fit (d) stops the source; the output fails with ChannelFullError carrying d once the messages buffered before it were taken. 'error' does the same.",
     error: 'Same as block for a push source.',
-    drop: "Capacity 2 and a worker that takes 3 frames per job. a goes straight to the worker, b and c fill the buffer, and under 'drop' the incoming d is discarded and reported to onOverflow.",
+    drop: "Capacity 2 in front of one worker, busy 4 frames per job (its result after 3). a goes straight to the worker, b and c fill the buffer, and under 'drop' the incoming d is discarded and reported to onOverflow.",
     replace:
-      "Capacity 2 and a worker that takes 3 frames per job. When d arrives the buffer holds b and c; under 'replace' the oldest (b) is discarded and reported, so the worker sees the newest messages.",
+      "Capacity 2 in front of one worker, busy 4 frames per job (its result after 3). When d arrives the buffer holds b and c; under 'replace' the oldest (b) is discarded and reported, so the worker sees the newest messages.",
   };
   return {
     name: `bounded-${overflow}`,
@@ -85,7 +85,7 @@ const workerPoolOrdered: Scenario = {
   name: 'workerPool-ordered',
   title: 'workerPool: results as they finish, or in input order',
   caption:
-    'Concurrency 2; job a takes 5 frames, job b 1 frame. By default B is emitted when it is ready; with ordered: true it is held until A, so results keep input order (Akka mapAsync).',
+    'Concurrency 2; job a gives its result after 5 frames, job b after 1. By default B is emitted when it is ready; with ordered: true it is held until A, so results keep input order (Akka mapAsync).',
   build(t) {
     const source = t.helpers.cold('ab|');
     const frames: Record<string, number> = { a: 5, b: 1 };
