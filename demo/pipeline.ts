@@ -28,13 +28,13 @@ import {
   ChannelFullError,
   dedupe,
   idempotent,
+  MessageQueue,
   mpsc,
   type OneshotSender,
   oneshot,
   watch,
   workerPool,
 } from '../src/index.js';
-import { MessageQueue } from '../src/queue/index.js';
 import type { DemoOptions } from './options.js';
 import { seeded } from './random.js';
 

@@ -1,20 +1,64 @@
 /**
  * sluice: messaging patterns for RxJS.
  *
- * Every module re-exported with `export *` holds only public pieces; machinery lives in
- * `src/internal/` and is never exported.
+ * The curated public surface, grouped: channels, operators, queue, errors. Every module
+ * re-exported with `export *` holds only public pieces; machinery lives in `src/internal/` and
+ * is never exported.
  * @module
  */
 
-export * from './channels/broadcast.js';
-export { mpmc } from './channels/mpmc.js';
 // channels
 export { mpsc } from './channels/mpsc.js';
-export * from './channels/oneshot.js';
-export type { Receiver } from './channels/receiver.js';
+export { mpmc } from './channels/mpmc.js';
 export type { Sender } from './channels/sender.js';
+export type { Receiver } from './channels/receiver.js';
 export type { RecvOptions, SendOptions, TryRecvResult, TrySendResult } from './channels/types.js';
+export * from './channels/oneshot.js';
+export * from './channels/broadcast.js';
 export * from './channels/watch.js';
+
+// backpressure, worker pools and interop
+export type { OverflowHandler, OverflowOptions, OverflowPolicy } from './overflow.js';
+export { bounded } from './operators/bounded.js';
+export { workerPool } from './operators/workerPool.js';
+export type { JobFailure, WorkerContext, WorkerPoolConfig } from './operators/workerPool.js';
+export * from './operators/fromIterable.js';
+export * from './operators/toAsyncIterable.js';
+
+// delivery guarantees
+export * from './operators/atLeastOnce.js';
+export * from './operators/dedupe.js';
+export * from './operators/idempotent.js';
+
+// queue (its HandlerContext and DeadLetter are renamed here: the delivery operators own those names)
+export { MessageQueue, consumeQueue } from './queue/index.js';
+export type {
+  AckResult,
+  CloseOptions,
+  CloseResult,
+  ConsumeOptions,
+  ConsumeOutcome,
+  DeadLetter as QueueDeadLetter,
+  DeadLetterOptions,
+  Delivery,
+  EnqueueOptions,
+  EnqueueResult,
+  ExtendResult,
+  HandlerContext as ConsumeContext,
+  MaybePromise,
+  MessageHandler,
+  MessageQueueOptions,
+  NackOptions,
+  NackResult,
+  QueueSendOptions,
+  QueueStats,
+  QueueStore,
+  ReceiptRejection,
+  ReceiveOptions,
+  RedriveResult,
+  ReleaseResult,
+} from './queue/index.js';
+
 // errors
 export {
   ChannelClosedError,
@@ -23,14 +67,3 @@ export {
   LaggedError,
   ReceiverBusyError,
 } from './errors.js';
-export * from './operators/atLeastOnce.js';
-// operators and interop
-export { bounded } from './operators/bounded.js';
-export * from './operators/dedupe.js';
-export * from './operators/fromIterable.js';
-export * from './operators/idempotent.js';
-export * from './operators/toAsyncIterable.js';
-export type { JobFailure, WorkerContext, WorkerPoolConfig } from './operators/workerPool.js';
-export { workerPool } from './operators/workerPool.js';
-// overflow policies
-export type { OverflowHandler, OverflowOptions, OverflowPolicy } from './overflow.js';
