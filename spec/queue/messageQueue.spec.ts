@@ -4,7 +4,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { ChannelClosedError, ChannelFullError } from '../../src/errors.js';
 import { MessageQueue } from '../../src/queue/messageQueue.js';
 import { MAX_TIMER_DELAY } from '../../src/queue/queueCore.js';
-import type { DeadLetter, Delivery, MessageQueueOptions } from '../../src/queue/types.js';
+import type { Delivery, MessageQueueOptions, QueueDeadLetter } from '../../src/queue/types.js';
 import { ManualClock } from './manualClock.js';
 
 function setup<T = string>(options: MessageQueueOptions<T> = {}) {
@@ -384,7 +384,7 @@ describe('MessageQueue: leases and receipts', () => {
 describe('MessageQueue: attempts and dead letters', () => {
   it('a poison message: exactly maxAttempts deliveries, then dead-lettered, and no more', () => {
     const { clock, queue } = setup({ maxAttempts: 3 });
-    const letters: DeadLetter<string>[] = [];
+    const letters: QueueDeadLetter<string>[] = [];
     queue.deadLettered.subscribe((letter) => letters.push(letter));
     queue.enqueue('poison', { id: 'p' });
     const attempts: number[] = [];

@@ -24,7 +24,7 @@ import type { MaybePromise, QueueStore } from './store.js';
 import type { Delivery, ReceiptRejection } from './types.js';
 
 /** What a message handler knows besides the message. */
-export interface HandlerContext {
+export interface ConsumeContext {
   /**
    * Aborted when the handler should stop: its `timeout` ran out, its lease was lost (a
    * `keepAlive` extension was refused), or the consumer was unsubscribed.
@@ -41,7 +41,7 @@ export interface HandlerContext {
  */
 export type MessageHandler<T> = (
   message: Delivery<T>,
-  context: HandlerContext,
+  context: ConsumeContext,
 ) => ObservableInput<unknown> | void;
 
 /** Options of `consume` / `consumeQueue`. */

@@ -3,10 +3,15 @@
  * implements, and `consumeQueue`, the worker pool that runs on any store.
  * @module
  */
+/**
+ * Earlier names of `QueueDeadLetter` and `ConsumeContext`, kept while src/index.ts re-exports
+ * them under the new names; to be removed once it exports these types directly.
+ */
 export type {
+  ConsumeContext,
+  ConsumeContext as HandlerContext,
   ConsumeOptions,
   ConsumeOutcome,
-  HandlerContext,
   MessageHandler,
 } from './consume.js';
 export { consumeQueue } from './consume.js';
@@ -16,7 +21,6 @@ export type {
   AckResult,
   CloseOptions,
   CloseResult,
-  DeadLetter,
   DeadLetterOptions,
   Delivery,
   EnqueueOptions,
@@ -25,6 +29,8 @@ export type {
   MessageQueueOptions,
   NackOptions,
   NackResult,
+  QueueDeadLetter,
+  QueueDeadLetter as DeadLetter,
   QueueSendOptions,
   QueueStats,
   ReceiptRejection,

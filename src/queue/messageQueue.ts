@@ -24,7 +24,6 @@ import type {
   AckResult,
   CloseOptions,
   CloseResult,
-  DeadLetter,
   DeadLetterOptions,
   Delivery,
   EnqueueOptions,
@@ -33,6 +32,7 @@ import type {
   MessageQueueOptions,
   NackOptions,
   NackResult,
+  QueueDeadLetter,
   QueueSendOptions,
   QueueStats,
   ReceiveOptions,
@@ -149,7 +149,7 @@ function checkIds(where: string, ids: unknown): Iterable<string> | undefined {
 export class MessageQueue<T> implements QueueStore<T> {
   private readonly core: QueueCore<T>;
   /** Dead letters as they happen (hot); completes when `close()` finishes. */
-  readonly deadLettered: Observable<DeadLetter<T>>;
+  readonly deadLettered: Observable<QueueDeadLetter<T>>;
 
   /**
    * @param options `visibilityTimeout` (ms, default 30000), `maxAttempts` (default 5),
@@ -181,7 +181,7 @@ export class MessageQueue<T> implements QueueStore<T> {
         dead.capacity === undefined
           ? 10_000
           : checkCapacity(NAME, 'deadLetter.capacity', dead.capacity, true),
-      onEvict: checkFunction<(letter: DeadLetter<T>) => void>(
+      onEvict: checkFunction<(letter: QueueDeadLetter<T>) => void>(
         NAME,
         'deadLetter.onEvict',
         dead.onEvict,
@@ -350,7 +350,7 @@ export class MessageQueue<T> implements QueueStore<T> {
   }
 
   /** The dead letters kept, oldest first. */
-  deadLetters(): DeadLetter<T>[] {
+  deadLetters(): QueueDeadLetter<T>[] {
     return this.core.deadLetters();
   }
 
@@ -382,7 +382,7 @@ export class MessageQueue<T> implements QueueStore<T> {
   }
 
   /** Deletes dead letters (all, or those with the given ids) and returns them. */
-  purgeDeadLetters(ids?: Iterable<string>): DeadLetter<T>[] {
+  purgeDeadLetters(ids?: Iterable<string>): QueueDeadLetter<T>[] {
     return this.core.purgeDeadLetters(checkIds(`${NAME}.purgeDeadLetters`, ids));
   }
 

@@ -7,11 +7,11 @@ import type { OverflowHandler, OverflowPolicy } from '../overflow.js';
 import type {
   AckResult,
   CloseResult,
-  DeadLetter,
   Delivery,
   EnqueueResult,
   ExtendResult,
   NackResult,
+  QueueDeadLetter,
   QueueStats,
   ReceiptRejection,
   RedriveResult,
@@ -109,7 +109,7 @@ interface SendWaiter<T> {
 }
 
 interface DeadEntry<T> {
-  readonly letter: DeadLetter<T>;
+  readonly letter: QueueDeadLetter<T>;
   readonly message: Message<T>;
 }
 
@@ -122,7 +122,7 @@ export interface CoreConfig<T> {
   readonly onOverflow: OverflowHandler<T> | undefined;
   readonly dedupWindow: number;
   readonly deadCapacity: number;
-  readonly onEvict: ((letter: DeadLetter<T>) => void) | undefined;
+  readonly onEvict: ((letter: QueueDeadLetter<T>) => void) | undefined;
   readonly scheduler: SchedulerLike;
 }
 
@@ -152,7 +152,7 @@ export class QueueCore<T> {
   private readonly onOverflow: OverflowHandler<T> | undefined;
   private readonly dedupWindow: number;
   private readonly deadCapacity: number;
-  private readonly onEvict: ((letter: DeadLetter<T>) => void) | undefined;
+  private readonly onEvict: ((letter: QueueDeadLetter<T>) => void) | undefined;
 
   private readonly records = new Map<string, Message<T>>();
   private readonly visible = new Ring<Message<T>>(16);
@@ -164,7 +164,7 @@ export class QueueCore<T> {
   private readonly streams = new Set<Taker<T>>();
   private readonly senders = new Ring<SendWaiter<T>>(4);
   private waitingSenders = 0;
-  readonly deadSubject = new Subject<DeadLetter<T>>();
+  readonly deadSubject = new Subject<QueueDeadLetter<T>>();
 
   private readonly idPrefix = `${Math.random().toString(36).slice(2, 8)}-`;
   private idCounter = 0;
@@ -742,7 +742,7 @@ export class QueueCore<T> {
     message.state = DEAD;
     message.receipt = undefined;
     this.deadLettered++;
-    const letter: DeadLetter<T> = Object.freeze({
+    const letter: QueueDeadLetter<T> = Object.freeze({
       id: message.id,
       payload: message.payload as T,
       attempts: message.attempts,
@@ -753,7 +753,7 @@ export class QueueCore<T> {
     });
     this.dead.set(message.seq, { letter, message });
     this.finish(message);
-    let evicted: DeadLetter<T> | undefined;
+    let evicted: QueueDeadLetter<T> | undefined;
     if (this.dead.size > this.deadCapacity) {
       const oldest = this.dead.entries().next().value!;
       this.dead.delete(oldest[0]);
@@ -772,7 +772,7 @@ export class QueueCore<T> {
     this.finish(message);
   }
 
-  deadLetters(): DeadLetter<T>[] {
+  deadLetters(): QueueDeadLetter<T>[] {
     return Array.from(this.dead.values(), (entry) => entry.letter);
   }
 
@@ -824,8 +824,8 @@ export class QueueCore<T> {
     return { redriven, skipped };
   }
 
-  purgeDeadLetters(ids: Iterable<string> | undefined): DeadLetter<T>[] {
-    const purged: DeadLetter<T>[] = [];
+  purgeDeadLetters(ids: Iterable<string> | undefined): QueueDeadLetter<T>[] {
+    const purged: QueueDeadLetter<T>[] = [];
     for (const [seq, { letter, message }] of this.selectDead(ids, [])) {
       this.dead.delete(seq);
       this.dropDead(message);

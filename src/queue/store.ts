@@ -7,13 +7,13 @@ import type {
   AckResult,
   CloseOptions,
   CloseResult,
-  DeadLetter,
   Delivery,
   EnqueueOptions,
   EnqueueResult,
   ExtendResult,
   NackOptions,
   NackResult,
+  QueueDeadLetter,
   QueueStats,
   ReceiveOptions,
   RedriveResult,
@@ -70,7 +70,7 @@ export interface QueueStore<T> {
   /** True once `close()` was called: no more deliveries. */
   readonly isClosed: boolean;
   /** Dead letters as they happen (hot: only those after subscribing). */
-  readonly deadLettered: Observable<DeadLetter<T>>;
+  readonly deadLettered: Observable<QueueDeadLetter<T>>;
   /** Adds a message, refusing a duplicate id. */
   enqueue(payload: T, options?: EnqueueOptions): MaybePromise<EnqueueResult>;
   /** Up to `max` deliveries, waiting up to `wait` ms for the first; `[]` when none came or the store closed. */
@@ -86,7 +86,7 @@ export interface QueueStore<T> {
   /** Counts and counters. */
   stats(): MaybePromise<QueueStats>;
   /** The dead letters kept, oldest first. */
-  deadLetters(): MaybePromise<readonly DeadLetter<T>[]>;
+  deadLetters(): MaybePromise<readonly QueueDeadLetter<T>[]>;
   /** Moves dead letters (all, or those with the given ids) back to the queue. */
   redrive(ids?: Iterable<string>): MaybePromise<RedriveResult>;
   /** No new deliveries; in-flight leases get `grace` ms, then are released. */

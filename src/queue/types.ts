@@ -114,7 +114,7 @@ export interface ReceiveOptions {
 }
 
 /** A message that used up its attempts, with how it got there. */
-export interface DeadLetter<T> {
+export interface QueueDeadLetter<T> {
   readonly id: string;
   /** The payload, by reference. */
   readonly payload: T;
@@ -199,7 +199,7 @@ export interface DeadLetterOptions<T> {
    */
   readonly capacity?: number;
   /** Called with each dead letter evicted to make room. */
-  readonly onEvict?: (letter: DeadLetter<T>) => void;
+  readonly onEvict?: (letter: QueueDeadLetter<T>) => void;
 }
 
 /** Options of `new MessageQueue()`. */
