@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { Observable, of, Subject, tap } from 'rxjs';
+import { map, Observable, of, Subject, tap } from 'rxjs';
 import { TestScheduler } from 'rxjs/testing';
 import {
   ChannelFullError,
@@ -128,6 +128,19 @@ describe('toAsyncIterable', () => {
       await unused.return();
     });
 
+    it('the first next() reports a pull that ends as it opens: closed channel, busy receiver', async () => {
+      const [tx, rx] = mpsc<number>(2);
+      const sub = rx.subscribe();
+      const busy = toAsyncIterable(rx);
+      await expect(busy.next()).rejects.toBeInstanceOf(ReceiverBusyError);
+      await expect(busy.next()).resolves.toEqual({ done: true, value: undefined });
+      sub.unsubscribe();
+      tx.close();
+      const closed = toAsyncIterable(rx);
+      await expect(closed.next()).resolves.toEqual({ done: true, value: undefined });
+      await expect(closed.return()).resolves.toEqual({ done: true, value: undefined });
+    });
+
     it('surfaces a sluice source error after the values before it', async () => {
       const boom = new Error('boom');
       function* failing() {
@@ -251,9 +264,10 @@ describe('toAsyncIterable', () => {
         }
       });
       const result = await readAll(toAsyncIterable(firehose, { capacity: 3 }));
-      expect(result.values).toEqual([0, 1, 2]);
-      expect((result.error as ChannelFullError<number>).value).toBe(3);
-      expect(emitted).toBe(4);
+      // 0 goes to the waiting first next(), 1 2 3 fill the buffer, 4 does not fit
+      expect(result.values).toEqual([0, 1, 2, 3]);
+      expect((result.error as ChannelFullError<number>).value).toBe(4);
+      expect(emitted).toBe(5);
     });
 
     it('buffers without bound only when asked with capacity Infinity', async () => {
@@ -266,13 +280,42 @@ describe('toAsyncIterable', () => {
     });
 
     it('uses a default capacity of 1000', async () => {
-      const many = Array.from({ length: 1001 }, (_, i) => i);
+      const fits = Array.from({ length: 1001 }, (_, i) => i); // one to next(), 1000 buffered
+      await expect(readAll(toAsyncIterable(of(...fits)))).resolves.toEqual({ values: fits });
+      const many = Array.from({ length: 1002 }, (_, i) => i);
       const result = await readAll(toAsyncIterable(of(...many)));
-      expect(result.values).toHaveLength(1000);
-      expect((result.error as ChannelFullError<number>).value).toBe(1000);
+      expect(result.values).toEqual(fits);
+      expect((result.error as ChannelFullError<number>).value).toBe(1001);
     });
 
-    it('ends with the error of an onOverflow that throws, after the buffer', async () => {
+    it('a value arriving while next() waits takes no slot, also while subscribing', async () => {
+      const reports: number[] = [];
+      const values = toAsyncIterable(of(1, 2, 3, 4), {
+        capacity: 2,
+        overflow: 'drop',
+        onOverflow: (v) => reports.push(v),
+      });
+      await expect(values.next()).resolves.toEqual({ done: false, value: 1 });
+      expect(values.size).toBe(2); // 2 and 3, emitted during the subscription
+      expect(reports).toEqual([4]);
+      expect(values.dropped).toBe(1);
+      await expect(readAll(values)).resolves.toEqual({ values: [2, 3] });
+
+      const subject = new Subject<number>();
+      const overlapping = toAsyncIterable(subject, { capacity: 1 });
+      const reads = [overlapping.next(), overlapping.next()];
+      for (let i = 1; i <= 3; i++) subject.next(i); // 1 and 2 to the waiting calls, 3 buffered
+      expect(overlapping.size).toBe(1);
+      expect(subject.observed).toBe(true);
+      subject.complete();
+      await expect(Promise.all(reads)).resolves.toEqual([
+        { done: false, value: 1 },
+        { done: false, value: 2 },
+      ]);
+      await expect(readAll(overlapping)).resolves.toEqual({ values: [3] });
+    });
+
+    it('an onOverflow that throws: a Subject.next() throws it and the iteration goes on', async () => {
       const subject = new Subject<number>();
       const oops = new Error('reporter failed');
       const values = toAsyncIterable(subject, {
@@ -282,12 +325,46 @@ describe('toAsyncIterable', () => {
           throw oops;
         },
       });
-      void values.next().then(() => {});
+      const first = values.next();
+      subject.next(1); // to the waiting next()
+      subject.next(2); // buffered
+      expect(() => subject.next(3)).toThrow(oops); // dropped, the reporter throws
+      expect(values.dropped).toBe(1);
+      expect(subject.observed).toBe(true);
+      expect(() => subject.next(4)).toThrow(oops);
+      expect(values.dropped).toBe(2);
+      subject.complete();
+      await expect(first).resolves.toEqual({ done: false, value: 1 });
+      await expect(readAll(values)).resolves.toEqual({ values: [2] });
+    });
+
+    it('an onOverflow that throws: a source made by RxJS ends with it, after the buffer', async () => {
+      const oops = new Error('reporter failed');
+      const options = {
+        capacity: 1,
+        overflow: 'replace' as const,
+        onOverflow: (): void => {
+          throw oops;
+        },
+      };
+      let emitted = 0;
+      const counting = of(1, 2, 3, 4).pipe(tap(() => emitted++));
+      // `of` turns the exception into its error: 1 to next(), 2 replaced by 3, then it stops
+      const values = toAsyncIterable(counting, options);
+      await expect(readAll(values)).resolves.toEqual({ values: [1, 3], error: oops });
+      expect(values.dropped).toBe(1);
+      expect(emitted).toBe(3);
+
+      // an operator between a Subject and the iterator does the same, and is unsubscribed
+      const subject = new Subject<number>();
+      const piped = toAsyncIterable(subject.pipe(map((n) => n * 10)), options);
+      const first = piped.next();
       subject.next(1);
       subject.next(2);
-      subject.next(3); // dropped, the reporter throws
+      expect(() => subject.next(3)).not.toThrow(); // replaces 20; the reporter throws
       expect(subject.observed).toBe(false);
-      await expect(readAll(values)).resolves.toEqual({ values: [2], error: oops });
+      await expect(first).resolves.toEqual({ done: false, value: 10 });
+      await expect(readAll(piped)).resolves.toEqual({ values: [30], error: oops });
     });
   });
 

@@ -47,6 +47,11 @@ export class BoundedStage<T> implements Demand {
     return this.buffer.size;
   }
 
+  /** Messages discarded by the `'drop'` or `'replace'` policy (each also reached `onOverflow`). */
+  get dropped(): number {
+    return this.buffer.dropped;
+  }
+
   request(n: number): void {
     if (this.ended) return;
     this.demand += n;

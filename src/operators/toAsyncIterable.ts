@@ -1,9 +1,8 @@
-import { Observable, type Subscriber } from 'rxjs';
-import { ChannelFullError } from '../errors.js';
-import { isPullable, type Pullable } from '../internal/demand.js';
-import { type BufferConfig, bufferConfig, PolicyBuffer } from '../internal/policyBuffer.js';
+import type { Observable } from 'rxjs';
+import { BoundedStage } from '../internal/boundedStage.js';
+import { type Demand, isPullable, type Pullable, pull, type Sink } from '../internal/demand.js';
+import { type BufferConfig, bufferConfig } from '../internal/policyBuffer.js';
 import { PullIterator } from '../internal/pullIterator.js';
-import { Ring } from '../internal/ring.js';
 import { checkOptions, describe } from '../internal/validate.js';
 import type { OverflowOptions } from '../overflow.js';
 
@@ -37,31 +36,39 @@ export interface BufferedAsyncIterator<T> extends AsyncIterableIterator<T> {
  *
  * A sluice source (a channel receiver, `fromIterable`, `bounded`) is pulled: each `next()`
  * requests exactly one value, so nothing is buffered and the source runs at the loop's pace.
- * Any other Observable pushes; it is subscribed on the first `next()`, and the values the loop
- * has not asked for yet wait in a buffer of `capacity` values ruled by `overflow`.
+ * Any other Observable pushes; it is subscribed on the first `next()`. A value that arrives
+ * while a `next()` waits goes straight to it; the values nobody has asked for yet wait in a
+ * buffer of `capacity` values ruled by `overflow`, the same stage and the same rule as
+ * `bounded` (capacity counts values waiting for the consumer). That holds during the
+ * synchronous emission at subscription too: the first `next()` is already waiting, so
+ * `of(1, 2, 3, 4)` with capacity 2 hands 1 to it and buffers 2 and 3.
  *
  * ```text
- * push source:   -1-2-3-4-5-|          capacity 2, loop reads slowly
- * buffer:         [1] [1 2] full at 3
- *   'drop':       3, 4, 5 reported to onOverflow; the loop reads 1 2, then ends
- *   'replace':    1, 2, 3 reported;               the loop reads 4 5, then ends
- *   'block'/'error': unsubscribed at 3; the loop reads 1 2, then ChannelFullError { value: 3 }
+ * push source:   -1-2-3-4-5-|          capacity 2; the first next() waits, then the loop is slow
+ * the loop:       1                    (handed straight to the waiting next())
+ * buffer:           [2] [2 3] full at 4
+ *   'drop':       4, 5 reported to onOverflow; the loop reads 1 2 3, then ends
+ *   'replace':    2, 3 reported;              the loop reads 1 4 5, then ends
+ *   'block'/'error': unsubscribed at 4; the loop reads 1 2 3, then ChannelFullError { value: 4 }
  * ```
  *
  * **Backpressure.** A sluice source is pulled one value per `next()`: real backpressure, no
- * buffer, and `options` do not apply. A push source cannot be made to wait, so its values are
- * buffered, at most `capacity` (default 1000). When the buffer is full, `'drop'` discards the
- * incoming value and `'replace'` the oldest, both reported to `onOverflow` and counted in
- * `dropped`. Under `'block'` (the default) and `'error'` a full buffer ends the iteration
- * instead of losing anything silently: the source is unsubscribed, the loop reads every value
- * that was buffered, then `next()` rejects with `ChannelFullError` carrying the value that did
- * not fit. If a synchronous firehose is what you read, prefer `fromIterable` over `from`, which
- * is pulled and needs no buffer.
+ * buffer, and `options` do not apply. A push source cannot be made to wait, so the values it
+ * pushes ahead of the loop are buffered, at most `capacity` (default 1000). When the buffer is
+ * full, `'drop'` discards the incoming value and `'replace'` the oldest, both reported to
+ * `onOverflow` and counted in `dropped`. Under `'block'` (the default) and `'error'` a full
+ * buffer ends the iteration instead of losing anything silently: the source is unsubscribed at
+ * once (a synchronous firehose stops), the loop reads every value that was buffered, then
+ * `next()` rejects with `ChannelFullError` carrying the value that did not fit. If a
+ * synchronous firehose is what you read, prefer `fromIterable` over `from`, which is pulled and
+ * needs no buffer.
  *
  * **Errors.** A source error is thrown from `next()` after the loop has read the values that
- * arrived before it; the iterator is then done. An exception from `onOverflow` ends the
- * iteration the same way: the source is unsubscribed and the loop reads what is buffered, then
- * gets that exception. Overlapping `next()` calls are answered in call order.
+ * arrived before it; the iterator is then done. An exception thrown by `onOverflow` reaches the
+ * code that emitted the value, as in `bounded`: a `Subject`'s `next()` throws it and the
+ * iteration goes on; a source made by RxJS (`of`, `from`, a `pipe` of operators) turns it into
+ * its error, so the loop reads what is buffered, then gets that exception. Overlapping `next()`
+ * calls are answered in call order.
  *
  * **Cancellation.** `return()` (a `break` or `throw` out of `for await`) unsubscribes from the
  * source (for a sluice source: cancels the pull, so `fromIterable` closes its iterator and a
@@ -103,6 +110,7 @@ export interface BufferedAsyncIterator<T> extends AsyncIterableIterator<T> {
  * import { toAsyncIterable } from 'sluice';
  *
  * // A push source fills the buffer; what does not fit is reported, never lost silently.
+ * // 1 goes straight to the loop's first next(), 2 and 3 fill the two slots, 4 is dropped.
  * const seen: number[] = [];
  * const dropped: number[] = [];
  * const values = toAsyncIterable(of(1, 2, 3, 4), {
@@ -111,9 +119,9 @@ export interface BufferedAsyncIterator<T> extends AsyncIterableIterator<T> {
  *   onOverflow: (n) => dropped.push(n),
  * });
  * for await (const n of values) seen.push(n);
- * assert.deepEqual(seen, [1, 2]);
- * assert.deepEqual(dropped, [3, 4]);
- * assert.equal(values.dropped, 2);
+ * assert.deepEqual(seen, [1, 2, 3]);
+ * assert.deepEqual(dropped, [4]);
+ * assert.equal(values.dropped, 1);
  * ```
  *
  * ```ts
@@ -128,9 +136,9 @@ export interface BufferedAsyncIterator<T> extends AsyncIterableIterator<T> {
  *   async () => {
  *     for await (const n of toAsyncIterable(range(1, 10), { capacity: 3 })) seen.push(n);
  *   },
- *   (err) => err instanceof ChannelFullError && err.value === 4,
+ *   (err) => err instanceof ChannelFullError && err.value === 5,
  * );
- * assert.deepEqual(seen, [1, 2, 3]);
+ * assert.deepEqual(seen, [1, 2, 3, 4]); // 1 to the waiting next(), 2 3 4 buffered
  * ```
  */
 export function toAsyncIterable<T>(
@@ -146,161 +154,55 @@ export function toAsyncIterable<T>(
   }
   const opts = checkOptions<ToAsyncIterableOptions<T>>(WHERE, options);
   const config = bufferConfig<T>(WHERE, opts.capacity ?? DEFAULT_CAPACITY, options);
-  if (isPullable<T>(source)) return new LazyPullIterator(source);
-  return new PushIterator(source, config);
+  if (isPullable<T>(source)) return new BufferedIterator(source, UNBUFFERED);
+  const staged = new StagedSource(source, config);
+  return new BufferedIterator(staged, staged);
 }
 
-const DONE: IteratorResult<never, undefined> = Object.freeze({ done: true, value: undefined });
-
-interface Pending<T> {
-  resolve(result: IteratorResult<T, undefined>): void;
-  reject(err: unknown): void;
+interface Counters {
+  readonly size: number;
+  readonly dropped: number;
 }
 
-/** A `PullIterator` opened on the first `next()`, so an unused iterator holds no consumer slot. */
-class LazyPullIterator<T> implements BufferedAsyncIterator<T> {
-  readonly size = 0;
-  readonly dropped = 0;
-  private inner: PullIterator<T> | undefined;
-  private finished = false;
+const UNBUFFERED: Counters = Object.freeze({ size: 0, dropped: 0 });
 
-  constructor(private readonly source: Pullable<T>) {}
-
-  next(): Promise<IteratorResult<T, undefined>> {
-    if (this.finished) return Promise.resolve(DONE);
-    this.inner ??= new PullIterator(this.source);
-    return this.inner.next();
-  }
-
-  return(): Promise<IteratorResult<T, undefined>> {
-    this.finished = true;
-    return this.inner ? this.inner.return() : Promise.resolve(DONE);
-  }
-
-  [Symbol.asyncIterator](): this {
-    return this;
-  }
-}
-
-/**
- * `for await` over a push source: values wait in a `PolicyBuffer` until a `next()` takes
- * them; a `next()` that finds the buffer empty waits in a first-in first-out line.
- * Invariant: a `next()` waits only while the buffer is empty.
- */
-class PushIterator<T> implements BufferedAsyncIterator<T> {
-  private readonly buffer: PolicyBuffer<T>;
-  private readonly waiters = new Ring<Pending<T>>(4);
-  private subscriber: Subscriber<T> | undefined;
-  private started = false;
-  /** How the source ended (or was stopped), delivered once the buffer is read. */
-  private ending: { failed: false } | { failed: true; error: unknown } | undefined;
-  /** Nothing more will be delivered: returned, or the ending was delivered. */
-  private finished = false;
+/** A push source made pullable by the `BoundedStage` each pull opens (kept for its counters). */
+class StagedSource<T> implements Pullable<T>, Counters {
+  private stage: BoundedStage<T> | undefined;
 
   constructor(
     private readonly source: Observable<T>,
-    config: BufferConfig<T>,
-  ) {
-    this.buffer = new PolicyBuffer(config);
-  }
+    private readonly config: BufferConfig<T>,
+  ) {}
 
   get size(): number {
-    return this.buffer.size;
+    return this.stage?.size ?? 0;
   }
 
   get dropped(): number {
-    return this.buffer.dropped;
+    return this.stage?.dropped ?? 0;
   }
 
-  next(): Promise<IteratorResult<T, undefined>> {
-    if (!this.started && !this.finished) this.start();
-    if (this.buffer.size > 0) return Promise.resolve({ done: false, value: this.buffer.shift() });
-    if (this.finished) return Promise.resolve(DONE);
-    if (this.ending) {
-      const ending = this.ending;
-      this.finish();
-      return ending.failed ? Promise.reject(ending.error) : Promise.resolve(DONE);
-    }
-    return new Promise<IteratorResult<T, undefined>>((resolve, reject) => {
-      this.waiters.push({ resolve, reject });
-    });
+  [pull](sink: Sink<T>): Demand {
+    this.stage = new BoundedStage(this.source, this.config, sink, WHERE);
+    return this.stage;
+  }
+}
+
+/** A `PullIterator` opened on the first `next()`, showing the counters of what it reads. */
+class BufferedIterator<T> extends PullIterator<T> implements BufferedAsyncIterator<T> {
+  constructor(
+    source: Pullable<T>,
+    private readonly counters: Counters,
+  ) {
+    super(source, { lazy: true });
   }
 
-  return(): Promise<IteratorResult<T, undefined>> {
-    if (!this.finished) {
-      this.subscriber?.unsubscribe();
-      this.buffer.drain(); // the consumer left: what it did not read is released
-      this.finish();
-      this.settleWaiters();
-    }
-    return Promise.resolve(DONE);
+  get size(): number {
+    return this.counters.size;
   }
 
-  [Symbol.asyncIterator](): this {
-    return this;
-  }
-
-  private start(): void {
-    this.started = true;
-    // Hand the source a real Subscriber we hold before it starts emitting, so an overflow
-    // during a synchronous emission can unsubscribe it at once (a firehose then stops).
-    new Observable<T>((subscriber) => {
-      this.subscriber = subscriber;
-      this.source.subscribe(subscriber);
-    }).subscribe({
-      next: (value) => this.push(value),
-      error: (error: unknown) => this.stop({ failed: true, error }),
-      complete: () => this.stop({ failed: false }),
-    });
-  }
-
-  private push(value: T): void {
-    if (this.ending || this.finished) return;
-    if (this.waiters.size > 0) {
-      this.waiters.shift().resolve({ done: false, value });
-      return;
-    }
-    let offer: ReturnType<PolicyBuffer<T>['offer']>;
-    try {
-      offer = this.buffer.offer(value);
-    } catch (error) {
-      // onOverflow threw; the buffer is consistent again. End the iteration with its error.
-      this.stop({ failed: true, error });
-      return;
-    }
-    if (offer === 'full') {
-      const error = new ChannelFullError(
-        `${WHERE}: buffer is full (capacity ${this.buffer.capacity}) and a push source cannot ` +
-          `wait, so it was unsubscribed; use a larger capacity, the 'drop' or 'replace' policy, ` +
-          `or a source pulled on demand (fromIterable, a channel receiver)`,
-        value,
-      );
-      this.stop({ failed: true, error });
-    }
-  }
-
-  /** The source ended or must stop: unsubscribe and, if nothing is buffered, tell the waiters. */
-  private stop(ending: NonNullable<PushIterator<T>['ending']>): void {
-    if (this.ending || this.finished) return;
-    this.ending = ending;
-    this.subscriber?.unsubscribe();
-    if (this.waiters.size > 0) {
-      // Waiters exist only while the buffer is empty: the first gets the ending.
-      this.finish();
-      const first = this.waiters.shift();
-      if (ending.failed) first.reject(ending.error);
-      else first.resolve(DONE);
-      this.settleWaiters();
-    }
-  }
-
-  private finish(): void {
-    this.finished = true;
-    this.ending = undefined;
-    this.subscriber = undefined;
-  }
-
-  private settleWaiters(): void {
-    while (this.waiters.size > 0) this.waiters.shift().resolve(DONE);
+  get dropped(): number {
+    return this.counters.dropped;
   }
 }
