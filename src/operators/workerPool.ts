@@ -394,25 +394,25 @@ class Pool<T, R> {
     }
   }
 
-  /** ordered: emits the results of finished jobs at the head of the line, in input order. */
+  /**
+   * ordered: emits, in input order, what the head of the line holds, and retires finished heads.
+   * A job that becomes the head emits its held results at once and streams the rest.
+   */
   private flushLine(): void {
     const line = this.line!;
     if (this.flushing) return;
     this.flushing = true;
     try {
-      while (line.size > 0 && line.peek().done && !this.finished) {
-        const head = line.shift();
-        this.release(head);
+      while (line.size > 0 && !this.finished) {
+        const head = line.peek();
         const held = head.held;
-        head.held = undefined;
-        if (held) for (const v of held) this.out.next(v);
-        // results the new head produced while it waited behind this one
-        if (line.size > 0 && !this.finished) {
-          const next = line.peek();
-          const early = next.held;
-          next.held = undefined;
-          if (early) for (const v of early) this.out.next(v);
+        if (held !== undefined) {
+          head.held = undefined;
+          for (const v of held) this.out.next(v);
         }
+        if (!head.done) break;
+        line.shift();
+        this.release(head);
       }
     } finally {
       this.flushing = false;
