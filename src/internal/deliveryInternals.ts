@@ -6,6 +6,7 @@ import {
   Subscription,
 } from 'rxjs';
 import { type Demand, isPullable, pull, type Sink } from './demand.js';
+import { Ring } from './ring.js';
 import { checkCapacity, checkDuration, checkFunction, checkScheduler } from './validate.js';
 
 /**
@@ -157,14 +158,21 @@ export class LazySignal {
 }
 
 /**
- * Keys remembered for at most `ttl` milliseconds and at most `maxKeys` at once, oldest
- * first out. A `Map` keeps insertion order, and keys are inserted in time order, so the
- * oldest key is always the first one: expiry looks only at the front (amortised O(1), each
- * key is removed once) and eviction removes the front. No timers: expiry is checked against
- * the scheduler's clock whenever the window is used.
+ * Keys remembered for at most `ttl` milliseconds and at most `maxKeys` at once, oldest first
+ * out. A `Map` finds a key; two rings hold the same keys and the times they were remembered,
+ * in insertion (hence time) order, so the oldest is always at the front: expiry looks only at
+ * the front (amortised O(1): each key is removed once) and eviction removes the front. No
+ * object per key, no timers: expiry is checked against the scheduler's clock whenever the
+ * window is used.
+ *
+ * Why not the `Map`'s own insertion order: V8 leaves a deleted entry as a hole until the table
+ * is rebuilt, and iteration walks over the holes, so asking a Map that is used as a FIFO for
+ * its first key costs up to `maxKeys` steps (measured: 20 µs per message at 100k keys).
  */
 export class KeyWindow<K, V> {
-  private readonly entries = new Map<K, { readonly value: V; readonly at: number }>();
+  private readonly values = new Map<K, V>();
+  private keys = new Ring<K>(16);
+  private times = new Ring<number>(16);
   /** Keys removed because `maxKeys` was reached, before their TTL ran out. */
   evicted = 0;
 
@@ -174,42 +182,53 @@ export class KeyWindow<K, V> {
   ) {}
 
   get size(): number {
-    return this.entries.size;
+    return this.values.size;
   }
 
   /** Forgets every key whose TTL has run out at `now`. */
   expire(now: number): void {
-    if (this.ttl === Number.POSITIVE_INFINITY || this.entries.size === 0) return;
-    for (const [key, entry] of this.entries) {
-      if (now - entry.at < this.ttl) return;
-      this.entries.delete(key);
+    if (this.ttl === Number.POSITIVE_INFINITY) return;
+    const { keys, times } = this;
+    while (times.size > 0 && now - times.peek() >= this.ttl) {
+      times.shift();
+      this.values.delete(keys.shift());
     }
   }
 
-  /** The entry for `key`, if remembered; call `expire` first. */
-  get(key: K): { readonly value: V; readonly at: number } | undefined {
-    return this.entries.get(key);
-  }
-
+  /** Whether `key` is remembered; call `expire` first. */
   has(key: K): boolean {
-    return this.entries.has(key);
+    return this.values.has(key);
   }
 
-  /** Remembers `key` from `now` (a key already present is moved to the newest end). */
+  /** The value remembered with `key`; call `has` first (a `V` may be `undefined`). */
+  get(key: K): V | undefined {
+    return this.values.get(key);
+  }
+
+  /**
+   * Remembers `key` from `now`, forgetting the oldest key beyond `maxKeys`. A key already
+   * remembered only gets the new value: it keeps its place and its time.
+   */
   set(key: K, value: V, now: number): void {
-    this.entries.delete(key);
-    this.entries.set(key, { value, at: now });
-    if (this.entries.size > this.maxKeys) {
-      const oldest = this.entries.keys().next();
-      if (!oldest.done) {
-        this.entries.delete(oldest.value);
-        this.evicted++;
-      }
+    const { values } = this;
+    if (values.has(key)) {
+      values.set(key, value);
+      return;
+    }
+    values.set(key, value);
+    this.keys.push(key);
+    this.times.push(now);
+    if (values.size > this.maxKeys) {
+      this.times.shift();
+      values.delete(this.keys.shift());
+      this.evicted++;
     }
   }
 
   clear(): void {
-    this.entries.clear();
+    this.values.clear();
+    this.keys = new Ring<K>(16);
+    this.times = new Ring<number>(16);
   }
 }
 

@@ -39,11 +39,11 @@ const WHERE = 'dedupe';
  * ```
  *
  * The window counts from the first message with a key that passed; duplicates do not extend
- * it. A message arriving exactly `ttl` after passes again. Expiry needs no timer: keys are kept
- * in arrival order in a `Map`, so the ones that expired are at its front and are removed
- * there, checked against `scheduler.now()` when the next message arrives. Each message costs
- * O(1) amortised: one key lookup, one insert, at most one eviction, and the removal of keys that
- * expired since (each key is removed once).
+ * it. A message arriving exactly `ttl` after passes again. Expiry needs no timer: a `Map` finds
+ * keys and a ring buffer keeps them in arrival order, so the ones that expired are at its front
+ * and are removed there, checked against `scheduler.now()` when the next message arrives. Each
+ * message costs O(1) amortised: one key lookup, one insert, at most one eviction, and the
+ * removal of keys that expired since (each key is removed once).
  *
  * Memory: at most `maxKeys` keys (default 10000), each held no longer than `ttl` (default 5
  * minutes) while messages flow; an idle stream keeps its keys until the next message or the

@@ -222,9 +222,9 @@ export function idempotent<T, R, K = T>(
       const route = (message: T, k: K, fromQueue: boolean): void => {
         const now = scheduler.now();
         done.expire(now);
-        const hit = done.get(k);
-        if (hit !== undefined) {
-          if (duplicate(message, k)) emit({ message, ok: true, result: hit.value, shared: true });
+        if (done.has(k)) {
+          const result = done.get(k) as R;
+          if (duplicate(message, k)) emit({ message, ok: true, result, shared: true });
           return;
         }
         const run = running.get(k);
