@@ -128,6 +128,42 @@ describe('atLeastOnce: marble tests', () => {
     expect(aborted).toEqual([[1, 3, 'atLeastOnce: no ack within 3ms (attempt 1)']]);
   });
 
+  it('each attempt has its own deadline, counted from its own start', () => {
+    const scheduler = testScheduler();
+    const deadAt: Array<[string, number]> = [];
+    scheduler.run(({ cold, expectObservable }) => {
+      const output = cold('ab-c').pipe(
+        atLeastOnce<string, string>((m: string) => (m === 'a' ? cold<string>('-k') : NEVER), {
+          ackTimeout: 5,
+          maxAttempts: 1,
+          concurrency: 3,
+          deadLetter: (record) => deadAt.push([record.message, scheduler.now()]),
+        }),
+      );
+      // a is acked at 1, before its deadline (5); b and c time out 5 after their own starts
+      expectObservable(output).toBe('-x', { x: { message: 'a', ack: 'k', attempts: 1 } });
+    });
+    expect(deadAt).toEqual([
+      ['b', 6],
+      ['c', 8],
+    ]);
+  });
+
+  it('an ackTimeout of 0 still lets an ack of the same instant count', () => {
+    testScheduler().run(({ cold, expectObservable }) => {
+      const output = cold('ab|').pipe(
+        atLeastOnce((m: string) => (m === 'a' ? of('k') : cold<string>('k')), {
+          ackTimeout: 0,
+          concurrency: 2,
+        }),
+      );
+      expectObservable(output).toBe('xy|', {
+        x: { message: 'a', ack: 'k', attempts: 1 },
+        y: { message: 'b', ack: 'k', attempts: 1 },
+      });
+    });
+  });
+
   it('backoff: exponential delays capped at max, exact times', () => {
     const scheduler = testScheduler();
     const starts: number[] = [];

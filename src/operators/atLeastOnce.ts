@@ -6,10 +6,10 @@ import {
   type Observer,
   type OperatorFunction,
   type SchedulerLike,
-  type Subscription,
+  Subscription,
 } from 'rxjs';
 import { ChannelFullError, DeliveryFailedError } from '../errors.js';
-import { Feed, Intake, LazySignal } from '../internal/deliveryInternals.js';
+import { Feed, LazySignal } from '../internal/deliveryInternals.js';
 import { bufferConfig, PolicyBuffer } from '../internal/policyBuffer.js';
 import {
   checkCapacity,
@@ -125,15 +125,61 @@ export interface AtLeastOnceOptions<T, A = unknown> extends OverflowOptions<T> {
 
 const WHERE = 'atLeastOnce';
 
-/** One attempt at delivering a message. */
-interface Attempt<T, A> {
-  readonly flight: Flight<T, A>;
-  readonly n: number;
-  readonly context: AttemptContext;
-  inner: Intake<A> | undefined;
-  timer: Subscription | undefined;
+/** What an attempt reports to the subscription it belongs to. */
+interface AttemptHooks<T, A> {
+  ack(attempt: Attempt<T, A>, ack: A): void;
+  failed(attempt: Attempt<T, A>, error: unknown): void;
+}
+
+/**
+ * One attempt at delivering a message. It is the Observer of the delivery's `ObservableInput`
+ * and, being a Subscription too, RxJS subscribes it directly (see `Intake`): unsubscribing it
+ * stops even a synchronous delivery after its first value. One object per attempt keeps a
+ * fast ack cheap.
+ */
+class Attempt<T, A> extends Subscription implements Observer<A> {
   /** current: awaited; stale: abandoned after a timeout, still listened to; over: done with. */
-  state: 'current' | 'stale' | 'over';
+  state: 'current' | 'stale' | 'over' = 'current';
+  /** When the ack is due: the attempt's start plus `ackTimeout`. */
+  deadline = 0;
+  /** In the line of attempts awaiting their ack, in deadline order. */
+  waiting = false;
+  before: Attempt<T, A> | undefined = undefined;
+  after: Attempt<T, A> | undefined = undefined;
+
+  constructor(
+    readonly flight: Flight<T, A>,
+    readonly n: number,
+    readonly context: AttemptContext,
+    private readonly hooks: AttemptHooks<T, A>,
+  ) {
+    super();
+  }
+
+  next(ack: A): void {
+    if (!this.closed) this.hooks.ack(this, ack);
+  }
+
+  error(error: unknown): void {
+    if (this.closed) return;
+    try {
+      this.hooks.failed(this, error);
+    } finally {
+      this.unsubscribe();
+    }
+  }
+
+  complete(): void {
+    if (this.closed) return;
+    try {
+      this.hooks.failed(
+        this,
+        new Error(`${WHERE}: delivery completed without an ack (attempt ${this.n})`),
+      );
+    } finally {
+      this.unsubscribe();
+    }
+  }
 }
 
 /** One message in flight, from its first attempt until it is acked or dead-lettered. */
@@ -144,6 +190,10 @@ interface Flight<T, A> {
   stale: Attempt<T, A>[] | undefined;
   retry: Subscription | undefined;
   lastError: unknown;
+  /** In the list of messages in flight (an intrusive list: O(1) without hashing). */
+  live: boolean;
+  prev: Flight<T, A> | undefined;
+  next: Flight<T, A> | undefined;
 }
 
 class AttemptContext extends LazySignal implements DeliveryContext {
@@ -165,10 +215,10 @@ class AttemptContext extends LazySignal implements DeliveryContext {
  * once per acknowledged message, in ack order.
  *
  * ```text
- * source:     a----------|
- * attempt 1:  ----x               (ackTimeout 3: abandoned at 3, signal aborts)
- * attempt 2:      (backoff 1) -a  (starts at 4, acks at 5)
- * output:     -----A-----|        A = { message: a, ack: 'a', attempts: 2 }
+ * source:     a|
+ * attempt 1:  ---T            T: no ack within ackTimeout 3, abandoned (its signal aborts)
+ * attempt 2:      -k          starts at 4 (backoff 1), acks at 5
+ * output:     -----(x|)       x = { message: 'a', ack: 'k', attempts: 2 }
  * ```
  *
  * An ack that arrives for an abandoned attempt is ignored and reported to `onStaleAck`; it is
@@ -177,6 +227,10 @@ class AttemptContext extends LazySignal implements DeliveryContext {
  *
  * Retry delay after `n` failed attempts (`n >= 1`), with `random()` in [0, 1]:
  * `min(max, initial * factor ** (n - 1)) * (1 - jitter * random())`.
+ *
+ * Timers: every ack deadline goes through one scheduler action, armed for the earliest one
+ * (deadlines come in the order attempts start, so no heap is needed), and each message waiting
+ * for a retry has one. A synchronous ack reads no clock and arms nothing.
  *
  * **Backpressure.** At most `concurrency` messages are in flight (attempted, or waiting to be
  * retried); the output does not wait for its own subscriber. A sluice pull source (a channel
@@ -197,12 +251,15 @@ class AttemptContext extends LazySignal implements DeliveryContext {
  * `onOverflow` or `random` fails the output at once. A source error, like completion, first
  * lets every accepted message finish (ack or dead letter), then reaches the output.
  *
- * **Cancellation.** Unsubscribing cancels every timer and backoff, unsubscribes every attempt
- * (stale ones included), aborts their signals and discards messages waiting for a slot.
+ * **Cancellation.** Unsubscribing cancels the deadline timer and every backoff, unsubscribes
+ * every attempt (stale ones included), aborts their signals and discards messages waiting for
+ * a slot. While subscribed and idle, the deadline timer may stay armed until the deadline it
+ * was armed for, then it finds nothing due and stops.
  *
  * **Differences from SQS and RabbitMQ.** The deadline is per attempt and counted from that
  * attempt's start (a lease, like a visibility timeout), not from the message's creation. An
- * ack exactly at the deadline (same virtual instant) still counts. An ack for an abandoned
+ * ack exactly at the deadline (same virtual instant) still counts: the deadline is checked
+ * after the other events of that instant. An ack for an abandoned
  * attempt does not settle the message (SQS may accept a stale receipt handle). A completed
  * `ObservableInput` without a value is a failed attempt, not an ack.
  *
@@ -290,7 +347,9 @@ export function atLeastOnce<T, A>(
 
   return (source) =>
     new Observable<Delivered<T, A>>((subscriber) => {
-      const flights = new Set<Flight<T, A>>();
+      /** Messages in flight, newest first, and how many. */
+      let flights: Flight<T, A> | undefined;
+      let inFlight = 0;
       const waiting = new PolicyBuffer<T>(buffer);
       let ending: { readonly error?: unknown; readonly failed: boolean } | undefined;
       let pumping = false;
@@ -300,7 +359,7 @@ export function atLeastOnce<T, A>(
       };
 
       const checkEnd = (): void => {
-        if (ending === undefined || flights.size > 0 || waiting.size > 0 || subscriber.closed) {
+        if (ending === undefined || inFlight > 0 || waiting.size > 0 || subscriber.closed) {
           return;
         }
         if (ending.failed) subscriber.error(ending.error);
@@ -322,7 +381,7 @@ export function atLeastOnce<T, A>(
         if (pumping) return;
         pumping = true;
         try {
-          while (!subscriber.closed && waiting.size > 0 && flights.size < concurrency) {
+          while (!subscriber.closed && waiting.size > 0 && inFlight < concurrency) {
             start(waiting.shift());
           }
         } finally {
@@ -338,22 +397,20 @@ export function atLeastOnce<T, A>(
           stale: undefined,
           retry: undefined,
           lastError: undefined,
+          live: true,
+          prev: undefined,
+          next: flights,
         };
-        flights.add(flight);
+        if (flights !== undefined) flights.prev = flight;
+        flights = flight;
+        inFlight++;
         attempt(flight);
       };
 
       const attempt = (flight: Flight<T, A>): void => {
         flight.retry = undefined;
         const n = ++flight.attempts;
-        const at: Attempt<T, A> = {
-          flight,
-          n,
-          context: new AttemptContext(n),
-          inner: undefined,
-          timer: undefined,
-          state: 'current',
-        };
+        const at = new Attempt<T, A>(flight, n, new AttemptContext(n), hooks);
         flight.current = at;
         let input: ObservableInput<A>;
         try {
@@ -362,22 +419,12 @@ export function atLeastOnce<T, A>(
           abandon(at, error, 'error');
           return;
         }
-        const inner = new Intake<A>(
-          (ack) => onAck(at, ack),
-          (error) => onAttemptError(at, error),
-          () =>
-            onAttemptError(
-              at,
-              new Error(`${WHERE}: delivery completed without an ack (attempt ${n})`),
-            ),
-        );
-        at.inner = inner;
         try {
-          from(input).subscribe(inner);
+          from(input).subscribe(at);
         } catch (error) {
           // from() refuses something that is not an ObservableInput.
-          inner.unsubscribe();
           onAttemptError(at, error);
+          at.unsubscribe();
           return;
         }
         if (
@@ -385,17 +432,79 @@ export function atLeastOnce<T, A>(
           ackTimeout !== Number.POSITIVE_INFINITY &&
           !subscriber.closed
         ) {
-          at.timer = scheduler.schedule(() => {
-            at.timer = undefined;
+          // Read the clock only now: a synchronous ack (the common fast case) never needs it.
+          at.deadline = scheduler.now() + ackTimeout;
+          awaitAck(at);
+        }
+      };
+
+      /*
+       * Ack deadlines. Every attempt waits `ackTimeout` from its start, and starts come in time
+       * order, so deadlines come in the order attempts start: a list in start order is a
+       * priority queue with O(1) insert and removal. One scheduler action, armed for the
+       * earliest deadline, serves them all, instead of a timer set and cleared per attempt.
+       * When the earliest attempt is acked, the action is left armed (it finds nothing due
+       * and re-arms for the new earliest), so a fast stream costs about one timer per
+       * ackTimeout, not one per message. An attempt whose deadline is now is expired only
+       * after the other events of this instant: an ack at the deadline counts.
+       */
+      let lineHead: Attempt<T, A> | undefined;
+      let lineTail: Attempt<T, A> | undefined;
+      let sweep: Subscription | undefined;
+      let sweeping = false;
+      /** The instant whose second, final pass is scheduled. */
+      let finalPassAt = Number.NaN;
+
+      const awaitAck = (at: Attempt<T, A>): void => {
+        at.waiting = true;
+        at.before = lineTail;
+        if (lineTail !== undefined) lineTail.after = at;
+        else lineHead = at;
+        lineTail = at;
+        if (sweep === undefined && !sweeping) arm();
+      };
+
+      const stopAwaiting = (at: Attempt<T, A>): void => {
+        if (!at.waiting) return;
+        at.waiting = false;
+        if (at.before !== undefined) at.before.after = at.after;
+        else lineHead = at.after;
+        if (at.after !== undefined) at.after.before = at.before;
+        else lineTail = at.before;
+        at.before = at.after = undefined;
+      };
+
+      const arm = (): void => {
+        if (lineHead === undefined || subscriber.closed) return;
+        const now = scheduler.now();
+        const due = lineHead.deadline;
+        if (due <= now) finalPassAt = now;
+        sweep = scheduler.schedule(expire, Math.max(0, due - now));
+      };
+
+      const expire = (): void => {
+        sweep = undefined;
+        const now = scheduler.now();
+        const final = finalPassAt === now;
+        finalPassAt = Number.NaN;
+        sweeping = true;
+        try {
+          while (lineHead !== undefined && !subscriber.closed) {
+            const at = lineHead;
+            if (at.deadline > now || (at.deadline === now && !final)) break;
+            stopAwaiting(at);
             if (at.state === 'current') {
               abandon(
                 at,
-                new Error(`${WHERE}: no ack within ${ackTimeout}ms (attempt ${n})`),
+                new Error(`${WHERE}: no ack within ${ackTimeout}ms (attempt ${at.n})`),
                 'timeout',
               );
             }
-          }, ackTimeout);
+          }
+        } finally {
+          sweeping = false;
         }
+        arm();
       };
 
       const onAck = (at: Attempt<T, A>, ack: A): void => {
@@ -431,20 +540,19 @@ export function atLeastOnce<T, A>(
       /** Gives up on the current attempt; retries the message or dead-letters it. */
       const abandon = (at: Attempt<T, A>, error: unknown, reason: 'timeout' | 'error'): void => {
         const flight = at.flight;
-        at.timer?.unsubscribe();
-        at.timer = undefined;
+        stopAwaiting(at);
         flight.current = undefined;
         flight.lastError = error;
-        if (reason === 'timeout' && at.inner !== undefined && !at.inner.closed) {
+        if (reason === 'timeout' && !at.closed) {
           at.state = 'stale';
           if (flight.stale === undefined) flight.stale = [at];
           else flight.stale.push(at);
         } else {
           at.state = 'over';
-          at.inner?.unsubscribe();
+          at.unsubscribe();
         }
         at.context.abort(error);
-        if (subscriber.closed || !flights.has(flight)) return;
+        if (subscriber.closed || !flight.live) return;
         if (flight.attempts >= maxAttempts) {
           exhausted(flight);
           return;
@@ -482,7 +590,14 @@ export function atLeastOnce<T, A>(
 
       /** The message is done with (acked or dead-lettered): forget it and its stale attempts. */
       const settle = (flight: Flight<T, A>): void => {
-        flights.delete(flight);
+        if (flight.live) {
+          flight.live = false;
+          if (flight.prev !== undefined) flight.prev.next = flight.next;
+          else flights = flight.next;
+          if (flight.next !== undefined) flight.next.prev = flight.prev;
+          flight.prev = flight.next = undefined;
+          inFlight--;
+        }
         flight.current = undefined;
         flight.retry?.unsubscribe();
         flight.retry = undefined;
@@ -493,9 +608,8 @@ export function atLeastOnce<T, A>(
 
       const finishAttempt = (at: Attempt<T, A>): void => {
         at.state = 'over';
-        at.timer?.unsubscribe();
-        at.timer = undefined;
-        at.inner?.unsubscribe();
+        stopAwaiting(at);
+        at.unsubscribe();
       };
 
       const removeStale = (flight: Flight<T, A>, at: Attempt<T, A>): void => {
@@ -505,6 +619,8 @@ export function atLeastOnce<T, A>(
         if (index >= 0) stale.splice(index, 1);
       };
 
+      const hooks: AttemptHooks<T, A> = { ack: onAck, failed: onAttemptError };
+
       const cancelAttempt = (at: Attempt<T, A>): void => {
         finishAttempt(at);
         at.context.abort();
@@ -512,7 +628,10 @@ export function atLeastOnce<T, A>(
 
       subscriber.add(() => {
         ending ??= { failed: false };
-        for (const flight of flights) {
+        sweep?.unsubscribe();
+        sweep = undefined;
+        for (let flight = flights; flight !== undefined; flight = flight.next) {
+          flight.live = false;
           flight.retry?.unsubscribe();
           flight.retry = undefined;
           if (flight.current !== undefined) cancelAttempt(flight.current);
@@ -520,12 +639,13 @@ export function atLeastOnce<T, A>(
           flight.current = undefined;
           flight.stale = undefined;
         }
-        flights.clear();
+        flights = undefined;
+        inFlight = 0;
         waiting.drain();
       });
 
       const admit = (message: T): void => {
-        if (flights.size < concurrency && waiting.size === 0) {
+        if (inFlight < concurrency && waiting.size === 0) {
           start(message);
           return;
         }
@@ -541,9 +661,9 @@ export function atLeastOnce<T, A>(
           failed: true,
           error: new ChannelFullError(
             waiting.policy === 'block'
-              ? `${WHERE}: ${flights.size} messages in flight and ${waiting.size} waiting (capacity ${waiting.capacity}); ` +
+              ? `${WHERE}: ${inFlight} messages in flight and ${waiting.size} waiting (capacity ${waiting.capacity}); ` +
                   `a push source cannot wait under 'block': use a sluice pull source, a larger capacity, or 'drop' or 'replace'`
-              : `${WHERE}: ${flights.size} messages in flight and ${waiting.size} waiting (capacity ${waiting.capacity})`,
+              : `${WHERE}: ${inFlight} messages in flight and ${waiting.size} waiting (capacity ${waiting.capacity})`,
             message,
           ),
         };
