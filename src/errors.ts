@@ -87,6 +87,25 @@ export class DeliveryFailedError<T = unknown> extends Error implements ValueCarr
 }
 
 /**
+ * A delivery attempt was not acknowledged within its `ackTimeout` and was abandoned (its
+ * `signal` aborted). `atLeastOnce` retries the message after the backoff; the error is the
+ * `reason` of the aborted signal, the `error` of a retry event, and the `cause` of a
+ * `DeliveryFailedError` or the `error` of a dead letter when it was the last attempt's fate.
+ */
+export class AckTimeoutError extends Error {
+  override readonly name = 'AckTimeoutError' as const;
+  /** The attempt that timed out, from 1. */
+  readonly attempt: number;
+  /** The deadline it missed, in milliseconds from the attempt's start. */
+  readonly ackTimeout: number;
+  constructor(message: string, attempt: number, ackTimeout: number) {
+    super(message);
+    this.attempt = attempt;
+    this.ackTimeout = ackTimeout;
+  }
+}
+
+/**
  * A receiver that serves one consumer at a time (an `mpsc` receiver, like tokio's) was asked
  * to serve a second one while the first was still active.
  */

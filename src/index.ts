@@ -61,6 +61,7 @@ export type {
 
 // errors
 export {
+  AckTimeoutError,
   ChannelClosedError,
   ChannelFullError,
   DeliveryFailedError,

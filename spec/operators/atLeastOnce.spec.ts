@@ -15,6 +15,7 @@ import { TestScheduler } from 'rxjs/testing';
 
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import {
+  AckTimeoutError,
   atLeastOnce,
   ChannelFullError,
   type DeadLetter,
@@ -322,6 +323,8 @@ describe('atLeastOnce: marble tests', () => {
     expect(failed.value).toBe('a');
     expect(failed.attempts).toBe(1);
     expect((failed.cause as Error).message).toBe('atLeastOnce: no ack within 4ms (attempt 1)');
+    expect(failed.cause).toBeInstanceOf(AckTimeoutError);
+    expect(failed.cause).toMatchObject({ name: 'AckTimeoutError', attempt: 1, ackTimeout: 4 });
   });
 
   it('a stale ack from attempt n arriving during attempt n+1 is ignored and counted', () => {

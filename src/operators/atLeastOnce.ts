@@ -8,7 +8,7 @@ import {
   type SchedulerLike,
   Subscription,
 } from 'rxjs';
-import { ChannelFullError, DeliveryFailedError } from '../errors.js';
+import { AckTimeoutError, ChannelFullError, DeliveryFailedError } from '../errors.js';
 import { Feed, LazySignal } from '../internal/deliveryInternals.js';
 import { bufferConfig, PolicyBuffer } from '../internal/policyBuffer.js';
 import {
@@ -245,9 +245,9 @@ class AttemptContext extends LazySignal implements DeliveryContext {
  *
  * **Errors.** With no `deadLetter`, a message that exhausts `maxAttempts` fails the output at
  * once with `DeliveryFailedError` (`value` the message, `attempts`, `cause` the last error);
- * other messages in flight are cancelled. An ack timeout's error is an `Error` whose message
- * says `no ack within <ackTimeout>ms (attempt <n>)`. A `deliver` that throws makes a failed
- * attempt like an error would. An error from `deadLetter`, `onRetry`, `onStaleAck`,
+ * other messages in flight are cancelled. An ack timeout is an `AckTimeoutError` (with
+ * `attempt` and `ackTimeout`; message `no ack within <ackTimeout>ms (attempt <n>)`). A
+ * `deliver` that throws makes a failed attempt like an error would. An error from `deadLetter`, `onRetry`, `onStaleAck`,
  * `onOverflow` or `random` fails the output at once. A source error, like completion, first
  * lets every accepted message finish (ack or dead letter), then reaches the output.
  *
@@ -496,7 +496,11 @@ export function atLeastOnce<T, A>(
             if (at.state === 'current') {
               abandon(
                 at,
-                new Error(`${WHERE}: no ack within ${ackTimeout}ms (attempt ${at.n})`),
+                new AckTimeoutError(
+                  `${WHERE}: no ack within ${ackTimeout}ms (attempt ${at.n})`,
+                  at.n,
+                  ackTimeout,
+                ),
                 'timeout',
               );
             }
