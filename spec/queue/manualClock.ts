@@ -1,9 +1,9 @@
 import { type SchedulerAction, type SchedulerLike, Subscription } from 'rxjs';
-import { Heap, type HeapNode } from '../../src/internal/heap.js';
+import { Heap } from '../../src/internal/heap.js';
 
-interface Timer extends HeapNode {
+interface Timer {
+  readonly at: number;
   run(): void;
-  live: boolean;
 }
 
 /**
@@ -28,22 +28,20 @@ export class ManualClock implements SchedulerLike {
     state?: S,
   ): Subscription {
     this.delays.push(delay);
+    let handle = -1;
     const subscription = new Subscription(() => {
-      timer.live = false;
-      this.timers.remove(timer);
+      if (handle >= 0) this.timers.remove(handle);
+      handle = -1;
     });
     const timer: Timer = {
-      key: this.time + delay,
-      order: this.seq++,
-      heapIndex: -1,
-      live: true,
+      at: this.time + delay,
       run: () => {
-        timer.live = false;
+        handle = -1; // already popped
         work.call(subscription as unknown as SchedulerAction<S>, state);
         subscription.unsubscribe();
       },
     };
-    this.timers.push(timer);
+    handle = this.timers.push(timer, timer.at, this.seq++);
     return subscription;
   }
 
@@ -56,9 +54,9 @@ export class ManualClock implements SchedulerLike {
   advanceTo(to: number): void {
     for (;;) {
       const next = this.timers.peek();
-      if (next === undefined || next.key > to) break;
+      if (next === undefined || next.at > to) break;
       this.timers.pop();
-      if (next.key > this.time) this.time = next.key;
+      if (next.at > this.time) this.time = next.at;
       next.run();
     }
     if (to > this.time) this.time = to;
@@ -72,8 +70,8 @@ export class ManualClock implements SchedulerLike {
   runAll(limit = Number.POSITIVE_INFINITY): number {
     while (this.timers.size > 0) {
       const next = this.timers.peek()!;
-      if (next.key > limit) break;
-      this.advanceTo(next.key);
+      if (next.at > limit) break;
+      this.advanceTo(next.at);
     }
     return this.time;
   }

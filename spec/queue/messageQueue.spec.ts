@@ -213,9 +213,20 @@ describe('MessageQueue: leases and receipts', () => {
     const { queue } = setup();
     queue.enqueue('x', { id: 'x' });
     const d = take(queue);
-    const forged = d.receipt.replace(':1:', ':2:');
-    expect(queue.ack(forged)).toEqual({ ok: false, reason: 'unknown' });
-    expect(queue.ack(d.receipt.replace(':1:', ':01:'))).toEqual({ ok: false, reason: 'unknown' });
+    const [tag, n] = d.receipt.split(':');
+    const [slot, seq] = tag!.split('.');
+    expect(n).toBe('1');
+    for (const forged of [
+      `${tag}:2`, // a delivery that has not happened
+      `${tag}:01`,
+      `${tag}:0`,
+      `${slot}.${Number(seq) + 1}:1`,
+      `${tag}:1:extra`,
+      `${slot}:1`,
+    ]) {
+      expect(queue.ack(forged)).toEqual({ ok: false, reason: 'unknown' });
+    }
+    expect(queue.ack(d.receipt)).toEqual({ ok: true });
   });
 
   it('a nacked or released receipt is refused as released', () => {

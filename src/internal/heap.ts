@@ -1,142 +1,248 @@
 /**
- * An intrusive binary min-heap: the nodes themselves carry their key and their position, so
- * `push`, `pop`, `remove(node)` and `update(node, key)` are all O(log n) and allocate nothing
- * per operation (the backing array only grows).
+ * A binary min-heap with removal by handle: `push`, `pop`, `remove(handle)` and
+ * `update(handle, key)` are all O(log n).
  *
- * Removal is by handle, not lazy: a removed node leaves the array at once, so the heap never
- * holds dead entries, `size` is exact, and a node removed early (an acknowledged lease) costs
- * nothing later. The price is one `heapIndex` field per node, kept up to date by the heap.
+ * `push(value, key, order)` returns a handle, a small integer that names the entry until it
+ * leaves the heap (popped or removed); the caller keeps it to remove the entry or change its key
+ * later. Removal is real, not lazy: a removed entry leaves at once, so `size` is exact and the
+ * heap never holds dead entries (an acknowledged lease costs nothing later).
  *
- * Ordering is by `key`, then by `order` for equal keys, so nodes with the same key come out in
- * the order the caller numbered them (first in, first out when `order` is an insertion counter).
+ * Ordering is by `key`, then by `order` for equal keys, so entries with the same key come out
+ * in the order the caller numbered them (first in, first out when `order` is a counter).
  *
- * A node belongs to at most one heap at a time; `heapIndex` is -1 while it is in none.
+ * Layout: keys, orders and handles live in typed arrays indexed by position, and positions in a
+ * typed array indexed by handle. Sifting compares and moves numbers in contiguous memory and
+ * never touches the values themselves, which keeps a heap of a million entries from paying a
+ * cache miss per level for every object it compares. The arrays double when full.
  */
-export interface HeapNode {
-  /** What the heap orders by (a deadline, a due time). Must not change while in the heap, except through `update`. */
-  key: number;
-  /** Tie-breaker for equal keys: lower comes out first. */
-  order: number;
-  /** Position in the heap's array, or -1 when not in a heap. Maintained by the heap. */
-  heapIndex: number;
-}
+export class Heap<T> {
+  private values: Array<T | undefined> = [];
+  private keys: Float64Array;
+  private orders: Float64Array;
+  /** handle of the entry at each position */
+  private handles: Int32Array;
+  /** position of each handle, -1 when free */
+  private positions: Int32Array;
+  private freeHandles: number[] = [];
+  private nextHandle = 0;
+  private count = 0;
 
-export class Heap<N extends HeapNode> {
-  private readonly nodes: N[] = [];
-
-  get size(): number {
-    return this.nodes.length;
+  constructor(initialSize = 16) {
+    const size = Math.max(4, initialSize);
+    this.keys = new Float64Array(size);
+    this.orders = new Float64Array(size);
+    this.handles = new Int32Array(size);
+    this.positions = new Int32Array(size).fill(-1);
   }
 
-  /** The node with the smallest key, without removing it. */
-  peek(): N | undefined {
-    return this.nodes[0];
+  get size(): number {
+    return this.count;
+  }
+
+  /** The value with the smallest key, without removing it. */
+  peek(): T | undefined {
+    return this.count > 0 ? this.values[0] : undefined;
   }
 
   /** The smallest key, or `Infinity` when the heap is empty. */
   minKey(): number {
-    const top = this.nodes[0];
-    return top === undefined ? Number.POSITIVE_INFINITY : top.key;
+    return this.count > 0 ? this.keys[0]! : Number.POSITIVE_INFINITY;
   }
 
-  /** Adds a node that is in no heap. */
-  push(node: N): void {
-    const index = this.nodes.length;
-    this.nodes.push(node);
-    node.heapIndex = index;
+  /** The tie-breaking order of the smallest entry, or `Infinity` when the heap is empty. */
+  minOrder(): number {
+    return this.count > 0 ? this.orders[0]! : Number.POSITIVE_INFINITY;
+  }
+
+  /** Adds `value` with `key` (ties broken by lower `order` first); returns its handle. */
+  push(value: T, key: number, order: number): number {
+    const index = this.count;
+    if (index === this.keys.length) this.growEntries();
+    const handle = this.freeHandles.length > 0 ? this.freeHandles.pop()! : this.newHandle();
+    this.values[index] = value;
+    this.keys[index] = key;
+    this.orders[index] = order;
+    this.handles[index] = handle;
+    this.positions[handle] = index;
+    this.count++;
     this.up(index);
+    return handle;
   }
 
-  /** Removes and returns the node with the smallest key. */
-  pop(): N | undefined {
-    const nodes = this.nodes;
-    const top = nodes[0];
-    if (top === undefined) return undefined;
-    const last = nodes.pop()!;
-    top.heapIndex = -1;
-    if (last !== top) {
-      nodes[0] = last;
-      last.heapIndex = 0;
-      this.down(0);
-    }
+  /** Removes and returns the value with the smallest key. */
+  pop(): T | undefined {
+    if (this.count === 0) return undefined;
+    const top = this.values[0];
+    this.removeAt(0);
     return top;
   }
 
-  /** Removes `node` wherever it is. Returns false when it is not in this heap. */
-  remove(node: N): boolean {
-    const nodes = this.nodes;
-    const index = node.heapIndex;
-    if (index < 0 || nodes[index] !== node) return false;
-    const last = nodes.pop()!;
-    node.heapIndex = -1;
-    if (last !== node) {
-      nodes[index] = last;
-      last.heapIndex = index;
-      // The moved node may belong above or below its new position.
-      if (index > 0 && less(last, nodes[(index - 1) >> 1]!)) this.up(index);
-      else this.down(index);
-    }
+  /** Removes the entry `handle` names. Returns false when the handle names no entry. */
+  remove(handle: number): boolean {
+    const index = handle >= 0 && handle < this.nextHandle ? this.positions[handle]! : -1;
+    if (index < 0) return false;
+    this.removeAt(index);
     return true;
   }
 
-  /** Changes the key of a node in this heap and restores the order. */
-  update(node: N, key: number): void {
-    const index = node.heapIndex;
-    if (index < 0 || this.nodes[index] !== node) throw new Error('heap: node is not in this heap');
-    const old = node.key;
-    node.key = key;
+  /** The key of the entry `handle` names (`NaN` when it names none). */
+  keyOf(handle: number): number {
+    const index = handle >= 0 && handle < this.nextHandle ? this.positions[handle]! : -1;
+    return index < 0 ? Number.NaN : this.keys[index]!;
+  }
+
+  /** Changes the key of the entry `handle` names and restores the order. */
+  update(handle: number, key: number): void {
+    const index = handle >= 0 && handle < this.nextHandle ? this.positions[handle]! : -1;
+    if (index < 0) throw new Error('heap: the handle names no entry');
+    const old = this.keys[index]!;
+    this.keys[index] = key;
     if (key < old) this.up(index);
     else if (key > old) this.down(index);
   }
 
-  /** Removes every node, returning them in no particular order. */
-  clear(): N[] {
-    const all = this.nodes.splice(0);
-    for (const node of all) node.heapIndex = -1;
+  /** Removes every entry, returning the values in no particular order. */
+  clear(): T[] {
+    const all = this.values.slice(0, this.count) as T[];
+    for (let i = 0; i < this.count; i++) this.freeHandle(this.handles[i]!);
+    this.values = [];
+    this.count = 0;
     return all;
   }
 
-  private up(index: number): void {
-    const nodes = this.nodes;
-    const node = nodes[index]!;
-    while (index > 0) {
-      const parentIndex = (index - 1) >> 1;
-      const parent = nodes[parentIndex]!;
-      if (!less(node, parent)) break;
-      nodes[index] = parent;
-      parent.heapIndex = index;
-      index = parentIndex;
+  private removeAt(index: number): void {
+    const last = --this.count;
+    this.freeHandle(this.handles[index]!);
+    if (index === last) {
+      this.values[last] = undefined;
+      return;
     }
-    nodes[index] = node;
-    node.heapIndex = index;
+    if (index === 0) {
+      // Sink the hole to a leaf along the smaller children (one comparison per level), then let
+      // the last entry rise from there: it usually belongs near the bottom (Floyd's trick).
+      const hole = this.sinkHole(0, last);
+      this.move(last, hole);
+      this.values[last] = undefined;
+      this.up(hole);
+      return;
+    }
+    this.move(last, index);
+    this.values[last] = undefined;
+    // The moved entry may belong above or below its new position.
+    if (this.less(index, (index - 1) >> 1)) this.up(index);
+    else this.down(index);
+  }
+
+  /** Moves the smaller child up into the hole at `index` until the hole is a leaf of `length` entries. */
+  private sinkHole(index: number, length: number): number {
+    const keys = this.keys;
+    const orders = this.orders;
+    for (;;) {
+      let child = 2 * index + 1;
+      if (child >= length) return index;
+      const right = child + 1;
+      if (right < length) {
+        const kr = keys[right]!;
+        const kl = keys[child]!;
+        if (kr < kl || (kr === kl && orders[right]! < orders[child]!)) child = right;
+      }
+      this.move(child, index);
+      index = child;
+    }
+  }
+
+  private freeHandle(handle: number): void {
+    this.positions[handle] = -1;
+    this.freeHandles.push(handle);
+  }
+
+  private newHandle(): number {
+    const handle = this.nextHandle++;
+    if (handle === this.positions.length) {
+      const positions = new Int32Array(this.positions.length * 2).fill(-1);
+      positions.set(this.positions);
+      this.positions = positions;
+    }
+    return handle;
+  }
+
+  private growEntries(): void {
+    const size = this.keys.length * 2;
+    const keys = new Float64Array(size);
+    keys.set(this.keys);
+    this.keys = keys;
+    const orders = new Float64Array(size);
+    orders.set(this.orders);
+    this.orders = orders;
+    const handles = new Int32Array(size);
+    handles.set(this.handles);
+    this.handles = handles;
+  }
+
+  /** Entry at `a` sorts before entry at `b`. */
+  private less(a: number, b: number): boolean {
+    const ka = this.keys[a]!;
+    const kb = this.keys[b]!;
+    return ka < kb || (ka === kb && this.orders[a]! < this.orders[b]!);
+  }
+
+  /** Copies the entry at `from` into position `to`. */
+  private move(from: number, to: number): void {
+    this.values[to] = this.values[from];
+    this.keys[to] = this.keys[from]!;
+    this.orders[to] = this.orders[from]!;
+    const handle = this.handles[from]!;
+    this.handles[to] = handle;
+    this.positions[handle] = to;
+  }
+
+  private up(index: number): void {
+    const keys = this.keys;
+    const orders = this.orders;
+    const value = this.values[index];
+    const key = keys[index]!;
+    const order = orders[index]!;
+    const handle = this.handles[index]!;
+    while (index > 0) {
+      const parent = (index - 1) >> 1;
+      const pk = keys[parent]!;
+      if (!(key < pk || (key === pk && order < orders[parent]!))) break;
+      this.move(parent, index);
+      index = parent;
+    }
+    this.values[index] = value;
+    keys[index] = key;
+    orders[index] = order;
+    this.handles[index] = handle;
+    this.positions[handle] = index;
   }
 
   private down(index: number): void {
-    const nodes = this.nodes;
-    const length = nodes.length;
-    const node = nodes[index]!;
+    const keys = this.keys;
+    const orders = this.orders;
+    const length = this.count;
+    const value = this.values[index];
+    const key = keys[index]!;
+    const order = orders[index]!;
+    const handle = this.handles[index]!;
     const half = length >> 1;
     while (index < half) {
-      let childIndex = 2 * index + 1;
-      let child = nodes[childIndex]!;
-      const rightIndex = childIndex + 1;
-      if (rightIndex < length) {
-        const right = nodes[rightIndex]!;
-        if (less(right, child)) {
-          childIndex = rightIndex;
-          child = right;
-        }
+      let child = 2 * index + 1;
+      const right = child + 1;
+      if (right < length) {
+        const kr = keys[right]!;
+        const kl = keys[child]!;
+        if (kr < kl || (kr === kl && orders[right]! < orders[child]!)) child = right;
       }
-      if (!less(child, node)) break;
-      nodes[index] = child;
-      child.heapIndex = index;
-      index = childIndex;
+      const ck = keys[child]!;
+      if (!(ck < key || (ck === key && orders[child]! < order))) break;
+      this.move(child, index);
+      index = child;
     }
-    nodes[index] = node;
-    node.heapIndex = index;
+    this.values[index] = value;
+    keys[index] = key;
+    orders[index] = order;
+    this.handles[index] = handle;
+    this.positions[handle] = index;
   }
-}
-
-function less(a: HeapNode, b: HeapNode): boolean {
-  return a.key < b.key || (a.key === b.key && a.order < b.order);
 }

@@ -1,7 +1,7 @@
 import { type SchedulerLike, Subject, type Subscription } from 'rxjs';
 import { ChannelClosedError, ChannelFullError } from '../errors.js';
 import type { Demand, Sink } from '../internal/demand.js';
-import { Heap, type HeapNode } from '../internal/heap.js';
+import { Heap } from '../internal/heap.js';
 import { Ring } from '../internal/ring.js';
 import type { OverflowHandler, OverflowPolicy } from '../overflow.js';
 import type {
@@ -29,9 +29,14 @@ import type {
  * - `leases`: a min-heap by lease deadline. One scheduler timer is armed for the earliest
  *   deadline; an earlier deadline re-arms it, a later one lets it fire early and re-arm. Nothing
  *   scans the messages in flight.
- * - `records`: id -> message, for deduplication and receipt lookup. A message stays after it is
- *   acknowledged (payload released) until its deduplication window ends; `window` is the ring of
- *   messages in enqueue order whose window is still open, pruned from the front.
+ * - `slab`: every message the queue remembers, by slot. A message's `tag` is `<slot>.<seq>`; a
+ *   receipt is `<tag>:<delivery>`, so resolving one is an array read and a string comparison,
+ *   with no hashing. Freed slots are reused first freed, first reused, so a finished message still
+ *   answers `'acked'` for a while before its slot is taken.
+ * - `records`: id -> message for ids the caller gave, for deduplication. Such a message stays
+ *   after it is acknowledged (payload released) until its deduplication window ends; `window`
+ *   is the ring of those messages in enqueue order, pruned from the front. A generated id is
+ *   unique by construction and encodes its slot, so it needs neither the map nor the window.
  * - `dead`: the dead letters, oldest first.
  *
  * Time: every decision uses `scheduler.now()` at the moment of the call. A lease whose deadline
@@ -61,10 +66,11 @@ const ENDED_RELEASED = 2;
 /** Process-wide: a receipt of one queue never names a message of another, nor an earlier message with the same id. */
 let nextSeq = 1;
 
-class Message<T> implements HeapNode {
-  key = 0;
-  order = 0;
-  heapIndex = -1;
+class Message<T> {
+  /** Its entry in the lease heap (in flight) or the delayed heap (delayed), else -1. */
+  heapHandle = -1;
+  /** The current lease's deadline, while in flight. */
+  deadline = 0;
   state: State = VISIBLE;
   /** Attempts counted (deliveries minus released ones; reset by redrive). */
   attempts = 0;
@@ -75,13 +81,21 @@ class Message<T> implements HeapNode {
   lastEnd = 0;
   lastError: unknown = undefined;
   /** Still inside its deduplication window (and on the window ring). */
-  inWindow = true;
+  inWindow = false;
+  /** Its place in the slab; `freed` once the slot may be reused. */
+  slot = -1;
+  freed = false;
+  /** `<slot>.<seq>`: the stem of its receipts (and of its id when generated). */
+  tag = '';
 
   constructor(
-    readonly id: string,
+    /** Set right after the slot is known when the id is generated. */
+    public id: string,
     public payload: T | undefined,
     readonly seq: number,
     readonly enqueuedAt: number,
+    /** The caller gave the id: it is deduplicated through `records` and the window. */
+    readonly named: boolean,
   ) {}
 }
 
@@ -155,6 +169,8 @@ export class QueueCore<T> {
   private readonly onEvict: ((letter: QueueDeadLetter<T>) => void) | undefined;
 
   private readonly records = new Map<string, Message<T>>();
+  private readonly slab: Array<Message<T> | undefined> = [];
+  private readonly freeSlots = new Ring<number>(16);
   private readonly visible = new Ring<Message<T>>(16);
   private readonly delayed = new Heap<Message<T>>();
   private readonly leases = new Heap<Message<T>>();
@@ -166,8 +182,8 @@ export class QueueCore<T> {
   private waitingSenders = 0;
   readonly deadSubject = new Subject<QueueDeadLetter<T>>();
 
-  private readonly idPrefix = `${Math.random().toString(36).slice(2, 8)}-`;
-  private idCounter = 0;
+  /** Generated ids are `<prefix><tag>`: unique, and resolvable to their slot. */
+  private readonly idPrefix = `${Math.random().toString(36).slice(2, 6)}-`;
   /** Tie-breaker for equal deadlines and due times: first scheduled, first out. */
   private ticket = 0;
 
@@ -220,17 +236,27 @@ export class QueueCore<T> {
   enqueue(payload: T, id: string | undefined, delay: number, admitted = false): EnqueueResult {
     if (this.closed) throw this.closedError(payload);
     const now = this.scheduler.now();
-    this.prune(now);
-    if (id !== undefined && this.records.has(id)) {
+    if (this.window.size > 0) this.prune(now);
+    if (id !== undefined && this.isDuplicate(id, now)) {
       this.duplicates++;
       return { ok: false, reason: 'duplicate', id };
     }
-    const messageId = id ?? this.idPrefix + this.idCounter++;
     if (this.live >= this.capacity || (!admitted && this.waitingSenders > 0)) {
-      return this.overflow(payload, messageId, delay, now);
+      return this.overflow(payload, id, delay, now);
     }
-    this.accept(payload, messageId, delay, now);
-    return { ok: true, id: messageId };
+    return { ok: true, id: this.accept(payload, id, delay, now).id };
+  }
+
+  /**
+   * Whether `id` is live or inside its deduplication window. A generated id (`<prefix><tag>`)
+   * is found through its slot: live, or finished within the window and its slot not yet reused.
+   */
+  private isDuplicate(id: string, now: number): boolean {
+    if (this.records.has(id)) return true;
+    if (!id.startsWith(this.idPrefix)) return false;
+    const message = this.slab[Number.parseInt(id.slice(this.idPrefix.length), 10)];
+    if (message === undefined || message.id !== id) return false;
+    return message.state <= IN_FLIGHT || message.enqueuedAt + this.dedupWindow > now;
   }
 
   send(
@@ -249,10 +275,13 @@ export class QueueCore<T> {
         return Promise.reject(error);
       }
     }
-    this.prune(this.scheduler.now());
-    if (id !== undefined && this.records.has(id)) {
-      this.duplicates++;
-      return Promise.resolve({ ok: false, reason: 'duplicate', id });
+    if (id !== undefined) {
+      const now = this.scheduler.now();
+      this.prune(now);
+      if (this.isDuplicate(id, now)) {
+        this.duplicates++;
+        return Promise.resolve({ ok: false, reason: 'duplicate', id });
+      }
     }
     return new Promise<EnqueueResult>((resolve, reject) => {
       const waiter: SendWaiter<T> = {
@@ -281,25 +310,36 @@ export class QueueCore<T> {
     });
   }
 
-  private accept(payload: T, id: string, delay: number, now: number): void {
-    const message = new Message<T>(id, payload, nextSeq++, now);
-    this.records.set(id, message);
-    if (this.dedupWindow === 0) message.inWindow = false;
-    else if (this.dedupWindow !== Number.POSITIVE_INFINITY) this.window.push(message);
+  private accept(payload: T, id: string | undefined, delay: number, now: number): Message<T> {
+    const seq = nextSeq++;
+    const message = new Message<T>(id ?? '', payload, seq, now, id !== undefined);
+    const slot = this.freeSlots.size > 0 ? this.freeSlots.shift() : this.slab.length;
+    message.slot = slot;
+    message.tag = `${slot}.${seq}`;
+    this.slab[slot] = message;
+    if (id === undefined) {
+      message.id = this.idPrefix + message.tag;
+    } else {
+      this.records.set(id, message);
+      if (this.dedupWindow > 0) {
+        message.inWindow = true;
+        if (this.dedupWindow !== Number.POSITIVE_INFINITY) this.window.push(message);
+      }
+    }
     this.enqueued++;
     if (delay > 0) {
       message.state = DELAYED;
-      message.key = now + delay;
-      message.order = this.ticket++;
-      this.delayed.push(message);
-      if (message.key < this.delayTimerAt) this.armDelayed(now);
+      const due = now + delay;
+      message.heapHandle = this.delayed.push(message, due, this.ticket++);
+      if (due < this.delayTimerAt) this.armDelayed(now);
     } else {
       this.visible.push(message);
       if (this.line.size > 0) this.serve();
     }
+    return message;
   }
 
-  private overflow(payload: T, id: string, delay: number, now: number): EnqueueResult {
+  private overflow(payload: T, id: string | undefined, delay: number, now: number): EnqueueResult {
     switch (this.policy) {
       case 'drop':
         this.dropped++;
@@ -308,14 +348,15 @@ export class QueueCore<T> {
       case 'replace': {
         const victim = this.visible.size > 0 ? this.visible.shift() : this.delayed.pop();
         if (victim === undefined) throw this.fullError(payload, ' and every message is in flight');
+        victim.heapHandle = -1;
         const evicted = victim.payload as T;
         victim.state = GONE;
         victim.payload = undefined;
         this.finish(victim);
         this.dropped++;
-        this.accept(payload, id, delay, now);
+        const accepted = this.accept(payload, id, delay, now);
         this.onOverflow?.(evicted, 'replace');
-        return { ok: true, id };
+        return { ok: true, id: accepted.id };
       }
       case 'block':
         throw this.fullError(payload, '; enqueue() cannot wait, use await send()');
@@ -355,10 +396,16 @@ export class QueueCore<T> {
     }
   }
 
-  /** A message left the live queue: forget it unless its deduplication window is still open. */
+  /**
+   * A message left the live queue (acknowledged, dead, discarded): once its deduplication window
+   * is over, its id is free again and, unless it is a dead letter, its slot may be reused.
+   */
   private finish(message: Message<T>): void {
-    if (!message.inWindow && this.records.get(message.id) === message) {
-      this.records.delete(message.id);
+    if (message.inWindow) return;
+    if (message.named && this.records.get(message.id) === message) this.records.delete(message.id);
+    if (message.state !== DEAD && !message.freed) {
+      message.freed = true;
+      this.freeSlots.push(message.slot);
     }
   }
 
@@ -526,11 +573,10 @@ export class QueueCore<T> {
     const n = ++message.deliveries;
     message.state = IN_FLIGHT;
     const deadline = now + this.visibilityTimeout;
-    message.key = deadline;
-    message.order = this.ticket++;
-    const receipt = `${message.seq}:${n}:${message.id}`;
+    message.deadline = deadline;
+    const receipt = `${message.tag}:${n}`;
     message.receipt = receipt;
-    this.leases.push(message);
+    message.heapHandle = this.leases.push(message, deadline, this.ticket++);
     if (deadline < this.leaseTimerAt) this.armLeases(now);
     this.delivered++;
     return {
@@ -550,20 +596,20 @@ export class QueueCore<T> {
    */
   private resolve(receipt: unknown, now: number): Message<T> | ReceiptRejection {
     if (typeof receipt !== 'string') return 'unknown';
-    const first = receipt.indexOf(':');
-    const second = first < 0 ? -1 : receipt.indexOf(':', first + 1);
-    if (second < 0) return 'unknown';
-    const message = this.records.get(receipt.slice(second + 1));
+    const message = this.slab[Number.parseInt(receipt, 10)];
     if (message === undefined) return 'unknown';
     if (message.receipt === receipt) {
-      if (message.key > now) return message;
+      if (message.deadline > now) return message;
       this.processDue(now);
       return 'expired';
     }
-    if (receipt.slice(0, first) !== String(message.seq)) return 'unknown';
-    const digits = receipt.slice(first + 1, second);
-    const n = Number(digits);
-    if (!/^[1-9][0-9]*$/.test(digits) || n > message.deliveries) return 'unknown';
+    // Not the current lease: say why, or 'unknown' if it is not a receipt of this message.
+    const parts = receipt.split(':');
+    if (parts.length !== 2 || parts[0] !== message.tag || !/^[1-9][0-9]*$/.test(parts[1]!)) {
+      return 'unknown';
+    }
+    const n = Number(parts[1]);
+    if (n > message.deliveries) return 'unknown';
     if (n < message.deliveries) return 'stale';
     if (message.state === ACKED) return 'acked';
     return message.lastEnd === ENDED_EXPIRED ? 'expired' : 'released';
@@ -572,7 +618,8 @@ export class QueueCore<T> {
   ack(receipt: string): AckResult {
     const message = this.resolve(receipt, this.scheduler.now());
     if (typeof message === 'string') return REJECTED[message];
-    this.leases.remove(message);
+    this.leases.remove(message.heapHandle);
+    message.heapHandle = -1;
     message.state = ACKED;
     message.receipt = undefined;
     message.payload = undefined;
@@ -587,7 +634,8 @@ export class QueueCore<T> {
     const now = this.scheduler.now();
     const message = this.resolve(receipt, now);
     if (typeof message === 'string') return REJECTED[message];
-    this.leases.remove(message);
+    this.leases.remove(message.heapHandle);
+    message.heapHandle = -1;
     message.receipt = undefined;
     message.lastEnd = ENDED_RELEASED;
     if (error !== undefined) message.lastError = error;
@@ -606,7 +654,8 @@ export class QueueCore<T> {
   release(receipt: string): ReleaseResult {
     const message = this.resolve(receipt, this.scheduler.now());
     if (typeof message === 'string') return REJECTED[message];
-    this.leases.remove(message);
+    this.leases.remove(message.heapHandle);
+    message.heapHandle = -1;
     message.receipt = undefined;
     message.lastEnd = ENDED_RELEASED;
     message.attempts--;
@@ -622,16 +671,15 @@ export class QueueCore<T> {
     const message = this.resolve(receipt, now);
     if (typeof message === 'string') return REJECTED[message];
     const deadline = now + ms;
-    this.leases.update(message, deadline);
+    this.leases.update(message.heapHandle, deadline);
+    message.deadline = deadline;
     if (deadline < this.leaseTimerAt) this.armLeases(now);
     return { ok: true, deadline };
   }
 
   private delay(message: Message<T>, due: number, now: number): void {
     message.state = DELAYED;
-    message.key = due;
-    message.order = this.ticket++;
-    this.delayed.push(message);
+    message.heapHandle = this.delayed.push(message, due, this.ticket++);
     if (due < this.delayTimerAt) this.armDelayed(now);
   }
 
@@ -658,8 +706,9 @@ export class QueueCore<T> {
     for (;;) {
       const leaseAt = leases.minKey();
       const dueAt = delayed.minKey();
-      if (leaseAt <= now && leaseAt <= dueAt && leases.peek()!.order < before) {
+      if (leaseAt <= now && leaseAt <= dueAt && leases.minOrder() < before) {
         const message = leases.pop()!;
+        message.heapHandle = -1;
         this.expired++;
         message.receipt = undefined;
         message.lastEnd = ENDED_EXPIRED;
@@ -671,6 +720,7 @@ export class QueueCore<T> {
         }
       } else if (dueAt <= now) {
         const message = delayed.pop()!;
+        message.heapHandle = -1;
         message.state = VISIBLE;
         this.visible.push(message);
       } else {
@@ -800,7 +850,7 @@ export class QueueCore<T> {
     const missing: Array<{ id: string; reason: 'missing' }> = [];
     const redriven: string[] = [];
     for (const [seq, { message }] of this.selectDead(ids, missing)) {
-      const current = this.records.get(message.id);
+      const current = message.named ? this.records.get(message.id) : undefined;
       if (current !== undefined && current !== message && current.state <= IN_FLIGHT) {
         skipped.push({ id: message.id, reason: 'live' });
         continue;
@@ -813,7 +863,7 @@ export class QueueCore<T> {
       message.attempts = 0;
       message.lastEnd = 0;
       message.lastError = undefined;
-      this.records.set(message.id, message);
+      if (message.named) this.records.set(message.id, message);
       message.state = VISIBLE;
       this.visible.push(message);
       this.redriven++;
@@ -893,6 +943,7 @@ export class QueueCore<T> {
   private releaseAll(): void {
     let count = 0;
     for (let message = this.leases.pop(); message !== undefined; message = this.leases.pop()) {
+      message.heapHandle = -1;
       message.receipt = undefined;
       message.lastEnd = ENDED_RELEASED;
       message.attempts--;

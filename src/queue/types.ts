@@ -51,10 +51,12 @@ export interface QueueSendOptions extends EnqueueOptions {
  * - `'duplicate'`: a message with this id is queued, in flight, or was enqueued within the
  *   deduplication window; nothing changed.
  * - `'dropped'`: the queue was full under the `'drop'` policy; the payload went to `onOverflow`.
+ *   `id` is the id the caller gave, if any (none was generated for a message never stored).
  */
 export type EnqueueResult =
   | { readonly ok: true; readonly id: string }
-  | { readonly ok: false; readonly reason: 'duplicate' | 'dropped'; readonly id: string };
+  | { readonly ok: false; readonly reason: 'duplicate'; readonly id: string }
+  | { readonly ok: false; readonly reason: 'dropped'; readonly id: string | undefined };
 
 /**
  * Why a call on a receipt was refused. A refused call changes nothing.
