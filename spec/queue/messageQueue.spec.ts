@@ -545,6 +545,19 @@ describe('MessageQueue: deduplication', () => {
     expect(queue.enqueue('now fine', { id: 's' }).ok).toBe(true);
   });
 
+  it('a generated id given back as an id is refused while its message is live', () => {
+    const { queue } = setup();
+    const first = queue.enqueue('x');
+    expect(first.ok).toBe(true);
+    const id = first.id!;
+    expect(queue.enqueue('again', { id })).toEqual({ ok: false, reason: 'duplicate', id });
+    const d = take(queue);
+    expect(queue.enqueue('again', { id }).ok).toBe(false); // in flight
+    queue.ack(d.receipt);
+    expect(queue.enqueue('again', { id })).toEqual({ ok: true, id });
+    expect(take(queue).id).toBe(id);
+  });
+
   it('dedupWindow 0 deduplicates live messages only', () => {
     const { queue } = setup({ dedupWindow: 0 });
     queue.enqueue('a', { id: 'a' });

@@ -88,7 +88,7 @@ function checkIds(where: string, ids: unknown): Iterable<string> | undefined {
  *
  * Deduplication: an id that is queued, in flight, or was enqueued within `dedupWindow` (default
  * five minutes, as SQS FIFO) is refused as a duplicate, even after its message was
- * acknowledged. Without an id, one is generated and nothing is deduplicated.
+ * acknowledged. Without an id, a unique one is generated and kept only while the message lives.
  *
  * **Backpressure.** `capacity` (default 10000) bounds the live messages: visible + delayed +
  * in flight. A full queue applies `overflow`: `'block'` (default) makes `send` wait and
@@ -98,8 +98,9 @@ function checkIds(where: string, ids: unknown): Iterable<string> | undefined {
  * `'replace'` with every message in flight, the enqueue fails with `ChannelFullError`. Dead
  * letters are kept apart, at most `deadLetter.capacity` (default 10000); the oldest beyond that
  * is evicted and reported to `deadLetter.onEvict`. Payloads are kept by reference, never
- * copied; an acknowledged message's payload is released at once. A message id is remembered
- * for `dedupWindow` after enqueue (for deduplication and to tell `'acked'` from `'unknown'`).
+ * copied; an acknowledged message's payload is released at once. An id you gave is remembered
+ * for `dedupWindow` after enqueue: memory grows with the enqueue rate times the window (set
+ * `dedupWindow: 0` to deduplicate live messages only).
  *
  * **Errors.** Calls on a receipt never throw for a bad receipt: they return a result whose
  * `reason` says why (`'stale'`, `'expired'`, `'released'`, `'acked'`, `'unknown'`), and a

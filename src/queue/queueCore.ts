@@ -237,7 +237,7 @@ export class QueueCore<T> {
     if (this.closed) throw this.closedError(payload);
     const now = this.scheduler.now();
     if (this.window.size > 0) this.prune(now);
-    if (id !== undefined && this.isDuplicate(id, now)) {
+    if (id !== undefined && this.isDuplicate(id)) {
       this.duplicates++;
       return { ok: false, reason: 'duplicate', id };
     }
@@ -248,15 +248,14 @@ export class QueueCore<T> {
   }
 
   /**
-   * Whether `id` is live or inside its deduplication window. A generated id (`<prefix><tag>`)
-   * is found through its slot: live, or finished within the window and its slot not yet reused.
+   * Whether a caller's `id` is live or inside its deduplication window (`records`), or is the
+   * generated id (`<prefix><tag>`, found through its slot) of a message that is still live.
    */
-  private isDuplicate(id: string, now: number): boolean {
+  private isDuplicate(id: string): boolean {
     if (this.records.has(id)) return true;
     if (!id.startsWith(this.idPrefix)) return false;
     const message = this.slab[Number.parseInt(id.slice(this.idPrefix.length), 10)];
-    if (message === undefined || message.id !== id) return false;
-    return message.state <= IN_FLIGHT || message.enqueuedAt + this.dedupWindow > now;
+    return message !== undefined && message.id === id && message.state <= IN_FLIGHT;
   }
 
   send(
@@ -278,7 +277,7 @@ export class QueueCore<T> {
     if (id !== undefined) {
       const now = this.scheduler.now();
       this.prune(now);
-      if (this.isDuplicate(id, now)) {
+      if (this.isDuplicate(id)) {
         this.duplicates++;
         return Promise.resolve({ ok: false, reason: 'duplicate', id });
       }

@@ -32,7 +32,9 @@ export interface Delivery<T> {
 export interface EnqueueOptions {
   /**
    * The message's id, for deduplication: an id that is queued, in flight, or was enqueued
-   * within the deduplication window is not enqueued again. Generated when absent.
+   * within the deduplication window is not enqueued again. Generated when absent; a generated
+   * id given back here is refused while its message is live (it has no window: deduplicate
+   * retries with ids of your own).
    */
   readonly id?: string;
   /** Milliseconds before the message becomes visible (SQS `DelaySeconds`). @default 0 */
@@ -66,8 +68,10 @@ export type EnqueueResult =
  * - `'released'`: the lease was given up by `nack`, by `release`, or by `close` after its
  *   grace, and no newer delivery exists yet.
  * - `'acked'`: this delivery was already acknowledged.
- * - `'unknown'`: not a receipt of this queue, or one it no longer remembers (a queue remembers
- *   a message for its deduplication window after enqueue, or while it is live).
+ * - `'unknown'`: not a receipt of this queue, or one it no longer remembers. A message enqueued
+ *   with an id is remembered for `dedupWindow` after enqueue (or while live, if longer); one
+ *   with a generated id only until its storage slot is reused by a newer message, so a late
+ *   second ack may answer `'unknown'` rather than `'acked'`.
  */
 export type ReceiptRejection = 'stale' | 'expired' | 'released' | 'acked' | 'unknown';
 
