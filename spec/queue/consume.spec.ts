@@ -70,17 +70,20 @@ function asyncStore<T>(queue: MessageQueue<T>, calls: string[] = []): QueueStore
 
 describe('consume: marble tests', () => {
   it('acks on success, nacks on error, at most `concurrency` at once, completes on close', () => {
-    testScheduler().run(({ cold, expectObservable }) => {
+    testScheduler().run(({ cold, expectObservable, expectSubscriptions }) => {
       const queue = new MessageQueue<string>({ visibilityTimeout: 100 });
       for (const p of ['a', 'b', 'c']) queue.enqueue(p);
+      const a = cold('---|');
+      const b1 = cold('----#');
+      const b2 = cold('-|');
+      const c = cold('---|');
       const peak = { inFlight: 0 };
       const outcomes = queue.consume(
         (message) => {
           peak.inFlight = Math.max(peak.inFlight, queue.stats().inFlight);
-          if (message.payload === 'a') return cold('---|');
-          if (message.payload === 'b' && message.attempt === 1) return cold('----#');
-          if (message.payload === 'b') return cold('-|');
-          return cold('---|');
+          if (message.payload === 'a') return a;
+          if (message.payload === 'b') return message.attempt === 1 ? b1 : b2;
+          return c;
         },
         { concurrency: 2 },
       );
@@ -91,6 +94,11 @@ describe('consume: marble tests', () => {
         y: 'acked:b:2',
         z: 'acked:c:1',
       });
+      // a worker freed by a (at 3) takes c; the one freed by b's failure (at 4) takes b again
+      expectSubscriptions(a.subscriptions).toBe('^--!');
+      expectSubscriptions(b1.subscriptions).toBe('^---!');
+      expectSubscriptions(c.subscriptions).toBe('---^--!');
+      expectSubscriptions(b2.subscriptions).toBe('----^!');
       expect(peak.inFlight).toBeLessThanOrEqual(2);
     });
   });

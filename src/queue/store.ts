@@ -63,6 +63,27 @@ export type MaybePromise<T> = T | PromiseLike<T>;
  *
  * **Cancellation.** `receive({ signal })`: an aborted long poll leases nothing. A store must
  * release, not lose, deliveries it could not hand to an aborted poll.
+ *
+ * @example
+ * ```ts
+ * import assert from 'node:assert/strict';
+ * import { MessageQueue, type QueueStore } from 'sluice';
+ *
+ * // Code written against QueueStore awaits each call, so it runs on memory and on a remote store alike.
+ * async function drainOnce(store: QueueStore<string>): Promise<string[]> {
+ *   const done: string[] = [];
+ *   for (const delivery of await store.receive({ max: 10 })) {
+ *     if ((await store.ack(delivery.receipt)).ok) done.push(delivery.payload);
+ *   }
+ *   return done;
+ * }
+ *
+ * const queue = new MessageQueue<string>();
+ * queue.enqueue('a');
+ * queue.enqueue('b');
+ * assert.deepEqual(await drainOnce(queue), ['a', 'b']);
+ * await queue.close();
+ * ```
  */
 export interface QueueStore<T> {
   /** Milliseconds of a lease, counted from each delivery (used by `consumeQueue` to keep leases alive). */
