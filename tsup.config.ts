@@ -1,12 +1,17 @@
 import { defineConfig } from 'tsup';
 
-// One public entry, emitted as ESM and CJS with declarations for both.
+// Two public entries, each emitted as ESM and CJS with declarations for both:
+// - `sluice` (src/index.ts), which never loads a Redis client;
+// - `sluice/redis` (src/redis/index.ts), the Redis Streams queue. It imports the core through
+//   the package's own name ('sluice', kept external), so both entries share one copy of the
+//   core classes (`ChannelClosedError` from either is the same class), and it loads no Redis
+//   client either: the caller hands it an ioredis connection.
 export default defineConfig({
-  entry: { index: 'src/index.ts' },
+  entry: { index: 'src/index.ts', redis: 'src/redis/index.ts' },
   format: ['esm', 'cjs'],
   dts: true,
   sourcemap: true,
   clean: true,
   target: 'es2022',
-  external: ['rxjs'],
+  external: ['rxjs', 'sluice', 'ioredis'],
 });

@@ -1,0 +1,528 @@
+/**
+ * The Lua scripts of `RedisQueue` (not exported from the package). Every state change of a
+ * message happens inside one script, so it is atomic: Redis runs a script to the end before
+ * any other command.
+ *
+ * Calling convention, the same for every script:
+ *
+ * ```text
+ * KEYS[1]  the queue's base key, e.g. "sluice:{orders}"; every other key is derived from it and
+ *          carries the same hash tag, so all of a queue's keys live in one cluster slot
+ * ARGV[1]  now in ms, or "" to read the Redis server's TIME
+ * ARGV[2]  maxAttempts      ARGV[3] visibilityTimeout      ARGV[4] dedupWindow
+ * ARGV[5]  deadLetter.capacity                 (-1 stands for Infinity in ARGV[2..5])
+ * ARGV[6…] the script's own arguments
+ * ```
+ *
+ * Keys under the base `Q` (see `redisQueueKeys`):
+ *
+ * ```text
+ * Q:s        stream of visible and in-flight messages; an entry holds only k = <seq>
+ * Q:l        sorted set of leases: member "<ticket>:<seq>", score = deadline (ms)
+ * Q:d        sorted set of delayed messages: member "<ticket>:<seq>", score = due time (ms)
+ * Q:x        stream of dead letters (a full snapshot of each)
+ * Q:c        hash of counters (enqueued, acked, ...), the seq and ticket sequences
+ * Q:m:<seq>  hash, one message: i id, p payload, t enqueuedAt, w named, a attempts,
+ *            n deliveries, s state, e current entry, de entry of the latest delivery,
+ *            lk lease member, dm delay member, le last error, end how the last lease ended,
+ *            tk token of the last settling call, etk token of the enqueue
+ * Q:i:<id>   the seq of the message enqueued under a caller's id (deduplication)
+ * ```
+ *
+ * States (`s`): v visible (in the stream, not delivered), d delayed, f in flight (pending in the
+ * consumer group, lease in Q:l), a acked, x dead, g gone (a dead letter evicted or purged).
+ *
+ * A receipt is `<seq>:<n>:<entry id>:<delivery count>:<consumer>`. It is trusted only when the
+ * message's latest delivery is number `n` on that entry AND the consumer group's pending entry
+ * for it has that owner and that delivery count AND its lease deadline is after now.
+ * @module
+ */
+import { createHash } from 'node:crypto';
+
+/** A Lua script with its SHA1, for EVALSHA with a fallback to EVAL. */
+export interface LuaScript {
+  readonly name: string;
+  readonly lua: string;
+  readonly sha: string;
+}
+
+const PRELUDE = `
+local Q = KEYS[1]
+local S = Q .. ':s'
+local L = Q .. ':l'
+local D = Q .. ':d'
+local X = Q .. ':x'
+local C = Q .. ':c'
+local G = 'sluice'
+local INF = math.huge
+local function M(seq) return Q .. ':m:' .. seq end
+local function I(id) return Q .. ':i:' .. id end
+local function num(v) local n = tonumber(v); if n == nil or n < 0 then return INF end; return n end
+local function str(n) return string.format('%.0f', n) end
+local function score(n) if n == INF then return '+inf' end; return str(n) end
+local now
+if ARGV[1] == '' then
+  local t = redis.call('TIME')
+  now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+else
+  now = tonumber(ARGV[1])
+end
+local MAXA = num(ARGV[2])
+local VT = num(ARGV[3])
+local WIN = num(ARGV[4])
+local DEADCAP = num(ARGV[5])
+local evicted = {}
+
+local function field(flat, name)
+  for i = 1, #flat, 2 do if flat[i] == name then return flat[i + 1] end end
+  return nil
+end
+
+local function ticket()
+  return string.format('%016d', redis.call('HINCRBY', C, 'ticket', 1))
+end
+
+local function live()
+  return redis.call('XLEN', S) + redis.call('ZCARD', D)
+end
+
+-- The message left the live queue: its record (and its id) is kept for the rest of its
+-- deduplication window, counted from the enqueue, then expires.
+local function finish(seq)
+  local r = redis.call('HMGET', M(seq), 't', 'w', 'i')
+  if not r[1] then return end
+  local keys = { M(seq) }
+  if r[2] == '1' and redis.call('GET', I(r[3])) == seq then keys[2] = I(r[3]) end
+  if WIN == INF then return end
+  local ttl = tonumber(r[1]) + WIN - now
+  for _, k in ipairs(keys) do
+    if ttl > 0 then redis.call('PEXPIRE', k, str(math.ceil(ttl))) else redis.call('DEL', k) end
+  end
+end
+
+-- Makes a message visible at the back of the stream.
+local function addEntry(seq)
+  local e = redis.call('XADD', S, '*', 'k', seq)
+  redis.call('HSET', M(seq), 'e', e, 's', 'v')
+  return e
+end
+
+-- Evicts the oldest dead letters beyond the capacity; the caller reports them.
+local function trimDead()
+  if DEADCAP == INF then return end
+  while redis.call('XLEN', X) > DEADCAP do
+    local oldest = redis.call('XRANGE', X, '-', '+', 'COUNT', 1)[1]
+    redis.call('XDEL', X, oldest[1])
+    redis.call('HINCRBY', C, 'deadEvicted', 1)
+    evicted[#evicted + 1] = oldest[2]
+    local seq = field(oldest[2], 'k')
+    if seq and seq ~= '' and redis.call('HGET', M(seq), 's') == 'x' then
+      redis.call('HSET', M(seq), 's', 'g')
+      finish(seq)
+    end
+  end
+end
+
+local function kill(seq, reason)
+  local r = redis.call('HMGET', M(seq), 'i', 'p', 'a', 'le', 't', 'w')
+  redis.call('XADD', X, '*', 'k', seq, 'i', r[1] or '', 'p', r[2] or '', 'a', r[3] or '0',
+    'le', r[4] or '', 'r', reason, 't', r[5] or '0', 'd', str(now), 'w', r[6] or '0')
+  redis.call('HSET', M(seq), 's', 'x', 'e', '')
+  redis.call('HDEL', M(seq), 'p', 'lk', 'dm')
+  redis.call('HINCRBY', C, 'deadLettered', 1)
+  trimDead()
+end
+
+-- A lease ran out (or was processed as run out): the message goes to the back of the stream,
+-- or to the dead letters on its last attempt.
+local function expire(seq, lk)
+  redis.call('ZREM', L, lk)
+  local r = redis.call('HMGET', M(seq), 'e', 'a', 's', 'lk')
+  if r[3] ~= 'f' or (r[4] and r[4] ~= lk) then return end
+  if r[1] and r[1] ~= '' then
+    redis.call('XACK', S, G, r[1])
+    redis.call('XDEL', S, r[1])
+  end
+  redis.call('HINCRBY', C, 'expired', 1)
+  redis.call('HSET', M(seq), 'end', 'x')
+  redis.call('HDEL', M(seq), 'lk')
+  if tonumber(r[2]) >= MAXA then kill(seq, 'expired') else addEntry(seq) end
+end
+
+-- Every lease past its deadline and every delayed message come due, in time order (a lease
+-- first on a tie), at most limit of each. Returns how many it processed.
+local function processDue(limit)
+  local ls = redis.call('ZRANGEBYSCORE', L, '-inf', str(now), 'WITHSCORES', 'LIMIT', 0, limit)
+  local ds = redis.call('ZRANGEBYSCORE', D, '-inf', str(now), 'WITHSCORES', 'LIMIT', 0, limit)
+  local i, j = 1, 1
+  while i <= #ls or j <= #ds do
+    local lease
+    if i > #ls then lease = false
+    elseif j > #ds then lease = true
+    else lease = tonumber(ls[i + 1]) <= tonumber(ds[j + 1]) end
+    if lease then
+      expire(string.match(ls[i], ':(%d+)$'), ls[i])
+      i = i + 2
+    else
+      local seq = string.match(ds[j], ':(%d+)$')
+      redis.call('ZREM', D, ds[j])
+      if redis.call('HGET', M(seq), 's') == 'd' then
+        redis.call('HDEL', M(seq), 'dm')
+        addEntry(seq)
+      end
+      j = j + 2
+    end
+  end
+  return (#ls + #ds) / 2
+end
+
+-- The message whose current lease a receipt names, or why not.
+-- Returns seq, record  or  nil, reason, record.
+local function resolve(receipt)
+  local seq, n, e, c, owner =
+    string.match(receipt, '^([1-9]%d*):([1-9]%d*):(%d+%-%d+):([1-9]%d*):(.+)$')
+  if not seq then return nil, 'unknown' end
+  local r = redis.call('HMGET', M(seq), 'n', 'de', 's', 'end', 'lk', 'tk', 'a', 'e')
+  if not r[1] then return nil, 'unknown' end
+  local dn = tonumber(r[1])
+  n = tonumber(n)
+  if n > dn then return nil, 'unknown' end
+  if n < dn then return nil, 'stale', r end
+  if r[2] ~= e then return nil, 'unknown' end
+  if r[3] ~= 'f' then
+    if r[3] == 'a' then return nil, 'acked', r end
+    if r[4] == 'x' then return nil, 'expired', r end
+    return nil, 'released', r
+  end
+  -- In flight: the consumer group must agree on the owner and the delivery count.
+  local p = redis.pcall('XPENDING', S, G, e, e, 1)
+  if type(p) ~= 'table' or p.err or #p == 0 or p[1][2] ~= owner or tostring(p[1][4]) ~= c then
+    return nil, 'stale', r
+  end
+  local deadline = r[5] and redis.call('ZSCORE', L, r[5])
+  if (not deadline) or tonumber(deadline) <= now then
+    expire(seq, r[5] or '')
+    return nil, 'expired', r
+  end
+  return seq, r
+end
+
+-- Ends the lease in the consumer group and the lease set.
+local function unlease(seq, r)
+  redis.call('XACK', S, G, r[8])
+  redis.call('XDEL', S, r[8])
+  redis.call('ZREM', L, r[5])
+  redis.call('HDEL', M(seq), 'lk')
+end
+`;
+
+/** Each script returns its result; the last element is always the list of evicted dead letters. */
+const SCRIPTS = {
+  /** ARGV[6] capacity (-1: none), [7] 'drop' or other, [8] payload, [9] id or '', [10] delay, [11] token */
+  enqueue: `
+local cap = num(ARGV[6])
+local id = ARGV[9]
+local delay = tonumber(ARGV[10])
+local token = ARGV[11]
+if id ~= '' then
+  local old = redis.call('GET', I(id))
+  if old then
+    local r = redis.call('HMGET', M(old), 's', 't', 'etk')
+    if r[1] then
+      if r[3] == token then return { 'ok', id, evicted } end
+      if r[1] == 'v' or r[1] == 'd' or r[1] == 'f' or tonumber(r[2]) + WIN > now then
+        redis.call('HINCRBY', C, 'duplicates', 1)
+        return { 'duplicate', id, evicted }
+      end
+    end
+  end
+end
+if live() >= cap then
+  if ARGV[7] == 'drop' then
+    redis.call('HINCRBY', C, 'dropped', 1)
+    return { 'dropped', id, evicted }
+  end
+  return { 'full', id, evicted }
+end
+local seq = str(redis.call('HINCRBY', C, 'seq', 1))
+local named = '1'
+if id == '' then id = '#' .. seq; named = '0' end
+redis.call('DEL', M(seq))
+redis.call('HSET', M(seq), 'i', id, 'p', ARGV[8], 't', str(now), 'w', named, 'a', 0, 'n', 0,
+  'etk', token)
+if named == '1' then redis.call('SET', I(id), seq) end
+redis.call('HINCRBY', C, 'enqueued', 1)
+if delay > 0 then
+  local dm = ticket() .. ':' .. seq
+  redis.call('ZADD', D, score(now + delay), dm)
+  redis.call('HSET', M(seq), 's', 'd', 'dm', dm, 'e', '')
+else
+  addEntry(seq)
+end
+return { 'ok', id, evicted }
+`,
+
+  /**
+   * ARGV[6] consumer, [7] max. Returns { now, nextDue or -1, lastId or '', deliveries, evicted }
+   * with deliveries as { id, payload, attempt, receipt, deadline or -1 }.
+   */
+  receive: `
+processDue(100)
+local consumer = ARGV[6]
+local max = tonumber(ARGV[7])
+local out = {}
+local read = redis.pcall('XREADGROUP', 'GROUP', G, consumer, 'COUNT', max, 'STREAMS', S, '>')
+if type(read) == 'table' and read.err then
+  if string.find(read.err, 'NOGROUP', 1, true) then
+    redis.call('XGROUP', 'CREATE', S, G, '0', 'MKSTREAM')
+    read = redis.call('XREADGROUP', 'GROUP', G, consumer, 'COUNT', max, 'STREAMS', S, '>')
+  else
+    return redis.error_reply(read.err)
+  end
+end
+if read then
+  for _, entry in ipairs(read[1][2]) do
+    local e, fields = entry[1], entry[2] or {}
+    local seq = field(fields, 'k')
+    local problem
+    if not seq or not string.match(seq, '^[1-9]%d*$') then
+      problem = 'has no message key (field k)'
+      seq = nil
+    else
+      local r = redis.call('HMGET', M(seq), 's', 'e')
+      if not r[1] then
+        problem = 'names message ' .. seq .. ', which does not exist'
+        seq = nil
+      elseif r[1] ~= 'v' or r[2] ~= e then
+        problem = 'names message ' .. seq .. ', which is not waiting on this entry'
+        seq = nil
+      end
+    end
+    if problem then
+      -- A foreign or corrupt entry: dead-lettered with its reason, never handed out.
+      redis.call('XACK', S, G, e)
+      redis.call('XDEL', S, e)
+      local message = 'RedisQueue: stream entry ' .. e .. ' ' .. problem .. ': ' .. cjson.encode(fields)
+      redis.call('XADD', X, '*', 'k', '', 'i', '', 'p', '', 'a', '0',
+        'le', cjson.encode({ e = { name = 'TypeError', message = message } }),
+        'r', 'corrupt', 't', str(now), 'd', str(now), 'w', '0')
+      redis.call('HINCRBY', C, 'deadLettered', 1)
+      trimDead()
+    else
+      local a = redis.call('HINCRBY', M(seq), 'a', 1)
+      local n = redis.call('HINCRBY', M(seq), 'n', 1)
+      local lk = ticket() .. ':' .. seq
+      local dl = now + VT
+      redis.call('ZADD', L, score(dl), lk)
+      redis.call('HSET', M(seq), 's', 'f', 'de', e, 'lk', lk, 'end', '')
+      redis.call('HINCRBY', C, 'delivered', 1)
+      local r = redis.call('HMGET', M(seq), 'i', 'p')
+      local deadline = -1
+      if dl ~= INF then deadline = dl end
+      out[#out + 1] = { r[1], r[2] or '', a, seq .. ':' .. str(n) .. ':' .. e .. ':1:' .. consumer, deadline }
+    end
+  end
+end
+local nextDue, lastId = -1, ''
+if #out == 0 then
+  for _, key in ipairs({ L, D }) do
+    local first = redis.call('ZRANGE', key, 0, 0, 'WITHSCORES')
+    if first[2] then
+      local due = tonumber(first[2])
+      if due and due ~= INF and (nextDue < 0 or due < nextDue) then nextDue = due end
+    end
+  end
+  local last = redis.call('XREVRANGE', S, '+', '-', 'COUNT', 1)
+  if last[1] then lastId = last[1][1] else lastId = '0-0' end
+end
+return { now, nextDue, lastId, out, evicted }
+`,
+
+  /** ARGV[6] receipt, [7] token */
+  ack: `
+local seq, a, b = resolve(ARGV[6])
+if not seq then
+  -- a resend of this very call (the client resends after a reconnect) succeeded the first time
+  if a == 'acked' and b[6] == ARGV[7] then return { 'ok', evicted } end
+  return { a, evicted }
+end
+unlease(seq, a)
+redis.call('HSET', M(seq), 's', 'a', 'tk', ARGV[7], 'e', '')
+redis.call('HDEL', M(seq), 'p')
+redis.call('HINCRBY', C, 'acked', 1)
+finish(seq)
+return { 'ok', evicted }
+`,
+
+  /** ARGV[6] receipt, [7] token, [8] delay, [9] encoded error or '' */
+  nack: `
+local seq, r, rec = resolve(ARGV[6])
+if not seq then
+  if r == 'released' and rec[6] == ARGV[7] then
+    if rec[3] == 'x' then return { 'dead', evicted } end
+    return { 'ok', evicted }
+  end
+  return { r, evicted }
+end
+local delay = tonumber(ARGV[8])
+unlease(seq, r)
+redis.call('HSET', M(seq), 'end', 'r', 'tk', ARGV[7], 'e', '')
+if ARGV[9] ~= '' then redis.call('HSET', M(seq), 'le', ARGV[9]) end
+redis.call('HINCRBY', C, 'nacked', 1)
+if tonumber(r[7]) >= MAXA then
+  kill(seq, 'nacked')
+  return { 'dead', evicted }
+end
+if delay > 0 then
+  local dm = ticket() .. ':' .. seq
+  redis.call('ZADD', D, score(now + delay), dm)
+  redis.call('HSET', M(seq), 's', 'd', 'dm', dm)
+else
+  addEntry(seq)
+end
+return { 'ok', evicted }
+`,
+
+  /** ARGV[6] receipt, [7] token */
+  release: `
+local seq, r, rec = resolve(ARGV[6])
+if not seq then
+  if r == 'released' and rec[6] == ARGV[7] then return { 'ok', evicted } end
+  return { r, evicted }
+end
+unlease(seq, r)
+redis.call('HSET', M(seq), 'end', 'r', 'tk', ARGV[7], 'e', '')
+redis.call('HINCRBY', M(seq), 'a', -1)
+redis.call('HINCRBY', C, 'released', 1)
+addEntry(seq)
+return { 'ok', evicted }
+`,
+
+  /** ARGV[6] receipt, [7] ms. Returns { 'ok', deadline or -1 } or { reason } */
+  extend: `
+local seq, r = resolve(ARGV[6])
+if not seq then return { r, -1, evicted } end
+local dl = now + num(ARGV[7])
+redis.call('ZADD', L, 'XX', score(dl), r[5])
+local deadline = -1
+if dl ~= INF then deadline = dl end
+return { 'ok', deadline, evicted }
+`,
+
+  /** ARGV[6] receipt, [7] encoded error: a delivery whose payload could not be decoded */
+  poison: `
+local seq, r = resolve(ARGV[6])
+if not seq then return { r, evicted } end
+unlease(seq, r)
+redis.call('HSET', M(seq), 'end', 'r', 'le', ARGV[7], 'e', '')
+kill(seq, 'corrupt')
+return { 'ok', evicted }
+`,
+
+  /** Processes what is due, then counts. Returns { counts..., counters (flat), evicted } */
+  stats: `
+for _ = 1, 1000 do
+  if processDue(1000) < 1000 then break end
+end
+local inFlight = redis.call('ZCARD', L)
+local visible = redis.call('XLEN', S) - inFlight
+return { visible, inFlight, redis.call('ZCARD', D), redis.call('XLEN', X), redis.call('HGETALL', C), evicted }
+`,
+
+  /**
+   * ARGV[6] capacity (-1: none), ARGV[7] '1' when ids follow in ARGV[8…] (else every dead letter).
+   * Returns { redriven ids, skipped { id, reason }..., evicted }.
+   */
+  redrive: `
+local cap = num(ARGV[6])
+local wanted
+if ARGV[7] == '1' then
+  wanted = {}
+  for i = 8, #ARGV do wanted[ARGV[i]] = true end
+end
+local redriven, skipped, found = {}, {}, {}
+for _, entry in ipairs(redis.call('XRANGE', X, '-', '+')) do
+  local f = entry[2]
+  local id = field(f, 'i') or ''
+  local seq = field(f, 'k') or ''
+  if seq ~= '' and field(f, 'r') ~= 'corrupt' and (wanted == nil or wanted[id]) then
+    found[id] = true
+    local blocked = false
+    if field(f, 'w') == '1' then
+      local cur = redis.call('GET', I(id))
+      if cur and cur ~= seq then
+        local s = redis.call('HGET', M(cur), 's')
+        if s == 'v' or s == 'd' or s == 'f' then
+          skipped[#skipped + 1] = { id, 'live' }
+          blocked = true
+        end
+      end
+    end
+    if not blocked and live() >= cap then
+      skipped[#skipped + 1] = { id, 'full' }
+      blocked = true
+    end
+    if not blocked then
+      redis.call('XDEL', X, entry[1])
+      if redis.call('EXISTS', M(seq)) == 0 then
+        redis.call('HSET', M(seq), 'i', id, 't', field(f, 't') or str(now), 'w', field(f, 'w') or '0', 'n', 0)
+      end
+      redis.call('HSET', M(seq), 'p', field(f, 'p') or '', 'a', 0, 'end', '')
+      redis.call('HDEL', M(seq), 'le', 'tk')
+      redis.call('PERSIST', M(seq))
+      if field(f, 'w') == '1' then redis.call('SET', I(id), seq) end
+      addEntry(seq)
+      redis.call('HINCRBY', C, 'redriven', 1)
+      redriven[#redriven + 1] = id
+    end
+  end
+end
+if wanted then
+  for i = 8, #ARGV do
+    if not found[ARGV[i]] then
+      skipped[#skipped + 1] = { ARGV[i], 'missing' }
+      found[ARGV[i]] = true
+    end
+  end
+end
+return { redriven, skipped, evicted }
+`,
+
+  /** ARGV[6] '1' when ids follow in ARGV[7…] (else every dead letter). Returns { entries, evicted } */
+  purge: `
+local wanted
+if ARGV[6] == '1' then
+  wanted = {}
+  for i = 7, #ARGV do wanted[ARGV[i]] = true end
+end
+local purged = {}
+for _, entry in ipairs(redis.call('XRANGE', X, '-', '+')) do
+  local f = entry[2]
+  if wanted == nil or wanted[field(f, 'i') or ''] then
+    redis.call('XDEL', X, entry[1])
+    purged[#purged + 1] = f
+    local seq = field(f, 'k')
+    if seq and seq ~= '' and redis.call('HGET', M(seq), 's') == 'x' then
+      redis.call('HSET', M(seq), 's', 'g')
+      finish(seq)
+    end
+  end
+end
+return { purged, evicted }
+`,
+} as const;
+
+/** The name of each script. */
+export type ScriptName = keyof typeof SCRIPTS;
+
+function build(name: ScriptName): LuaScript {
+  const lua = `${PRELUDE}\n${SCRIPTS[name]}`;
+  return Object.freeze({ name, lua, sha: createHash('sha1').update(lua).digest('hex') });
+}
+
+/** Every script, built once per process. */
+export const scripts: Readonly<Record<ScriptName, LuaScript>> = Object.freeze(
+  Object.fromEntries(
+    (Object.keys(SCRIPTS) as ScriptName[]).map((name) => [name, build(name)]),
+  ) as Record<ScriptName, LuaScript>,
+);
