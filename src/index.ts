@@ -30,26 +30,26 @@ export * from './operators/atLeastOnce.js';
 export * from './operators/dedupe.js';
 export * from './operators/idempotent.js';
 
-// queue (its HandlerContext and DeadLetter are renamed here: the delivery operators own those names)
+// queue
 export { MessageQueue, consumeQueue } from './queue/index.js';
 export type {
   AckResult,
   CloseOptions,
   CloseResult,
+  ConsumeContext,
   ConsumeOptions,
   ConsumeOutcome,
-  DeadLetter as QueueDeadLetter,
   DeadLetterOptions,
   Delivery,
   EnqueueOptions,
   EnqueueResult,
   ExtendResult,
-  HandlerContext as ConsumeContext,
   MaybePromise,
   MessageHandler,
   MessageQueueOptions,
   NackOptions,
   NackResult,
+  QueueDeadLetter,
   QueueSendOptions,
   QueueStats,
   QueueStore,

@@ -3,13 +3,8 @@
  * implements, and `consumeQueue`, the worker pool that runs on any store.
  * @module
  */
-/**
- * Earlier names of `QueueDeadLetter` and `ConsumeContext`, kept while src/index.ts re-exports
- * them under the new names; to be removed once it exports these types directly.
- */
 export type {
   ConsumeContext,
-  ConsumeContext as HandlerContext,
   ConsumeOptions,
   ConsumeOutcome,
   MessageHandler,
@@ -30,7 +25,6 @@ export type {
   NackOptions,
   NackResult,
   QueueDeadLetter,
-  QueueDeadLetter as DeadLetter,
   QueueSendOptions,
   QueueStats,
   ReceiptRejection,
