@@ -58,7 +58,9 @@ export interface ConsumeOptions<T> {
   /**
    * Keep a long handler's lease alive: every half visibility timeout the lease is extended by a
    * full one (SQS heartbeat, BullMQ lock renewal). Without it, a handler that outlives its lease
-   * loses the message to a redelivery and its ack is refused (`'lost'`). @default false
+   * loses the message to a redelivery and its ack is refused (`'lost'`). The beat is at least
+   * 1 ms apart, so it keeps a lease alive only with a `visibilityTimeout` of 2 ms or more; with
+   * `0` or `Infinity` there is no lease to keep and it does nothing. @default false
    */
   readonly keepAlive?: boolean;
   /** Delay of the nack after a failure: milliseconds, or computed per message. @default 0 */
