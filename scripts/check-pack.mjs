@@ -1,6 +1,12 @@
 // Proves the published package works: packs it, installs the tarball into a fresh temporary
 // project beside rxjs, and uses it from ESM, from CJS, and from TypeScript (node16 resolution,
 // both module kinds). Run after `npm run build`.
+//
+// sluice/redis too: without ioredis installed, both entries load from ESM and CJS and type-check
+// (the core never loads a Redis client, and sluice/redis loads none itself: it is handed one),
+// and both entries share one copy of the core (an error thrown by sluice/redis is an instance
+// of the class exported by sluice). Then ioredis is installed beside them and an ioredis client
+// must type-check as the queue's connection.
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -54,6 +60,40 @@ console.log('ok');
     if (run('node', [file], dir).trim() !== 'ok') throw new Error(`${file} failed`);
   }
 
+  // sluice/redis, with no ioredis in the project: nothing may try to load it.
+  const redisProgram = (load) => `${load}
+let ioredis = true;
+try { require.resolve('ioredis'); } catch { ioredis = false; }
+if (ioredis) throw new Error('ioredis is installed: this check needs it absent');
+if (redisQueueKeys('q').stream !== 'sluice:{q}:s') throw new Error('keys');
+const connection = { call: async () => { throw new Error('no server'); }, duplicate() { return this; }, disconnect() {} };
+const queue = new RedisQueue({ connection, name: 'q' });
+await queue.close();
+const refused = await queue.enqueue('late').then(() => undefined, (error) => error);
+if (!(refused instanceof ChannelClosedError)) throw new Error('two copies of the core: ' + refused);
+const loaded = Object.keys(require.cache ?? {}).concat(process.moduleLoadList ?? []);
+if (loaded.some((path) => path.includes('ioredis'))) throw new Error('ioredis was loaded');
+console.log('ok');
+`;
+  writeFileSync(
+    join(dir, 'redis-esm.mjs'),
+    redisProgram(`import { createRequire } from 'node:module';
+import { ChannelClosedError } from 'sluice';
+import { RedisQueue, redisQueueKeys } from 'sluice/redis';
+const require = createRequire(import.meta.url);`),
+  );
+  writeFileSync(
+    join(dir, 'redis-cjs.cjs'),
+    `(async () => {
+${redisProgram(`const { ChannelClosedError } = require('sluice');
+const { RedisQueue, redisQueueKeys } = require('sluice/redis');`)}
+})().catch((error) => { console.error(error); process.exit(1); });
+`,
+  );
+  for (const file of ['redis-esm.mjs', 'redis-cjs.cjs']) {
+    if (run('node', [file], dir).trim() !== 'ok') throw new Error(`${file} failed`);
+  }
+
   const typed = `import { mpsc, type Sender } from 'sluice';
 const [tx, rx] = mpsc<number>(2);
 const s: Sender<number> = tx;
@@ -62,7 +102,69 @@ s.trySend(1);
 `;
   writeFileSync(join(dir, 'typed.mts'), typed);
   writeFileSync(join(dir, 'typed.cts'), typed);
+  const typedRedis = `import { MessageQueue, type QueueStore } from 'sluice';
+import { RedisQueue, type RedisQueueConnection, jsonSerializer } from 'sluice/redis';
+declare const connection: RedisQueueConnection;
+const queue = new RedisQueue<{ n: number }>({ connection, name: 'q', serializer: jsonSerializer() });
+const stores: QueueStore<{ n: number }>[] = [queue, new MessageQueue<{ n: number }>()];
+void stores;
+`;
+  writeFileSync(join(dir, 'typed-redis.mts'), typedRedis);
+  writeFileSync(join(dir, 'typed-redis.cts'), typedRedis);
   const tsc = join(root, 'node_modules', 'typescript', 'bin', 'tsc');
+  const typecheck = (files) => {
+    for (const file of files) {
+      run(
+        'node',
+        [
+          tsc,
+          '--noEmit',
+          '--strict',
+          '--module',
+          'node16',
+          '--moduleResolution',
+          'node16',
+          '--lib',
+          'es2022,dom',
+          '--types',
+          'node',
+          '--skipLibCheck',
+          'false',
+          file,
+        ],
+        dir,
+      );
+    }
+  };
+  // @types/node for the ioredis declarations and the programs' require()
+  const nodeTypes = JSON.parse(
+    run('node', ['-p', 'JSON.stringify(require("@types/node/package.json").version)'], root),
+  );
+  run(
+    'npm',
+    ['install', '--prefer-offline', '--no-audit', '--no-fund', `@types/node@${nodeTypes}`],
+    dir,
+  );
+  typecheck(['typed-redis.mts', 'typed-redis.cts']);
+
+  // With ioredis installed beside it, an ioredis client is a connection.
+  const ioredisVersion = JSON.parse(
+    run('node', ['-p', 'JSON.stringify(require("ioredis/package.json").version)'], root),
+  );
+  run(
+    'npm',
+    ['install', '--prefer-offline', '--no-audit', '--no-fund', `ioredis@${ioredisVersion}`],
+    dir,
+  );
+  const typedClient = `import { Redis } from 'ioredis';
+import { RedisQueue } from 'sluice/redis';
+const queue = new RedisQueue<string>({ connection: new Redis({ lazyConnect: true }), name: 'q' });
+void queue;
+`;
+  writeFileSync(join(dir, 'typed-client.mts'), typedClient);
+  writeFileSync(join(dir, 'typed-client.cts'), typedClient);
+  typecheck(['typed-client.mts', 'typed-client.cts']);
+
   for (const file of ['typed.mts', 'typed.cts']) {
     run(
       'node',
@@ -84,7 +186,7 @@ s.trySend(1);
     );
   }
   console.log(
-    `package check: ${tarball} works from ESM, CJS and TypeScript (node16, both module kinds)`,
+    `package check: ${tarball} works from ESM, CJS and TypeScript (node16, both module kinds); sluice/redis too, without ioredis installed, and with an ioredis client`,
   );
 } finally {
   rmSync(dir, { recursive: true, force: true });

@@ -10,12 +10,32 @@ import {
   takeUntil,
 } from 'rxjs';
 import {
+  type AckResult,
   ChannelClosedError,
   ChannelFullError,
+  type CloseOptions,
+  type CloseResult,
   type ConsumeOptions,
   type ConsumeOutcome,
   consumeQueue,
+  type DeadLetterOptions,
+  type Delivery,
+  type EnqueueOptions,
+  type EnqueueResult,
+  type ExtendResult,
   type MessageHandler,
+  type NackOptions,
+  type NackResult,
+  type OverflowHandler,
+  type OverflowOptions,
+  type QueueDeadLetter,
+  type QueueSendOptions,
+  type QueueStats,
+  type QueueStore,
+  type ReceiptRejection,
+  type ReceiveOptions,
+  type RedriveResult,
+  type ReleaseResult,
 } from 'sluice';
 import {
   checkCapacity,
@@ -28,27 +48,6 @@ import {
   checkSignal,
   describe,
 } from '../internal/validate.js';
-import type { OverflowHandler, OverflowOptions } from '../overflow.js';
-import type { QueueStore } from '../queue/store.js';
-import type {
-  AckResult,
-  CloseOptions,
-  CloseResult,
-  DeadLetterOptions,
-  Delivery,
-  EnqueueOptions,
-  EnqueueResult,
-  ExtendResult,
-  NackOptions,
-  NackResult,
-  QueueDeadLetter,
-  QueueSendOptions,
-  QueueStats,
-  ReceiptRejection,
-  ReceiveOptions,
-  RedriveResult,
-  ReleaseResult,
-} from '../queue/types.js';
 import {
   decodeError,
   encodeError,
