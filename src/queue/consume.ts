@@ -7,6 +7,7 @@ import {
   type Subscription,
   TimeoutError,
 } from 'rxjs';
+import { clampDelay } from '../internal/deadlineTimer.js';
 import { type Demand, isPullable, PullObservable, pull, type Sink } from '../internal/demand.js';
 import {
   checkBoolean,
@@ -19,7 +20,6 @@ import {
   describe,
 } from '../internal/validate.js';
 import { workerPool } from '../operators/workerPool.js';
-import { clampDelay } from './queueCore.js';
 import type { MaybePromise, QueueStore } from './store.js';
 import type { Delivery, ReceiptRejection } from './types.js';
 

@@ -1,5 +1,6 @@
 import { type SchedulerLike, Subject, type Subscription } from 'rxjs';
 import { ChannelClosedError, ChannelFullError } from '../errors.js';
+import { clampDelay, DeadlineTimer } from '../internal/deadlineTimer.js';
 import type { Demand, Sink } from '../internal/demand.js';
 import { Heap } from '../internal/heap.js';
 import { Ring } from '../internal/ring.js';
@@ -46,9 +47,6 @@ import type {
  * Timers are scheduled with delays clamped to 2^31-1 ms (Node fires longer timeouts after
  * 1 ms); one that fires early finds nothing due and re-arms for the rest.
  */
-
-/** The longest delay a timer is scheduled for: Node and browsers fire longer ones at once. */
-export const MAX_TIMER_DELAY = 2 ** 31 - 1;
 
 const VISIBLE = 0;
 const DELAYED = 1;
@@ -152,11 +150,6 @@ const REJECTED: Readonly<Record<ReceiptRejection, { ok: false; reason: ReceiptRe
 };
 const NO_DEMAND: Demand = Object.freeze({ request() {}, cancel() {} });
 
-/** A timer delay within what timers honour: negative to 0, too long to 2^31-1 (the caller re-arms). */
-export function clampDelay(ms: number): number {
-  return ms <= 0 ? 0 : Math.min(ms, MAX_TIMER_DELAY);
-}
-
 export class QueueCore<T> {
   readonly scheduler: SchedulerLike;
   readonly visibilityTimeout: number;
@@ -187,10 +180,8 @@ export class QueueCore<T> {
   /** Tie-breaker for equal deadlines and due times: first scheduled, first out. */
   private ticket = 0;
 
-  private leaseTimer: Subscription | undefined = undefined;
-  private leaseTimerAt = Number.POSITIVE_INFINITY;
-  private delayTimer: Subscription | undefined = undefined;
-  private delayTimerAt = Number.POSITIVE_INFINITY;
+  private readonly leaseTimer: DeadlineTimer;
+  private readonly delayTimer: DeadlineTimer;
 
   private serving = false;
   private serveAgain = false;
@@ -216,6 +207,9 @@ export class QueueCore<T> {
 
   constructor(config: CoreConfig<T>) {
     this.scheduler = config.scheduler;
+    const onTimer = () => this.processDue(this.scheduler.now());
+    this.leaseTimer = new DeadlineTimer(config.scheduler, onTimer);
+    this.delayTimer = new DeadlineTimer(config.scheduler, onTimer);
     this.visibilityTimeout = config.visibilityTimeout;
     this.maxAttempts = config.maxAttempts;
     this.capacity = config.capacity;
@@ -330,7 +324,7 @@ export class QueueCore<T> {
       message.state = DELAYED;
       const due = now + delay;
       message.heapHandle = this.delayed.push(message, due, this.ticket++);
-      if (due < this.delayTimerAt) this.armDelayed(now);
+      if (due < this.delayTimer.firesAt) this.armDelayed(now);
     } else {
       this.visible.push(message);
       if (this.line.size > 0) this.serve();
@@ -576,7 +570,7 @@ export class QueueCore<T> {
     const receipt = `${message.tag}:${n}`;
     message.receipt = receipt;
     message.heapHandle = this.leases.push(message, deadline, this.ticket++);
-    if (deadline < this.leaseTimerAt) this.armLeases(now);
+    if (deadline < this.leaseTimer.firesAt) this.armLeases(now);
     this.delivered++;
     return {
       id: message.id,
@@ -672,14 +666,14 @@ export class QueueCore<T> {
     const deadline = now + ms;
     this.leases.update(message.heapHandle, deadline);
     message.deadline = deadline;
-    if (deadline < this.leaseTimerAt) this.armLeases(now);
+    if (deadline < this.leaseTimer.firesAt) this.armLeases(now);
     return { ok: true, deadline };
   }
 
   private delay(message: Message<T>, due: number, now: number): void {
     message.state = DELAYED;
     message.heapHandle = this.delayed.push(message, due, this.ticket++);
-    if (due < this.delayTimerAt) this.armDelayed(now);
+    if (due < this.delayTimer.firesAt) this.armDelayed(now);
   }
 
   private makeVisible(message: Message<T>): void {
@@ -691,7 +685,7 @@ export class QueueCore<T> {
   /** A lease left the heap: drop the timer if none is left; finish a pending close. */
   private leaseEnded(): void {
     if (this.leases.size > 0) return;
-    this.cancelLeaseTimer();
+    this.leaseTimer.cancel();
     if (this.closing !== undefined && !this.finalized) this.finalize(0);
   }
 
@@ -733,56 +727,13 @@ export class QueueCore<T> {
   }
 
   private armLeases(now: number): void {
-    const next = this.leases.minKey();
-    if (next === Number.POSITIVE_INFINITY) {
-      this.cancelLeaseTimer();
-      return;
-    }
-    if (this.leaseTimer !== undefined && this.leaseTimerAt <= next) return;
-    this.cancelLeaseTimer();
-    const delay = clampDelay(next - now);
-    this.leaseTimerAt = now + delay;
-    this.leaseTimer = this.scheduler.schedule(this.onLeaseTimer, delay);
-  }
-
-  private readonly onLeaseTimer = (): void => {
-    this.leaseTimer = undefined;
-    this.leaseTimerAt = Number.POSITIVE_INFINITY;
-    this.processDue(this.scheduler.now());
-  };
-
-  private cancelLeaseTimer(): void {
-    if (this.leaseTimer === undefined) return;
-    this.leaseTimer.unsubscribe();
-    this.leaseTimer = undefined;
-    this.leaseTimerAt = Number.POSITIVE_INFINITY;
+    this.leaseTimer.arm(this.leases.minKey(), now);
   }
 
   /** Delayed messages matter only while someone may receive them: no timer once closed. */
   private armDelayed(now: number): void {
-    const next = this.delayed.minKey();
-    if (next === Number.POSITIVE_INFINITY || this.closed) {
-      this.cancelDelayTimer();
-      return;
-    }
-    if (this.delayTimer !== undefined && this.delayTimerAt <= next) return;
-    this.cancelDelayTimer();
-    const delay = clampDelay(next - now);
-    this.delayTimerAt = now + delay;
-    this.delayTimer = this.scheduler.schedule(this.onDelayTimer, delay);
-  }
-
-  private readonly onDelayTimer = (): void => {
-    this.delayTimer = undefined;
-    this.delayTimerAt = Number.POSITIVE_INFINITY;
-    this.processDue(this.scheduler.now());
-  };
-
-  private cancelDelayTimer(): void {
-    if (this.delayTimer === undefined) return;
-    this.delayTimer.unsubscribe();
-    this.delayTimer = undefined;
-    this.delayTimerAt = Number.POSITIVE_INFINITY;
+    if (this.closed) this.delayTimer.cancel();
+    else this.delayTimer.arm(this.delayed.minKey(), now);
   }
 
   // ---- dead letters -------------------------------------------------------------------
@@ -914,7 +865,7 @@ export class QueueCore<T> {
       taker.live = false;
       taker.end();
     }
-    this.cancelDelayTimer();
+    this.delayTimer.cancel();
     if (this.leases.size === 0) {
       this.finalize(0);
     } else if (grace === 0) {
@@ -959,8 +910,8 @@ export class QueueCore<T> {
     this.finalized = true;
     this.graceTimer?.unsubscribe();
     this.graceTimer = undefined;
-    this.cancelLeaseTimer();
-    this.cancelDelayTimer();
+    this.leaseTimer.cancel();
+    this.delayTimer.cancel();
     this.deadSubject.complete();
     this.closeResolve?.({ released });
   }

@@ -1,0 +1,53 @@
+import type { SchedulerLike, Subscription } from 'rxjs';
+
+/** The longest delay a Node timer honours; a longer one fires after 1 ms. */
+export const MAX_TIMER_DELAY = 2 ** 31 - 1;
+
+/** A delay in milliseconds made safe for a timer: never negative, never above `MAX_TIMER_DELAY`. */
+export function clampDelay(ms: number): number {
+  return ms <= 0 ? 0 : Math.min(ms, MAX_TIMER_DELAY);
+}
+
+/**
+ * One timer armed through a scheduler for the earliest of many deadlines (the queue's lease
+ * expiries, its delayed messages). `arm(deadline, now)` moves the timer earlier when needed and
+ * leaves it alone when it already fires at or before `deadline`; a deadline further away than a
+ * timer can wait is reached in clamped steps, `onFire` re-arming on each. `onFire` runs with the
+ * timer already cleared, so it can arm the next deadline.
+ */
+export class DeadlineTimer {
+  private timer: Subscription | undefined;
+  /** When the armed timer fires, or Infinity when none is armed. */
+  firesAt = Number.POSITIVE_INFINITY;
+
+  constructor(
+    private readonly scheduler: SchedulerLike,
+    private readonly onFire: () => void,
+  ) {}
+
+  /** Makes sure the timer fires no later than `deadline` (Infinity: no deadline, cancel). */
+  arm(deadline: number, now: number): void {
+    if (deadline === Number.POSITIVE_INFINITY) {
+      this.cancel();
+      return;
+    }
+    if (this.timer !== undefined && this.firesAt <= deadline) return;
+    this.cancel();
+    const delay = clampDelay(deadline - now);
+    this.firesAt = now + delay;
+    this.timer = this.scheduler.schedule(this.fire, delay);
+  }
+
+  cancel(): void {
+    if (this.timer === undefined) return;
+    this.timer.unsubscribe();
+    this.timer = undefined;
+    this.firesAt = Number.POSITIVE_INFINITY;
+  }
+
+  private readonly fire = (): void => {
+    this.timer = undefined;
+    this.firesAt = Number.POSITIVE_INFINITY;
+    this.onFire();
+  };
+}
