@@ -168,6 +168,17 @@ function fieldsOf(flat: Fields): Record<string, string> {
   return out;
 }
 
+/**
+ * The entries of a one-stream XREAD reply: `[[key, entries]]` over RESP2, `[key, entries]`
+ * when the client flattens a RESP3 map (ioredis 6).
+ */
+function streamEntries(reply: unknown[] | null): RawEntry[] {
+  if (reply === null || reply.length === 0) return [];
+  const first = reply[0];
+  if (typeof first === 'string') return (reply[1] as RawEntry[] | undefined) ?? [];
+  return ((first as [string, RawEntry[]])[1] as RawEntry[] | undefined) ?? [];
+}
+
 function isNoScript(error: unknown): boolean {
   return error instanceof Error && error.message.startsWith('NOSCRIPT');
 }
@@ -1022,9 +1033,9 @@ export class RedisQueue<T> implements QueueStore<T> {
           'STREAMS',
           this.keys.dead,
           lastId,
-        ])) as Array<[string, RawEntry[]]> | null;
+        ])) as unknown[] | null;
         if (stopped) return;
-        for (const [id, fields] of reply?.[0]?.[1] ?? []) {
+        for (const [id, fields] of streamEntries(reply)) {
           lastId = id;
           subscriber.next(this.letter(fields));
         }
