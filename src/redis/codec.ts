@@ -15,7 +15,9 @@ import { describe } from '../internal/validate.js';
  * handed to a consumer.
  */
 export interface RedisQueueSerializer<T> {
+  /** The payload as a string; throws for a payload it cannot represent faithfully. */
   serialize(payload: T): string;
+  /** The payload back from its string; throws for a string it cannot read. */
   deserialize(text: string): T;
 }
 

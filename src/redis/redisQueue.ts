@@ -68,8 +68,11 @@ const MAX_TIMER_DELAY = 2 ** 31 - 1;
  * subscribers, and closes them itself); `disconnect` closes such a connection.
  */
 export interface RedisQueueConnection {
+  /** Sends one command with its arguments; resolves with the reply. */
   call(command: string, args: Array<string | number>): Promise<unknown>;
+  /** A new connection with the same settings (for blocking reads). */
   duplicate(): RedisQueueConnection;
+  /** Closes the connection at once. */
   disconnect(): void;
 }
 
