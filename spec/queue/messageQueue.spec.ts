@@ -2,8 +2,8 @@ import { asyncScheduler } from 'rxjs';
 import { TestScheduler } from 'rxjs/testing';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { ChannelClosedError, ChannelFullError } from '../../src/errors.js';
-import { MessageQueue } from '../../src/queue/messageQueue.js';
 import { MAX_TIMER_DELAY } from '../../src/internal/deadlineTimer.js';
+import { MessageQueue } from '../../src/queue/messageQueue.js';
 import type { Delivery, MessageQueueOptions, QueueDeadLetter } from '../../src/queue/types.js';
 import { ManualClock } from './manualClock.js';
 
