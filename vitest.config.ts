@@ -8,7 +8,14 @@ if (process.env.CI) reporters.push(['json', { outputFile: '.ci/results.json' }])
 
 export default defineConfig({
   resolve: {
-    alias: { sluice: fileURLToPath(new URL('./src/index.ts', import.meta.url)) },
+    // exact matches: 'sluice' must not swallow 'sluice/redis'
+    alias: [
+      { find: /^sluice$/, replacement: fileURLToPath(new URL('./src/index.ts', import.meta.url)) },
+      {
+        find: /^sluice\/redis$/,
+        replacement: fileURLToPath(new URL('./src/redis/index.ts', import.meta.url)),
+      },
+    ],
   },
   test: {
     include: ['spec/**/*.spec.ts'],

@@ -51,3 +51,36 @@ export class DeadlineTimer {
     this.onFire();
   };
 }
+
+/** A pending `scheduleAt`: cancel it to stop `work` from running. */
+export interface Scheduled {
+  cancel(): void;
+}
+
+/**
+ * Runs `work` once the scheduler's clock reaches `until`. A delay longer than a timer can wait
+ * is reached in clamped steps: a step that fires early re-arms for the rest.
+ */
+export function scheduleAt(scheduler: SchedulerLike, until: number, work: () => void): Scheduled {
+  let timer: Subscription | undefined;
+  const arm = (now: number) => {
+    timer = scheduler.schedule(
+      () => {
+        const t = scheduler.now();
+        if (t < until) arm(t);
+        else {
+          timer = undefined;
+          work();
+        }
+      },
+      clampDelay(until - now),
+    );
+  };
+  arm(scheduler.now());
+  return {
+    cancel: () => {
+      timer?.unsubscribe();
+      timer = undefined;
+    },
+  };
+}

@@ -7,7 +7,7 @@ import {
   type Subscription,
   TimeoutError,
 } from 'rxjs';
-import { clampDelay } from '../internal/deadlineTimer.js';
+import { scheduleAt as at } from '../internal/deadlineTimer.js';
 import { type Demand, isPullable, PullObservable, pull, type Sink } from '../internal/demand.js';
 import {
   checkBoolean,
@@ -123,26 +123,6 @@ function whenDone<R>(
 ): void {
   if (isPromiseLike(value)) value.then(onValue, onError);
   else onValue(value);
-}
-
-/** Schedules `work` at `until` (scheduler time), re-arming when a clamped timer fires early. */
-function at(scheduler: SchedulerLike, until: number, work: () => void): { cancel(): void } {
-  let timer: Subscription | undefined;
-  const arm = (now: number) => {
-    timer = scheduler.schedule(
-      () => {
-        const t = scheduler.now();
-        if (t < until) arm(t);
-        else {
-          timer = undefined;
-          work();
-        }
-      },
-      clampDelay(until - now),
-    );
-  };
-  arm(scheduler.now());
-  return { cancel: () => timer?.unsubscribe() };
 }
 
 /**

@@ -1,6 +1,6 @@
-import { type SchedulerLike, Subject, type Subscription } from 'rxjs';
+import { type SchedulerLike, Subject } from 'rxjs';
 import { ChannelClosedError, ChannelFullError } from '../errors.js';
-import { clampDelay, DeadlineTimer } from '../internal/deadlineTimer.js';
+import { DeadlineTimer, type Scheduled, scheduleAt } from '../internal/deadlineTimer.js';
 import type { Demand, Sink } from '../internal/demand.js';
 import { Heap } from '../internal/heap.js';
 import { Ring } from '../internal/ring.js';
@@ -189,7 +189,7 @@ export class QueueCore<T> {
   closed = false;
   private closing: Promise<CloseResult> | undefined = undefined;
   private closeResolve: ((result: CloseResult) => void) | undefined = undefined;
-  private graceTimer: Subscription | undefined = undefined;
+  private graceTimer: Scheduled | undefined = undefined;
   private finalized = false;
 
   // counters
@@ -427,10 +427,10 @@ export class QueueCore<T> {
     if (wait === 0) return Promise.resolve([]);
     return new Promise<Delivery<T>[]>((resolve, reject) => {
       const batch: Delivery<T>[] = [];
-      let timer: Subscription | undefined;
+      let timer: Scheduled | undefined;
       let onAbort: (() => void) | undefined;
       const cleanup = () => {
-        timer?.unsubscribe();
+        timer?.cancel();
         timer = undefined;
         if (onAbort) signal?.removeEventListener('abort', onAbort);
       };
@@ -457,26 +457,14 @@ export class QueueCore<T> {
         signal.addEventListener('abort', onAbort, { once: true });
       }
       if (wait !== Number.POSITIVE_INFINITY) {
-        const until = now + wait;
-        const arm = (from: number) => {
-          timer = this.scheduler.schedule(
-            () => {
-              timer = undefined;
-              if (!taker.live) return;
-              const at = this.scheduler.now();
-              if (at < until) {
-                arm(at); // fired early (a clamped delay): wait for the rest
-                return;
-              }
-              taker.live = false;
-              cleanup();
-              this.trimLine();
-              resolve(batch);
-            },
-            clampDelay(until - from),
-          );
-        };
-        arm(now);
+        timer = scheduleAt(this.scheduler, now + wait, () => {
+          timer = undefined;
+          if (!taker.live) return;
+          taker.live = false;
+          cleanup();
+          this.trimLine();
+          resolve(batch);
+        });
       }
     });
   }
@@ -871,20 +859,10 @@ export class QueueCore<T> {
     } else if (grace === 0) {
       this.releaseAll();
     } else if (grace !== Number.POSITIVE_INFINITY) {
-      const until = this.scheduler.now() + grace;
-      const arm = (from: number) => {
-        this.graceTimer = this.scheduler.schedule(
-          () => {
-            this.graceTimer = undefined;
-            if (this.finalized) return;
-            const at = this.scheduler.now();
-            if (at < until) arm(at);
-            else this.releaseAll();
-          },
-          clampDelay(until - from),
-        );
-      };
-      arm(this.scheduler.now());
+      this.graceTimer = scheduleAt(this.scheduler, this.scheduler.now() + grace, () => {
+        this.graceTimer = undefined;
+        if (!this.finalized) this.releaseAll();
+      });
     }
     return this.closing;
   }
@@ -908,7 +886,7 @@ export class QueueCore<T> {
   private finalize(released: number): void {
     if (this.finalized) return;
     this.finalized = true;
-    this.graceTimer?.unsubscribe();
+    this.graceTimer?.cancel();
     this.graceTimer = undefined;
     this.leaseTimer.cancel();
     this.delayTimer.cancel();

@@ -5,7 +5,6 @@ import {
   type SchedulerLike,
   Subject,
   type Subscriber,
-  type Subscription,
   share,
   takeUntil,
 } from 'rxjs';
@@ -37,6 +36,7 @@ import {
   type RedriveResult,
   type ReleaseResult,
 } from 'sluice';
+import { scheduleAt as timerAt } from '../internal/deadlineTimer.js';
 import {
   checkCapacity,
   checkDuration,
@@ -59,7 +59,6 @@ import { type RedisQueueKeys, redisQueueKeys } from './keys.js';
 import { type ScriptName, scripts } from './scripts.js';
 
 const NAME = 'RedisQueue';
-const MAX_TIMER_DELAY = 2 ** 31 - 1;
 
 /**
  * The part of a Redis client the queue uses: an ioredis `Redis` (or `Cluster`) instance fits.
@@ -184,26 +183,6 @@ function streamEntries(reply: unknown[] | null): RawEntry[] {
 
 function isNoScript(error: unknown): boolean {
   return error instanceof Error && error.message.startsWith('NOSCRIPT');
-}
-
-/** Schedules `work` at `until` (scheduler time), re-arming when a clamped timer fires early. */
-function timerAt(scheduler: SchedulerLike, until: number, work: () => void): { cancel(): void } {
-  let timer: Subscription | undefined;
-  const arm = (from: number) => {
-    timer = scheduler.schedule(
-      () => {
-        const t = scheduler.now();
-        if (t < until) arm(t);
-        else {
-          timer = undefined;
-          work();
-        }
-      },
-      Math.min(Math.max(until - from, 0), MAX_TIMER_DELAY),
-    );
-  };
-  arm(scheduler.now());
-  return { cancel: () => timer?.unsubscribe() };
 }
 
 /** A `limit` option as the scripts take it: -1 for Infinity. */
