@@ -115,7 +115,7 @@ describeRedis('RedisQueue on a real redis-server', () => {
     expect(got.map((d) => d.payload)).toEqual(['before', 'after']);
     const letters = await queue.deadLetters();
     expect(letters).toHaveLength(2);
-    expect(letters[0]).toMatchObject({ id: '', payload: undefined, reason: 'nacked' });
+    expect(letters[0]).toMatchObject({ id: '', payload: undefined, reason: 'corrupt' });
     expect(letters[0]!.lastError).toBeInstanceOf(Error);
     expect((letters[0]!.lastError as Error).name).toBe('TypeError');
     expect((letters[0]!.lastError as Error).message).toMatch(
@@ -144,7 +144,7 @@ describeRedis('RedisQueue on a real redis-server', () => {
     const got = await queue.receive({ max: 10 });
     expect(got.map((d) => d.id)).toEqual(['good']);
     const [letter] = await queue.deadLetters();
-    expect(letter).toMatchObject({ id: 'bad', payload: undefined, attempts: 1, reason: 'nacked' });
+    expect(letter).toMatchObject({ id: 'bad', payload: undefined, attempts: 1, reason: 'corrupt' });
     expect((letter!.lastError as Error).message).toMatch(
       /^RedisQueue: message bad has a payload the serializer cannot read \(/,
     );

@@ -128,8 +128,12 @@ export interface QueueDeadLetter<T> {
   readonly attempts: number;
   /** The error given to the most recent `nack`, `undefined` if no attempt reported one. */
   readonly lastError: unknown;
-  /** How the last lease ended: the consumer gave up (`'nacked'`), or the lease ran out (`'expired'`). */
-  readonly reason: 'nacked' | 'expired';
+  /**
+   * Why it is dead: its last lease ended with a `nack` (`'nacked'`) or ran out (`'expired'`);
+   * or a remote store found an entry it cannot read, foreign or corrupt (`'corrupt'`, with the
+   * detail in `lastError` and `payload` undefined). The in-memory queue never reports `'corrupt'`.
+   */
+  readonly reason: 'nacked' | 'expired' | 'corrupt';
   /** When it was first enqueued, in scheduler time. */
   readonly enqueuedAt: number;
   /** When it was dead-lettered, in scheduler time. */

@@ -509,7 +509,7 @@ export class RedisQueue<T> implements QueueStore<T> {
       payload: payload as T,
       attempts: Number(f.a ?? 0),
       lastError,
-      reason: f.r === 'expired' ? 'expired' : 'nacked',
+      reason: f.r === 'expired' || f.r === 'corrupt' ? f.r : 'nacked',
       enqueuedAt: Number(f.t ?? 0),
       deadAt: Number(f.d ?? 0),
     });
