@@ -110,6 +110,8 @@ export interface Accounting {
 export interface DemoRun {
   /** Resolves with the accounting once every produced order is processed, dropped or dead. */
   readonly done: Promise<Accounting>;
+  /** Every status event, as the sinks see them (a broadcast receiver: subscribe to listen). */
+  readonly statuses: Observable<Status>;
   snapshot(): Snapshot;
   /** Graceful stop: the storefront stops producing; everything accepted drains. */
   stop(): void;
@@ -424,6 +426,7 @@ export function runDemo(
 
   return {
     done,
+    statuses,
     snapshot,
     stop: () => stopProducing.abort(),
     setConcurrency: (n) => setConcurrency(n),

@@ -2,6 +2,7 @@ import { execFile } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { filter, take } from 'rxjs';
 import { describe, expect, it } from 'vitest';
 import { type DemoOptions, defaults, parseFlags } from '../demo/options.js';
 import { runDemo } from '../demo/pipeline.js';
@@ -35,18 +36,22 @@ describe('demo pipeline', () => {
   it('a graceful stop drains what was accepted and still balances', async () => {
     const run = runDemo({ ...small, count: 100_000, rate: 2000 });
     let stopped = false;
-    const stopWhenStarted = setInterval(() => {
-      if (run.snapshot().counters.processed > 20) {
-        run.stop();
-        stopped = true;
-        clearInterval(stopWhenStarted);
-      }
-    }, 1);
+    run.statuses
+      .pipe(
+        filter((s) => s.kind === 'processed'),
+        take(20),
+      )
+      .subscribe({
+        complete: () => {
+          run.stop(); // like the first Ctrl-C, once 20 orders went through
+          stopped = true;
+        },
+      });
     const accounting = await run.done;
-    clearInterval(stopWhenStarted);
     expect(stopped).toBe(true);
     expect(accounting.interrupted).toBe(true);
     expect(accounting.produced).toBeLessThan(100_000);
+    expect(accounting.processed).toBeGreaterThanOrEqual(20);
     expect(accounting.balanced).toBe(true);
   });
 });
