@@ -7,11 +7,15 @@
  * machine. A filtered run leaves them as they are; it only merges its files' rows into
  * `bench/results.json`.
  *
- * Each bench file exports `async function run(): Promise<Row[]>` (see `bench/harness.ts`).
- * A bench file that throws is reported as failed and the others still run; the process then
- * exits 1. The npm script starts node with `--expose-gc` so that heap figures are settled.
+ * Each bench file exports `async function run(): Promise<Row[]>` (see `bench/harness.ts`) and
+ * runs in a fresh child process, so one bench's heap, JIT state and leftover timers cannot
+ * skew the next (a promise-heavy bench measured after the channel bench ran 5x slower than
+ * alone). A bench file that throws is reported as failed and the others still run; the process
+ * then exits 1. The npm script starts node with `--expose-gc` so that heap figures are settled;
+ * the children get the same flag.
  * @module
  */
+import { execFile } from 'node:child_process';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, relative } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -79,6 +83,40 @@ function writeDocs(rows: readonly Row[], machine: Machine, failed: Failure[]): v
   console.log(`page written to ${relative(process.cwd(), pagePath)}`);
 }
 
+/** In a child: runs one bench file and writes its rows as JSON on the last line of stdout. */
+async function child(file: string): Promise<number> {
+  const mod: unknown = await import(pathToFileURL(join(here, file)).href);
+  if (!isBenchModule(mod)) throw new Error(`${file} does not export run()`);
+  const produced = await mod.run();
+  process.stdout.write(`\n${JSON.stringify(produced)}\n`);
+  return 0;
+}
+
+/** Runs one bench file in a fresh node process (with --expose-gc and tsx) and returns its rows. */
+function runIsolated(file: string): Promise<Row[]> {
+  const args = ['--expose-gc', '--import', 'tsx', fileURLToPath(import.meta.url), '--child', file];
+  return new Promise((resolve, reject) => {
+    const proc = execFile(
+      process.execPath,
+      args,
+      { maxBuffer: 64 * 1024 * 1024 },
+      (error, stdout) => {
+        if (error) {
+          reject(error);
+          return;
+        }
+        const last = stdout.trimEnd().split('\n').pop() ?? '';
+        try {
+          resolve(JSON.parse(last) as Row[]);
+        } catch {
+          reject(new Error(`${file} printed no rows`));
+        }
+      },
+    );
+    proc.stderr?.pipe(process.stderr);
+  });
+}
+
 async function main(): Promise<number> {
   // Before anything runs: the load average says how busy the machine already was.
   const machine = describeMachine();
@@ -102,9 +140,7 @@ async function main(): Promise<number> {
     const started = Date.now();
     process.stderr.write(`bench ${name} ... `);
     try {
-      const mod: unknown = await import(pathToFileURL(join(here, file)).href);
-      if (!isBenchModule(mod)) throw new Error(`${file} does not export run()`);
-      const produced = await mod.run();
+      const produced = await runIsolated(file);
       rows.push(...produced);
       benches[name] = { ranAt: new Date().toISOString(), rows: produced };
       process.stderr.write(`${((Date.now() - started) / 1000).toFixed(1)} s\n`);
@@ -139,4 +175,5 @@ async function main(): Promise<number> {
   return failed.length > 0 ? 1 : 0;
 }
 
-process.exitCode = await main();
+const childAt = process.argv.indexOf('--child');
+process.exitCode = childAt >= 0 ? await child(process.argv[childAt + 1] ?? '') : await main();
