@@ -2,22 +2,7 @@ import { of, Subject, take } from 'rxjs';
 import { TestScheduler } from 'rxjs/testing';
 import { describe, expect, it } from 'vitest';
 import { ChannelClosedError, ChannelFullError, mpsc, ReceiverBusyError } from '../../src/index.js';
-
-const flush = async (n = 4) => {
-  for (let i = 0; i < n; i++) await Promise.resolve();
-};
-
-/** Tracks a promise's state without awaiting it, so "pending" is checked deterministically. */
-function track<T>(promise: Promise<T>) {
-  const state: { status: 'pending' | 'resolved' | 'rejected'; value?: T; error?: unknown } = {
-    status: 'pending',
-  };
-  promise.then(
-    (value) => Object.assign(state, { status: 'resolved', value }),
-    (error: unknown) => Object.assign(state, { status: 'rejected', error }),
-  );
-  return state;
-}
+import { flush, track } from '../support/promises.js';
 
 describe('mpsc', () => {
   it('delivers in order to a subscriber, synchronously', () => {

@@ -4,38 +4,7 @@ import { TestScheduler } from 'rxjs/testing';
 import { ChannelClosedError, type WatchReceiver, watch } from 'sluice';
 import { describe, expect, it } from 'vitest';
 import { type Pullable, pull } from '../../src/internal/demand.js';
-
-/** Settles every promise callback queued so far. */
-async function flush(): Promise<void> {
-  for (let i = 0; i < 5; i++) await Promise.resolve();
-}
-
-/** Tracks a promise's outcome without awaiting it. */
-function track<T>(promise: Promise<T>) {
-  const state: { status: 'pending' | 'resolved' | 'rejected'; value?: T; error?: unknown } = {
-    status: 'pending',
-  };
-  promise.then(
-    (value) => {
-      state.status = 'resolved';
-      state.value = value;
-    },
-    (error: unknown) => {
-      state.status = 'rejected';
-      state.error = error;
-    },
-  );
-  return state;
-}
-
-function caught(fn: () => void): unknown {
-  try {
-    fn();
-  } catch (err) {
-    return err;
-  }
-  throw new Error('expected a throw');
-}
+import { caught, flush, track } from '../support/promises.js';
 
 /** A raw pull reader that logs what reaches it. */
 function puller<T>(rx: WatchReceiver<T>) {
