@@ -314,8 +314,9 @@ export class ChannelCore<T> {
     taker.removed = true;
     const index = this.takers.indexOf(taker);
     if (index >= 0) {
-      // Copy on write: a pump loop or an ending may be iterating the old array.
-      this.takers = this.takers.slice(0, index).concat(this.takers.slice(index + 1));
+      // In place: nothing iterates the live array across a callback (pick() returns before any
+      // delivery, and an ending detaches the array before it notifies).
+      this.takers.splice(index, 1);
       if (this.rr > index) this.rr--;
     }
     if (taker.once) this.onces--;
