@@ -705,6 +705,95 @@ describe('atLeastOnce: backpressure', () => {
     expect(dropped).toEqual([['c', 'drop']]);
   });
 
+  it("'replace' evicts the oldest waiting message, reports it, and keeps going", () => {
+    const replaced: Array<[string, string]> = [];
+    testScheduler().run(({ cold, expectObservable }) => {
+      const output = cold('abc|').pipe(
+        atLeastOnce((m: string) => cold('---k', { k: m }), {
+          capacity: 1,
+          overflow: 'replace',
+          onOverflow: (m, policy) => replaced.push([m, policy]),
+        }),
+      );
+      // a in flight, b waits, c arrives at 2 and takes b's place
+      expectObservable(output).toBe('---a--(c|)', {
+        a: { message: 'a', ack: 'a', attempts: 1 },
+        c: { message: 'c', ack: 'c', attempts: 1 },
+      });
+    });
+    expect(replaced).toEqual([['b', 'replace']]);
+  });
+
+  it("'error' stops the source at the refused message, finishes the accepted ones, then fails", () => {
+    testScheduler().run(({ cold, expectObservable, expectSubscriptions }) => {
+      const source = cold('abcd|');
+      const output = source.pipe(
+        atLeastOnce((m: string) => cold('---k', { k: m }), { capacity: 1, overflow: 'error' }),
+        catchError((err: unknown) => of(describeError(err))),
+      );
+      expectObservable(output).toBe('---a--(bf|)', {
+        a: { message: 'a', ack: 'a', attempts: 1 },
+        b: { message: 'b', ack: 'b', attempts: 1 },
+        f: 'full:c',
+      });
+      expectSubscriptions(source.subscriptions).toBe('^-!');
+    });
+  });
+
+  it('a throwing onOverflow fails the output at once and cancels the attempts', () => {
+    testScheduler().run(({ cold, expectObservable, expectSubscriptions }) => {
+      const source = cold('abc|');
+      const ack = cold('-----k');
+      const output = source.pipe(
+        atLeastOnce(() => ack, {
+          capacity: 1,
+          overflow: 'drop',
+          onOverflow: () => {
+            throw new Error('overflow callback');
+          },
+        }),
+        catchError((err: unknown) => of(describeError(err))),
+      );
+      expectObservable(output).toBe('--(e|)', { e: 'error:overflow callback' });
+      expectSubscriptions(source.subscriptions).toBe('^-!');
+      expectSubscriptions(ack.subscriptions).toBe('^-!');
+    });
+  });
+
+  it('a source error waits for the messages waiting for a slot, not only those in flight', () => {
+    testScheduler().run(({ cold, expectObservable }) => {
+      const output = cold('ab#').pipe(atLeastOnce((m: string) => cold('---k', { k: m })));
+      expectObservable(output).toBe('---a--(b#)', {
+        a: { message: 'a', ack: 'a', attempts: 1 },
+        b: { message: 'b', ack: 'b', attempts: 1 },
+      });
+    });
+  });
+
+  it('unsubscribing discards the messages waiting for a slot', () => {
+    const source = new Subject<string>();
+    const delivered: string[] = [];
+    const sub = source
+      .pipe(
+        atLeastOnce(
+          (m: string) => {
+            delivered.push(m);
+            return NEVER;
+          },
+          { ackTimeout: Number.POSITIVE_INFINITY },
+        ),
+      )
+      .subscribe();
+    source.next('a');
+    source.next('b');
+    source.next('c');
+    expect(delivered).toEqual(['a']);
+    sub.unsubscribe();
+    expect(source.observed).toBe(false);
+    source.next('d');
+    expect(delivered).toEqual(['a']);
+  });
+
   it('pulls from a channel receiver only as many messages as there are free slots', () => {
     const [tx, rx] = mpsc<number>(2);
     const pending = new Map<number, Subject<string>>();
