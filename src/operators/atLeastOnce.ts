@@ -8,9 +8,11 @@ import {
   type SchedulerLike,
   Subscription,
 } from 'rxjs';
-import { AckTimeoutError, ChannelFullError, DeliveryFailedError } from '../errors.js';
-import { Feed, LazySignal } from '../internal/deliveryInternals.js';
-import { bufferConfig, PolicyBuffer } from '../internal/policyBuffer.js';
+import { AckTimeoutError, DeliveryFailedError } from '../errors.js';
+import { BoundedStage } from '../internal/boundedStage.js';
+import { LazySignal } from '../internal/deliveryInternals.js';
+import { type Demand, isPullable, pull, type Sink } from '../internal/demand.js';
+import { type BufferConfig, bufferConfig } from '../internal/policyBuffer.js';
 import {
   checkCapacity,
   checkDuration,
@@ -350,43 +352,26 @@ export function atLeastOnce<T, A>(
       /** Messages in flight, newest first, and how many. */
       let flights: Flight<T, A> | undefined;
       let inFlight = 0;
-      const waiting = new PolicyBuffer<T>(buffer);
       let ending: { readonly error?: unknown; readonly failed: boolean } | undefined;
-      let pumping = false;
 
       const fail = (error: unknown): void => {
         subscriber.error(error);
       };
 
       const checkEnd = (): void => {
-        if (ending === undefined || inFlight > 0 || waiting.size > 0 || subscriber.closed) {
-          return;
-        }
+        if (ending === undefined || inFlight > 0 || subscriber.closed) return;
         if (ending.failed) subscriber.error(ending.error);
         else subscriber.complete();
       };
 
-      /** A slot freed: ask a pull source for one more message, or start a waiting one. */
+      /**
+       * A slot freed: ask for one more message (a pull source sends it when it has one; the
+       * push source's stage hands over the oldest waiting message at once).
+       */
       const release = (): void => {
         if (subscriber.closed) return;
-        if (feed.pulled) {
-          if (ending === undefined) feed.request(1);
-        } else {
-          pump();
-        }
+        if (ending === undefined) intake.request(1);
         checkEnd();
-      };
-
-      const pump = (): void => {
-        if (pumping) return;
-        pumping = true;
-        try {
-          while (!subscriber.closed && waiting.size > 0 && inFlight < concurrency) {
-            start(waiting.shift());
-          }
-        } finally {
-          pumping = false;
-        }
       };
 
       const start = (message: T): void => {
@@ -645,39 +630,17 @@ export function atLeastOnce<T, A>(
         }
         flights = undefined;
         inFlight = 0;
-        waiting.drain();
       });
 
-      const admit = (message: T): void => {
-        if (inFlight < concurrency && waiting.size === 0) {
-          start(message);
-          return;
-        }
-        let offer: ReturnType<PolicyBuffer<T>['offer']>;
-        try {
-          offer = waiting.offer(message);
-        } catch (error) {
-          fail(error); // onOverflow threw
-          return;
-        }
-        if (offer !== 'full') return;
-        ending = {
-          failed: true,
-          error: new ChannelFullError(
-            waiting.policy === 'block'
-              ? `${WHERE}: ${inFlight} messages in flight and ${waiting.size} waiting (capacity ${waiting.capacity}); ` +
-                  `a push source cannot wait under 'block': use a sluice pull source, a larger capacity, or 'drop' or 'replace'`
-              : `${WHERE}: ${inFlight} messages in flight and ${waiting.size} waiting (capacity ${waiting.capacity})`,
-            message,
-          ),
-        };
-        feed.cancel();
-        checkEnd();
-      };
-
-      const feed = new Feed<T>(source, subscriber, {
+      /*
+       * One message per free slot: a pull source sends only what is requested, so nothing
+       * waits here; a push source goes through a BoundedStage, where messages beyond the free
+       * slots wait under the overflow policy and a refused one ends the intake with
+       * ChannelFullError once the waiting messages were taken.
+       */
+      const sink: Sink<T> = {
         next: (message) => {
-          if (ending === undefined) admit(message);
+          if (ending === undefined) start(message);
         },
         error: (error) => {
           if (ending !== undefined) return;
@@ -689,9 +652,32 @@ export function atLeastOnce<T, A>(
           ending = { failed: false };
           checkEnd();
         },
-      });
-      feed.start(concurrency);
+      };
+      const intake: Demand = isPullable<T>(source)
+        ? source[pull](sink)
+        : new BoundedStage<T>(source, failOnOverflowError(buffer, fail), sink, WHERE);
+      subscriber.add(() => intake.cancel());
+      intake.request(concurrency);
     });
+}
+
+/** The buffer's config with an `onOverflow` whose exception fails the output at once. */
+function failOnOverflowError<T>(
+  config: BufferConfig<T>,
+  fail: (error: unknown) => void,
+): BufferConfig<T> {
+  const onOverflow = config.onOverflow;
+  if (onOverflow === undefined) return config;
+  return {
+    ...config,
+    onOverflow: (message, policy) => {
+      try {
+        onOverflow(message, policy);
+      } catch (error) {
+        fail(error);
+      }
+    },
+  };
 }
 
 interface BackoffConfig {
