@@ -349,6 +349,17 @@ describe('idempotent: backpressure', () => {
     expect(dropped).toEqual(['b']);
   });
 
+  it('a push copy of a remembered key is answered on arrival, even while the slots are busy', () => {
+    testScheduler().run(({ cold, expectObservable }) => {
+      const work = (m: string) => cold(m === 'a' ? '--r|' : '-----r|', { r: m });
+      // b holds the only slot from 3 to 8; the copy of a arriving at 4 does not wait for it
+      expectObservable(cold('a--ba|').pipe(idempotent(work, { capacity: 1 }), brief)).toBe(
+        '--x-y---(z|)',
+        { x: 'a:a', y: 'a=a', z: 'b:b' },
+      );
+    });
+  });
+
   it("'drop' and 'replace' report what they discard", () => {
     const dropped: Array<[string, string]> = [];
     testScheduler().run(({ cold, expectObservable }) => {

@@ -58,10 +58,16 @@ export class Intake<T> extends Subscription implements Observer<T> {
 }
 
 /**
- * Where an operator's messages come from: a push subscription, or a pull subscription when
+ * Where `idempotent`'s messages come from: a push subscription, or a pull subscription when
  * the source is a sluice pull source (channel receiver, `fromIterable`, ...). Created first,
  * started second, so that the operator can hold the feed (to cancel it or to request more)
  * while a synchronous source is still emitting from inside `start`.
+ *
+ * Why not `BoundedStage` (which `atLeastOnce` uses): `idempotent` must see every push message
+ * on arrival, to answer a remembered key at once and to attach a copy of a running key to
+ * its run, and its capacity counts those attached copies beside the messages waiting for a
+ * slot ('replace' evicts only the latter). A stage hands over a message only on demand and
+ * applies its policy to its own buffer alone, so the operator keeps its own waiting line.
  */
 export class Feed<T> {
   /** True when the source is a sluice pull source: values arrive only as requested. */
