@@ -303,6 +303,14 @@ const GROUPS: readonly {
       'limit), and the cost of one lease expiry as more messages are in flight, beside ' +
       "scanning every in-flight message per tick (the tutorial's queue).",
   },
+  {
+    group: 'redis',
+    title: 'Message queue on Redis',
+    about:
+      '`RedisQueue` (`sluice/redis`) enqueue, and receive + ack through `consume()` with 1, 2 ' +
+      "and 4 worker processes, beside `redis-benchmark`'s raw `XADD` rate on the same server " +
+      '(the ceiling). The server and the workers share the same two cores.',
+  },
 ];
 
 /**
