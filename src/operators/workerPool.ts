@@ -227,7 +227,9 @@ class Pool<T, R> {
   private limit = 0;
   /** Free worker ids below the limit, lowest on top. */
   private freeIds: number[] = [];
-  private readonly running = new Set<Job<T, R>>();
+  /** Running (or, ordered, held) jobs by worker id, and how many there are. */
+  private readonly slots: Array<Job<T, R> | undefined> = [];
+  private busy = 0;
   /** Jobs requested from the source and not yet delivered. */
   private requested = 0;
   /** Jobs delivered while no worker was free (after the limit was lowered). */
@@ -252,7 +254,7 @@ class Pool<T, R> {
     const old = this.limit;
     if (limit > old) {
       const inUse = new Set<number>();
-      for (const job of this.running) inUse.add(job.workerId);
+      for (const job of this.slots) if (job !== undefined) inUse.add(job.workerId);
       for (let id = limit - 1; id >= old; id--) if (!inUse.has(id)) this.freeIds.push(id);
       this.freeIds.sort((a, b) => b - a); // lowest id on top
     } else if (limit < old) {
@@ -266,7 +268,7 @@ class Pool<T, R> {
   /** Requests a job for every free worker not yet covered by a request or a parked job. */
   fill(): void {
     if (this.finished || this.noMoreJobs) return;
-    const want = this.limit - this.running.size - this.requested - this.parked.size;
+    const want = this.limit - this.busy - this.requested - this.parked.size;
     if (want > 0) {
       this.requested += want;
       this.demand?.request(want);
@@ -276,7 +278,7 @@ class Pool<T, R> {
   accept(value: T): void {
     if (this.finished) return;
     if (this.requested > 0) this.requested--;
-    if (this.running.size >= this.limit || this.freeIds.length === 0) {
+    if (this.busy >= this.limit || this.freeIds.length === 0) {
       this.parked.push(value);
       return;
     }
@@ -299,15 +301,17 @@ class Pool<T, R> {
   teardown(): void {
     this.finished = true;
     this.demand?.cancel();
-    for (const job of this.running) job.cancel();
-    this.running.clear();
+    for (const job of this.slots) job?.cancel();
+    this.slots.length = 0;
+    this.busy = 0;
     this.parked.drain();
   }
 
   private start(value: T): void {
     const workerId = this.freeIds.pop()!;
     const job = new Job<T, R>(value, workerId);
-    this.running.add(job);
+    this.slots[workerId] = job;
+    this.busy++;
     this.line?.push(job);
     let result: ObservableInput<R>;
     try {
@@ -345,7 +349,7 @@ class Pool<T, R> {
   private startParked(): void {
     while (
       this.parked.size > 0 &&
-      this.running.size < this.limit &&
+      this.busy < this.limit &&
       this.freeIds.length > 0 &&
       !this.finished
     ) {
@@ -367,7 +371,7 @@ class Pool<T, R> {
     const report = this.onJobError;
     if (report === undefined) {
       job.settled = true;
-      this.running.delete(job); // it is over: only the others are aborted
+      this.vacate(job); // it is over: only the others are aborted
       this.fail(error);
       return;
     }
@@ -375,7 +379,7 @@ class Pool<T, R> {
       report({ job: job.job, error, workerId: job.workerId });
     } catch (callbackError) {
       job.settled = true;
-      this.running.delete(job);
+      this.vacate(job);
       this.fail(callbackError);
       return;
     }
@@ -421,8 +425,14 @@ class Pool<T, R> {
   }
 
   private release(job: Job<T, R>): void {
-    this.running.delete(job);
+    this.vacate(job);
     if (job.workerId < this.limit) this.freeIds.push(job.workerId);
+  }
+
+  private vacate(job: Job<T, R>): void {
+    if (this.slots[job.workerId] !== job) return;
+    this.slots[job.workerId] = undefined;
+    this.busy--;
   }
 
   private afterRelease(): void {
@@ -432,7 +442,7 @@ class Pool<T, R> {
   }
 
   private maybeComplete(): void {
-    if (this.finished || !this.noMoreJobs || this.running.size > 0 || this.parked.size > 0) return;
+    if (this.finished || !this.noMoreJobs || this.busy > 0 || this.parked.size > 0) return;
     if (this.line !== undefined && this.line.size > 0) return;
     this.finished = true;
     this.out.complete();
