@@ -215,6 +215,11 @@ class Job<T, R> implements WorkerContext {
   }
 }
 
+/** A job in the ordered line that has neither finished nor produced a result yet. */
+function isIdle(job: Job<unknown, unknown>): boolean {
+  return !job.done && job.held === undefined;
+}
+
 /**
  * The pool's per-subscription state. Workers are slots `0..limit-1`: a job holds its slot
  * while it runs and, when ordered, until its results are emitted. The pool keeps
@@ -393,9 +398,18 @@ class Pool<T, R> {
     if (this.line === undefined) {
       this.release(job);
       this.afterRelease();
-    } else {
-      this.flushLine();
+    } else if (this.line.peek() === job) {
+      const line = this.line;
+      if (!this.flushing && job.held === undefined && (line.size === 1 || isIdle(line.at(1)))) {
+        // the common case: the head finished and the job behind it has nothing to show yet
+        line.shift();
+        this.release(job);
+        this.afterRelease();
+      } else {
+        this.flushLine();
+      }
     }
+    // else: it waits, holding its worker, until the jobs before it are emitted
   }
 
   /**
