@@ -197,6 +197,8 @@ class Job<T, R> implements WorkerContext {
   settled = false;
   done = false;
   held: R[] | undefined;
+  /** ordered: the job accepted after this one, while both are in the line. */
+  behind: Job<T, R> | undefined;
 
   constructor(
     readonly job: T,
@@ -240,7 +242,10 @@ class Pool<T, R> {
   /** Jobs delivered while no worker was free (after the limit was lowered). */
   private readonly parked = new Ring<T>(4);
   /** ordered: accepted jobs in input order, until their results are emitted. */
-  private readonly line: Ring<Job<T, R>> | undefined;
+  private readonly ordered: boolean;
+  /** ordered: the line as an intrusive list through `Job.behind`, oldest first. */
+  private lineHead: Job<T, R> | undefined;
+  private lineTail: Job<T, R> | undefined;
   private noMoreJobs = false;
   private flushing = false;
 
@@ -250,7 +255,7 @@ class Pool<T, R> {
     private readonly onJobError: ((failure: JobFailure<T>) => void) | undefined,
     private readonly out: Subscriber<R>,
   ) {
-    this.line = ordered ? new Ring<Job<T, R>>(4) : undefined;
+    this.ordered = ordered;
   }
 
   /** Changes the number of workers; running jobs are never interrupted. */
@@ -317,7 +322,11 @@ class Pool<T, R> {
     const job = new Job<T, R>(value, workerId);
     this.slots[workerId] = job;
     this.busy++;
-    this.line?.push(job);
+    if (this.ordered) {
+      if (this.lineTail === undefined) this.lineHead = job;
+      else this.lineTail.behind = job;
+      this.lineTail = job;
+    }
     let result: ObservableInput<R>;
     try {
       result = this.work(value, job);
@@ -364,7 +373,7 @@ class Pool<T, R> {
 
   private emit(job: Job<T, R>, value: R): void {
     if (this.finished) return;
-    if (this.line === undefined || this.line.peek() === job) {
+    if (!this.ordered || this.lineHead === job) {
       this.out.next(value);
     } else {
       (job.held ??= []).push(value);
@@ -395,14 +404,14 @@ class Pool<T, R> {
     if (job.settled) return;
     job.settled = true;
     job.done = true;
-    if (this.line === undefined) {
+    if (!this.ordered) {
       this.release(job);
       this.afterRelease();
-    } else if (this.line.peek() === job) {
-      const line = this.line;
-      if (!this.flushing && job.held === undefined && (line.size === 1 || isIdle(line.at(1)))) {
+    } else if (this.lineHead === job) {
+      const next = job.behind;
+      if (!this.flushing && job.held === undefined && (next === undefined || isIdle(next))) {
         // the common case: the head finished and the job behind it has nothing to show yet
-        line.shift();
+        this.shiftLine();
         this.release(job);
         this.afterRelease();
       } else {
@@ -417,25 +426,32 @@ class Pool<T, R> {
    * A job that becomes the head emits its held results at once and streams the rest.
    */
   private flushLine(): void {
-    const line = this.line!;
     if (this.flushing) return;
     this.flushing = true;
     try {
-      while (line.size > 0 && !this.finished) {
-        const head = line.peek();
+      while (this.lineHead !== undefined && !this.finished) {
+        const head = this.lineHead;
         const held = head.held;
         if (held !== undefined) {
           head.held = undefined;
           for (const v of held) this.out.next(v);
         }
         if (!head.done) break;
-        line.shift();
+        this.shiftLine();
         this.release(head);
       }
     } finally {
       this.flushing = false;
     }
     this.afterRelease();
+  }
+
+  /** ordered: takes the head off the line. */
+  private shiftLine(): void {
+    const head = this.lineHead!;
+    this.lineHead = head.behind;
+    if (this.lineHead === undefined) this.lineTail = undefined;
+    head.behind = undefined;
   }
 
   private release(job: Job<T, R>): void {
@@ -457,7 +473,7 @@ class Pool<T, R> {
 
   private maybeComplete(): void {
     if (this.finished || !this.noMoreJobs || this.busy > 0 || this.parked.size > 0) return;
-    if (this.line !== undefined && this.line.size > 0) return;
+    if (this.lineHead !== undefined) return;
     this.finished = true;
     this.out.complete();
   }
