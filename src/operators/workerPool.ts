@@ -141,11 +141,7 @@ export function workerPool<T, R>(
   return (source) =>
     new Observable<R>((subscriber) => {
       const pool = new Pool<T, R>(work, ordered, onJobError, subscriber);
-      const sink: Sink<T> = {
-        next: (job) => pool.accept(job),
-        error: (err) => pool.fail(err),
-        complete: () => pool.intakeDone(),
-      };
+      const sink: Sink<T> = pool; // next = accept a job, error = fail, complete = intake done
       let stopIntake: () => void;
       if (isPullable<T>(source)) {
         const demand = source[pull](sink);
@@ -228,7 +224,7 @@ function isIdle(job: Job<unknown, unknown>): boolean {
  * `busy + requested + parked <= limit` by requesting from the source only for free slots; a job
  * that arrives after the limit was lowered waits in `parked` for a slot.
  */
-class Pool<T, R> {
+class Pool<T, R> implements Sink<T> {
   demand: Demand | undefined;
   finished = false;
   private limit = 0;
@@ -285,7 +281,8 @@ class Pool<T, R> {
     }
   }
 
-  accept(value: T): void {
+  /** Sink: the source delivers a requested job. */
+  next(value: T): void {
     if (this.finished) return;
     if (this.requested > 0) this.requested--;
     if (this.busy >= this.limit || this.freeIds.length === 0) {
@@ -300,6 +297,16 @@ class Pool<T, R> {
     this.noMoreJobs = true;
     this.requested = 0;
     this.maybeComplete();
+  }
+
+  /** Sink: the source failed. */
+  error(error: unknown): void {
+    this.fail(error);
+  }
+
+  /** Sink: the source completed. */
+  complete(): void {
+    this.intakeDone();
   }
 
   fail(error: unknown): void {
