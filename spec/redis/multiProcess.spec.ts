@@ -17,18 +17,10 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, expect, it } from 'vitest';
 import { RedisQueue } from '../../src/redis/index.js';
-import { describeRedis, useRedisServer } from './redisServer.js';
+import { describeRedis, useRedisServer, waitFor } from './redisServer.js';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
 const MESSAGES = 10_000;
-
-async function until(check: () => Promise<boolean>, ms: number, what: string): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
 
 describeRedis('RedisQueue across processes', () => {
   const redis = useRedisServer();
@@ -79,23 +71,22 @@ describeRedis('RedisQueue across processes', () => {
     expect((await queue.stats()).visible).toBe(MESSAGES);
 
     const [victim, ...survivors] = await Promise.all([0, 1, 2].map(() => startWorker(name)));
-    await until(
-      async () => (await connection.hlen(`${name}:acks`)) >= MESSAGES / 5,
-      30_000,
-      'the workers to get going',
-    );
+    await waitFor(async () => (await connection.hlen(`${name}:acks`)) >= MESSAGES / 5, {
+      timeout: 30_000,
+      every: 100,
+      what: 'the workers to get going',
+    });
     victim!.kill('SIGKILL');
     await once(victim!, 'exit');
     const acksAtKill = await connection.hlen(`${name}:acks`);
     expect(acksAtKill).toBeLessThan(MESSAGES); // killed mid-run
 
-    await until(
+    await waitFor(
       async () => {
         const s = await queue.stats();
         return s.visible + s.inFlight + s.delayed === 0 && s.acked + s.dead === MESSAGES;
       },
-      45_000,
-      'the survivors to finish',
+      { timeout: 45_000, every: 100, what: 'the survivors to finish' },
     );
     for (const worker of survivors) worker.kill('SIGTERM');
     const codes = await Promise.all(survivors.map((w) => once(w, 'exit')));

@@ -20,16 +20,7 @@ import {
   redisQueueKeys,
 } from '../../src/redis/index.js';
 import { ManualClock } from '../queue/manualClock.js';
-import { describeRedis, useRedisServer } from './redisServer.js';
-
-/** Waits for `check` to hold, looking again after each turn of the event loop, at most `ms`. */
-async function until(check: () => boolean | Promise<boolean>, ms = 5_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > end) throw new Error('condition not reached in time');
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
+import { describeRedis, useRedisServer, waitFor } from './redisServer.js';
 
 describeRedis('RedisQueue on a real redis-server', () => {
   const redis = useRedisServer();
@@ -266,20 +257,20 @@ describeRedis('RedisQueue on a real redis-server', () => {
     void queue.send('b').then((r) => {
       sent = r;
     });
-    await until(() => clock.pending > 0); // the send found the queue full and waits
+    await waitFor(() => clock.pending > 0); // the send found the queue full and waits
     const [a] = await queue.receive();
     await queue.ack(a!.receipt);
     clock.advance(25);
-    await until(() => sent !== undefined);
+    await waitFor(() => sent !== undefined);
     expect(sent).toMatchObject({ ok: true });
 
     const controller = new AbortController();
     const aborted = queue.send('c', { signal: controller.signal });
-    await until(() => clock.pending > 0);
+    await waitFor(() => clock.pending > 0);
     controller.abort(new Error('gave up'));
     await expect(aborted).rejects.toThrow('gave up');
     const closing = queue.send('d');
-    await until(() => clock.pending > 0);
+    await waitFor(() => clock.pending > 0);
     void queue.close();
     await expect(closing).rejects.toBeInstanceOf(ChannelClosedError);
   });
@@ -314,7 +305,7 @@ describeRedis('RedisQueue on a real redis-server', () => {
     });
     opened.push(other as RedisQueue<unknown>);
     const first = firstValueFrom(queue.deadLettered);
-    await until(async () => {
+    await waitFor(async () => {
       const clients = (await redis.connect().client('LIST')) as string;
       return clients.includes('cmd=xread');
     });
@@ -331,7 +322,7 @@ describeRedis('RedisQueue on a real redis-server', () => {
     const watcher = redis.connect();
     const blocked = async () => ((await watcher.client('LIST')) as string).includes('cmd=xread');
     const polled = queue.receive({ wait: Number.POSITIVE_INFINITY });
-    await until(blocked);
+    await waitFor(blocked);
     const producer = new RedisQueue<string>({
       connection: redis.connect(),
       name: queue.keys.base.slice('sluice:{'.length, -1),
@@ -339,7 +330,7 @@ describeRedis('RedisQueue on a real redis-server', () => {
     await producer.enqueue('wake up');
     expect((await polled)[0]?.payload).toBe('wake up');
     await queue.close();
-    await until(async () => !(await blocked())); // the blocking connection is closed
+    await waitFor(async () => !(await blocked())); // the blocking connection is closed
   });
 
   it('a failed connection rejects with an error that names the call, and nothing is settled', async () => {

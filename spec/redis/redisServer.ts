@@ -69,3 +69,25 @@ export function useRedisServer() {
   };
   return handle;
 }
+
+/**
+ * Waits until `check` holds, looking again every `every` ms, and fails after `timeout` ms.
+ *
+ * Only for what another process decides (redis-server, worker processes): fake timers and
+ * virtual time cannot move them, so these tests poll a condition on the real clock. They never
+ * assert how long anything took; the bound only stops a broken run.
+ */
+export async function waitFor(
+  check: () => boolean | Promise<boolean>,
+  {
+    timeout = 5_000,
+    every = 10,
+    what = 'the condition',
+  }: { timeout?: number; every?: number; what?: string } = {},
+): Promise<void> {
+  const end = Date.now() + timeout;
+  while (!(await check())) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, every));
+  }
+}
