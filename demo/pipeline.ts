@@ -414,6 +414,11 @@ export function runDemo(
       });
       stopConsuming.abort();
       await consumerDone;
+      // A lease that ran out on the last allowed delivery (a handler slower than its lease,
+      // on a busy machine) dead-letters the message inside the queue, where no handler sees it.
+      for (const letter of payments.deadLetters()) {
+        settle('dead-lettered', letter.payload.id, `payments queue: ${letter.reason}`);
+      }
       return accounting(stopProducing.signal.aborted);
     } finally {
       subscriptions.unsubscribe();
