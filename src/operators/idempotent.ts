@@ -296,7 +296,7 @@ export function idempotent<T, R, K = T>(
           if (run !== undefined) attach(run, message, k);
           else waiting.push(message);
         };
-        if (waiting.size + attached + subscriber.backlog < waiting.capacity) {
+        if (waiting.size + attached + subscriber.backlog < waiting.capacity || room.inflow > 0) {
           place();
           return;
         }
