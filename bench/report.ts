@@ -456,11 +456,11 @@ export function renderPerformanceMarkdown(report: Report): string {
     '```',
     '',
     'How to read a table: `ratio = value / baseline value`; **better** says which way is good ' +
-      '(higher for rates, lower for memory and time per message); **target** is the goal the ' +
-      'issue set on the ratio, and **result** says whether this run met it. ' +
+      '(higher for rates, lower for memory and time per message); **target** is a goal the ' +
+      'project sets itself for the ratio, and **result** says whether this run met it. ' +
       'Rates are the best of several interleaved runs, the one least disturbed by other ' +
       'processes. How each case is built is described in ' +
-      '[bench/README.md](../bench/README.md) and at the top of each `bench/*.bench.ts`.',
+      '`bench/README.md` and at the top of each `bench/*.bench.ts` in the repository.',
     '',
     ...machineSection(machine),
     '## Results',
