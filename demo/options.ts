@@ -40,6 +40,11 @@ export const CONCURRENCY_MAX = 256;
 /** The autoscaler doubles the workers up to this many, never more. */
 export const AUTOSCALE_MAX = 64;
 
+/** One line of --help's flag list: the flag, what it takes, its default, in columns. */
+function flagLine(flag: string, what: string, value: string | number): string {
+  return `  ${flag.padEnd(19)}${what.padEnd(46)}(default ${value})`;
+}
+
 export const usage = `Usage: npm run demo -- [flags]      (the -- passes the flags to the demo, not to npm)
 
 An order pipeline in memory: a storefront produces orders into a bounded channel, a worker pool
@@ -48,13 +53,23 @@ dead letters) and charges each order once (idempotent), a message queue buffers 
 shipping, and every status fans out to several sinks.
 
 Flags:
-  --count N          orders to produce, 1 or more                  (default ${defaults.count})
-  --rate N           orders per second, 0 for as fast as allowed   (default ${defaults.rate})
-  --policy P         orders channel overflow: block, drop, replace, error (default ${defaults.policy})
-  --capacity N       orders channel capacity, 1 or more            (default ${defaults.capacity})
-  --concurrency N    pricing workers at the start, 1 to ${CONCURRENCY_MAX}       (default ${defaults.concurrency})
-  --failure-rate F   payment attempts that fail or ack late, 0 to ${FAILURE_RATE_MAX} (default ${defaults.failureRate})
-  --seed N           random seed, 0 or more                        (default ${defaults.seed})
+${[
+  flagLine('--count N', 'orders to produce, 1 or more', defaults.count),
+  flagLine('--rate N', 'orders per second, 0 for as fast as allowed', defaults.rate),
+  flagLine('--policy P', 'channel overflow: block, drop, replace, error', defaults.policy),
+  flagLine('--capacity N', 'orders channel capacity, 1 or more', defaults.capacity),
+  flagLine(
+    '--concurrency N',
+    `pricing workers at the start, 1 to ${CONCURRENCY_MAX}`,
+    defaults.concurrency,
+  ),
+  flagLine(
+    '--failure-rate F',
+    `failing or late payment attempts, 0 to ${FAILURE_RATE_MAX}`,
+    defaults.failureRate,
+  ),
+  flagLine('--seed N', 'random seed, 0 or more', defaults.seed),
+].join('\n')}
   --help, -h         this text
 
 Pricing workers: an autoscaler watches the orders channel. When it is more than 75% full the
