@@ -23,7 +23,6 @@ import {
   share,
   startWith,
   take,
-  takeUntil,
   takeWhile,
   tap,
   toArray,
