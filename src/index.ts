@@ -74,3 +74,4 @@ export * from './channels/broadcastSubject.js';
 export * from './channels/watchSubject.js';
 export * from './channels/mpmcSubject.js';
 export * from './channels/oneshotSubject.js';
+export * from './operators/shareBounded.js';
