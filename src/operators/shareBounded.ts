@@ -42,13 +42,14 @@ export interface ShareBoundedConfig<T> extends OverflowOptions<T> {
  * sluice stage), each reading at its own pace, or plain RxJS subscribers, which read
  * everything at once and never hold anyone up. Its output is itself a demand-aware source.
  *
- * **When to pick it over `share({ connector: () => broadcastSubject(n) })`.** Both give each
- * subscriber every message with memory bounded by a capacity shared by all. Behind
- * `broadcastSubject` the source is never slowed: a subscriber that falls behind lags (skips
- * ahead, and is told how many it missed). Behind `shareBounded` nobody skips anything: the
- * slowest subscriber slows the source down. Choose `shareBounded` when every subscriber must
- * see every message (audit, persistence, two stages of one job), `broadcastSubject` when
- * fresh data matters more than completeness (status, prices, progress).
+ * **When to pick it over `share({ connector: () => broadcastSubject(n) })`.** Both hold at
+ * most `n` messages whatever the number of subscribers. A `broadcastSubject` never slows the
+ * source: a demand-aware reader of the Subject itself that falls behind skips ahead and is told
+ * how many it missed (behind `share()`, subscribers are RxJS's own and take every message at
+ * once). `shareBounded` never skips anything: the slowest subscriber slows the source down.
+ * Choose `shareBounded` when every subscriber must see every message (audit, persistence, two
+ * stages of one job), a `broadcastSubject` when fresh data matters more than completeness
+ * (status, prices, progress).
  *
  * **Backpressure.** At most `capacity` messages are held, whatever the number of
  * subscribers. A demand-aware source is asked only for what fits behind the slowest current
