@@ -369,7 +369,9 @@ describe('oneshotSubject', () => {
 
   it('behind connectable: a later subscriber gets the value at once', () => {
     marbles().run(({ hot, expectObservable }) => {
-      const answer = connectable(hot<string>('--a--|'), { connector: () => oneshotSubject<string>() });
+      const answer = connectable(hot<string>('--a--|'), {
+        connector: () => oneshotSubject<string>(),
+      });
       expectObservable(answer).toBe('--(a|)');
       expectObservable(hot('----x|').pipe(mergeMap(() => answer))).toBe('----a|');
       answer.connect();
