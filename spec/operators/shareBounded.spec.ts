@@ -8,6 +8,7 @@ import {
   Observable as RxObservable,
   Subject,
   take,
+  takeWhile,
   timer,
   toArray,
 } from 'rxjs';
@@ -193,6 +194,68 @@ describe('shareBounded: marble tests with plain subscribers (as share)', () => {
 
   it('its output is demand-aware', () => {
     expect(isPullable(of(1).pipe(shareBounded(1)))).toBe(true);
+  });
+});
+
+describe('shareBounded: re-entrant subscribers', () => {
+  it('a subscriber that joins from inside next starts at the message after the current one', () => {
+    const source = new Subject<string>();
+    const shared = source.pipe(shareBounded(2));
+    const first: string[] = [];
+    const late: string[] = [];
+    shared.subscribe((v) => {
+      first.push(v);
+      if (v === 'b') shared.subscribe((w) => late.push(w));
+    });
+    for (const v of ['a', 'b', 'c', 'd']) source.next(v);
+    expect(first).toEqual(['a', 'b', 'c', 'd']);
+    expect(late).toEqual(['c', 'd']);
+  });
+
+  it('a reader that leaves from inside next stops at once; the others read on', () => {
+    const { source, state } = counted(10);
+    const shared = source.pipe(shareBounded(2));
+    const quitter: number[] = [];
+    const stayer = puller(shared);
+    // takeWhile unsubscribes from inside the delivery of 1 (the source runs synchronously)
+    shared.pipe(takeWhile((n) => n < 1, true)).subscribe((n) => quitter.push(n));
+    stayer.demand.request(10);
+    expect(quitter).toEqual([0, 1]);
+    expect(stayer.got).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    expect(state.produced).toBe(10);
+  });
+
+  it('a reader that asks for more from inside next gets it in order, without recursion', () => {
+    const { source } = counted(5000);
+    const shared = source.pipe(shareBounded(1));
+    const got: number[] = [];
+    let demand: Demand | undefined;
+    demand = (shared as unknown as Pullable<number>)[pull]({
+      next: (v) => {
+        got.push(v);
+        demand?.request(1);
+      },
+      error: () => {},
+      complete: () => {},
+    });
+    demand.request(1);
+    expect(got.length).toBe(5000);
+    expect(got[4999]).toBe(4999);
+  });
+
+  it('a message the source emits from inside a subscriber waits until every subscriber got the current one', () => {
+    const source = new Subject<number>();
+    const shared = source.pipe(shareBounded(2));
+    const a: number[] = [];
+    const b: number[] = [];
+    shared.subscribe((n) => {
+      a.push(n);
+      if (n === 1) source.next(2);
+    });
+    shared.subscribe((n) => b.push(n));
+    source.next(1);
+    expect(a).toEqual([1, 2]);
+    expect(b).toEqual([1, 2]); // never 2 before 1
   });
 });
 
