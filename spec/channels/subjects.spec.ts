@@ -1,6 +1,8 @@
 import {
+  config,
   connectable,
   firstValueFrom,
+  from,
   map,
   mergeMap,
   ObjectUnsubscribedError,
@@ -19,7 +21,7 @@ import {
   watchSubject,
   workerPool,
 } from 'sluice';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { type Demand, isPullable, type Pullable, pull } from '../../src/internal/demand.js';
 
 function marbles(): TestScheduler {
@@ -327,6 +329,23 @@ describe('mpmcSubject', () => {
     lossy.next(2);
     expect(dropped).toEqual([2]);
     expect([lossy.size, lossy.sent, lossy.dropped, lossy.capacity]).toEqual([1, 1, 1, 1]);
+  });
+
+  it('behind connectable, a message that does not fit is refused loudly, never lost quietly', () => {
+    vi.useFakeTimers();
+    const unhandled: unknown[] = [];
+    config.onUnhandledError = (e) => unhandled.push(e);
+    try {
+      const jobs = connectable(from([1, 2, 3]), { connector: () => mpmcSubject<number>(2) });
+      jobs.connect(); // nobody takes them: 1 and 2 are buffered, 3 does not fit
+      vi.runAllTimers();
+      expect(unhandled).toHaveLength(1);
+      expect(unhandled[0]).toBeInstanceOf(ChannelFullError);
+      expect((unhandled[0] as ChannelFullError<number>).value).toBe(3);
+    } finally {
+      config.onUnhandledError = null;
+      vi.useRealTimers();
+    }
   });
 
   it('competes with a demand-aware reader of the Subject: a busy worker is skipped', () => {
