@@ -115,6 +115,8 @@ export class SharedStage<T> {
     config: SharedStageConfig<T>,
     /** Called when the last reader left by cancelling (not by reaching the end). */
     private readonly onEmpty: (stage: SharedStage<T>) => void,
+    /** Called once when the upstream ended: completed, failed, or refused by the policy. */
+    private readonly onEnded: (stage: SharedStage<T>, failure: { error: unknown } | undefined) => void,
   ) {
     this.capacity = config.capacity;
     this.policy = config.overflow;
@@ -238,6 +240,7 @@ export class SharedStage<T> {
     if (this.upstreamDone) return;
     this.upstreamDone = true;
     this.failure = failure;
+    this.onEnded(this, failure);
     this.pump();
   }
 

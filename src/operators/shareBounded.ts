@@ -1,28 +1,41 @@
-import type { MonoTypeOperatorFunction, Observable } from 'rxjs';
+import {
+  from,
+  type MonoTypeOperatorFunction,
+  type Observable,
+  type ObservableInput,
+  type Subscription,
+} from 'rxjs';
 import { PullObservable } from '../internal/demand.js';
 import { bufferConfig } from '../internal/policyBuffer.js';
 import { SharedStage, type SharedStageConfig } from '../internal/sharedStage.js';
-import { checkBoolean, checkCapacity, checkOptions } from '../internal/validate.js';
+import { checkCapacity, checkOptions, describe } from '../internal/validate.js';
 import type { OverflowOptions } from '../overflow.js';
+
+/**
+ * When a `shareBounded` connection is dropped so the next subscriber subscribes the source
+ * again, as RxJS's `share`: `true` at once, `false` never, or when the Observable returned by
+ * the function first emits (a subscriber arriving before that keeps the connection).
+ */
+export type ShareBoundedReset<A extends unknown[]> = boolean | ((...args: A) => ObservableInput<unknown>);
 
 /** Options of {@link shareBounded}. */
 export interface ShareBoundedConfig<T> extends OverflowOptions<T> {
   /**
-   * After the source errors, the next subscriber subscribes it again (true), or gets the same
-   * error at once (false). As RxJS's `share`. @default true
+   * After the source errors, when the next subscriber subscribes it again; until then a new
+   * subscriber gets the same error at once. As RxJS's `share`. @default true
    */
-  readonly resetOnError?: boolean;
+  readonly resetOnError?: ShareBoundedReset<[error: unknown]>;
   /**
-   * After the source completes, the next subscriber subscribes it again (true), or completes
-   * at once (false). As RxJS's `share`. @default true
+   * After the source completes, when the next subscriber subscribes it again; until then a new
+   * subscriber completes at once. As RxJS's `share`. @default true
    */
-  readonly resetOnComplete?: boolean;
+  readonly resetOnComplete?: ShareBoundedReset<[]>;
   /**
-   * When the last subscriber leaves before the end, the source is unsubscribed and the next
-   * subscriber subscribes it again (true), or the source stays subscribed (false; messages
-   * that arrive while nobody subscribes are not kept). As RxJS's `share`. @default true
+   * When the last subscriber leaves before the end, when the source is unsubscribed so the next
+   * subscriber subscribes it again. Until then the source stays subscribed, and messages that
+   * arrive while nobody subscribes are not kept. As RxJS's `share`. @default true
    */
-  readonly resetOnRefCountZero?: boolean;
+  readonly resetOnRefCountZero?: ShareBoundedReset<[]>;
 }
 
 /**
@@ -109,30 +122,72 @@ export function shareBounded<T>(
     overflow: opts.overflow,
     onOverflow: opts.onOverflow,
   });
-  const resetOnError = flag(where, 'resetOnError', opts.resetOnError);
-  const resetOnComplete = flag(where, 'resetOnComplete', opts.resetOnComplete);
-  const resetOnRefCountZero = flag(where, 'resetOnRefCountZero', opts.resetOnRefCountZero);
+  const resetOnError = resetOption<[error: unknown]>(where, 'resetOnError', opts.resetOnError);
+  const resetOnComplete = resetOption<[]>(where, 'resetOnComplete', opts.resetOnComplete);
+  const resetOnRefCountZero = resetOption<[]>(
+    where,
+    'resetOnRefCountZero',
+    opts.resetOnRefCountZero,
+  );
 
   return (source: Observable<T>) => {
     // Per operator application, as share(): one connection at a time for this source.
     let current: SharedStage<T> | undefined;
-    const onEmpty = (stage: SharedStage<T>): void => {
-      if (!resetOnRefCountZero) return;
-      stage.disconnect();
+    let pending: Subscription | undefined;
+    const cancelPending = (): void => {
+      pending?.unsubscribe();
+      pending = undefined;
+    };
+    const schedule = <A extends unknown[]>(
+      on: ShareBoundedReset<A>,
+      reset: () => void,
+      ...args: A
+    ): void => {
+      cancelPending();
+      if (on === true) reset();
+      else if (on !== false) {
+        // The first value resets; a notifier may emit synchronously, before `subscribe` returns.
+        let fired = false;
+        let notifier: Subscription | undefined;
+        const fire = (): void => {
+          if (fired) return;
+          fired = true;
+          notifier?.unsubscribe();
+          reset();
+        };
+        notifier = from(on(...args)).subscribe({ next: fire });
+        if (fired) notifier.unsubscribe();
+        else pending = notifier;
+      }
+    };
+    const drop = (stage: SharedStage<T>) => (): void => {
       if (current === stage) current = undefined;
     };
+    const onEmpty = (stage: SharedStage<T>): void =>
+      schedule(resetOnRefCountZero, () => {
+        stage.disconnect();
+        drop(stage)();
+      });
+    const onEnded = (stage: SharedStage<T>, failure: { error: unknown } | undefined): void => {
+      if (failure) schedule(resetOnError, drop(stage), failure.error);
+      else schedule(resetOnComplete, drop(stage));
+    };
     return new PullObservable<T>((sink) => {
-      if (
-        current === undefined ||
-        (current.ended && (current.failed ? resetOnError : resetOnComplete))
-      ) {
-        current = new SharedStage<T>(source, buffer, onEmpty);
-      }
+      if (current === undefined) current = new SharedStage<T>(source, buffer, onEmpty, onEnded);
+      else if (!current.ended) cancelPending(); // a subscriber came back before the reset
       return current.add(sink);
     });
   };
 }
 
-function flag(where: string, name: string, value: unknown): boolean {
-  return value === undefined ? true : checkBoolean(where, name, value);
+function resetOption<A extends unknown[]>(
+  where: string,
+  name: string,
+  value: unknown,
+): ShareBoundedReset<A> {
+  if (value === undefined) return true;
+  if (typeof value === 'boolean' || typeof value === 'function') {
+    return value as ShareBoundedReset<A>;
+  }
+  throw new TypeError(`${where}: ${name} must be a boolean or a function, got ${describe(value)}`);
 }
