@@ -116,7 +116,10 @@ export class SharedStage<T> {
     /** Called when the last reader left by cancelling (not by reaching the end). */
     private readonly onEmpty: (stage: SharedStage<T>) => void,
     /** Called once when the upstream ended: completed, failed, or refused by the policy. */
-    private readonly onEnded: (stage: SharedStage<T>, failure: { error: unknown } | undefined) => void,
+    private readonly onEnded: (
+      stage: SharedStage<T>,
+      failure: { error: unknown } | undefined,
+    ) => void,
   ) {
     this.capacity = config.capacity;
     this.policy = config.overflow;

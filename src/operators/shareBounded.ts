@@ -16,7 +16,9 @@ import type { OverflowOptions } from '../overflow.js';
  * again, as RxJS's `share`: `true` at once, `false` never, or when the Observable returned by
  * the function first emits (a subscriber arriving before that keeps the connection).
  */
-export type ShareBoundedReset<A extends unknown[]> = boolean | ((...args: A) => ObservableInput<unknown>);
+export type ShareBoundedReset<A extends unknown[]> =
+  | boolean
+  | ((...args: A) => ObservableInput<unknown>);
 
 /** Options of {@link shareBounded}. */
 export interface ShareBoundedConfig<T> extends OverflowOptions<T> {
