@@ -76,7 +76,9 @@ export interface ShareBoundedConfig<T> extends OverflowOptions<T> {
  * source and fail every subscriber with `ChannelFullError`, carrying the message, after each
  * has read what was held for it. A subscriber that leaves stops counting at once: the
  * messages only it still needed are released and the source is asked for more, so leaving
- * never stalls the others.
+ * never stalls the others. Demand does not cross foreign operators: in
+ * `rx.pipe(map(f), shareBounded(n))` the source of `shareBounded` is `map`'s output, a push
+ * source; put `shareBounded` right after the sluice stage.
  *
  * **Errors.** A source error reaches each subscriber after the messages held for it. An
  * exception thrown by `onOverflow` reaches the code that emitted the message.
