@@ -1,6 +1,7 @@
 import {
   config,
   connectable,
+  defer,
   firstValueFrom,
   from,
   map,
@@ -162,6 +163,50 @@ describe('broadcastSubject', () => {
     expect(skips).toEqual([1, 1]); // b, then d, were overwritten before the worker asked
     expect(subject.lagged).toBe(2);
     expect(subject.size).toBe(0);
+  });
+
+  it('behind share: the connector made for the connection lags its own slow reader, counted', () => {
+    const made: Array<ReturnType<typeof broadcastSubject<string>>> = [];
+    marbles().run(({ hot, expectObservable }) => {
+      const shared = hot('a-b-c-d-e-f-|').pipe(
+        share({
+          connector: () => {
+            const subject = broadcastSubject<string>(2);
+            made.push(subject);
+            return subject;
+          },
+        }),
+      );
+      expectObservable(shared).toBe('a-b-c-d-e-f-|');
+      // the pool reads the Subject itself (not defer's output, which would hide its demand)
+      const slowReader = defer(() =>
+        made[0]!.pipe(
+          workerPool((job: string) => timer(7).pipe(map(() => job)), { concurrency: 1 }),
+        ),
+      );
+      expectObservable(slowReader).toBe('-------a------c------e------(f|)');
+    });
+    expect(made).toHaveLength(1);
+    expect(made[0]?.lagged).toBe(2);
+    expect(made[0]?.received).toBe(6 + 4);
+  });
+
+  it('a throwing onLag fails that pull reader only', () => {
+    const subject = broadcastSubject<number>(1, {
+      onLag: () => {
+        throw new Error('reporter failed');
+      },
+    });
+    const reader = puller(subject);
+    const got: number[] = [];
+    subject.subscribe((n) => got.push(n));
+    subject.next(1);
+    subject.next(2);
+    reader.demand.request(1);
+    expect(reader.log).toEqual(['error:reporter failed']);
+    subject.next(3);
+    expect(got).toEqual([1, 2, 3]);
+    expect(subject.observed).toBe(true);
   });
 
   it('keeps capacity messages for any number of slow readers', () => {
