@@ -354,19 +354,17 @@ describe('mpmcSubject', () => {
     expect(late).toEqual(['3', '|']);
   });
 
-  it('keeps the overflow rules of the channel: next throws when full, drop reports', () => {
+  it('keeps the overflow rules of the channel: a push that overflows fails it, drop reports', async () => {
     const strict = mpmcSubject<number>(1);
     strict.next(1);
-    const err = (() => {
-      try {
-        strict.next(2);
-      } catch (e) {
-        return e;
-      }
-      return undefined;
-    })();
-    expect(err).toBeInstanceOf(ChannelFullError);
-    expect((err as ChannelFullError<number>).value).toBe(2);
+    expect(() => strict.next(2)).not.toThrow(); // a push source cannot wait: the channel fails
+    const seen: number[] = [];
+    const failure = await new Promise((resolve) =>
+      strict.subscribe({ next: (n) => seen.push(n), error: resolve }),
+    );
+    expect(seen).toEqual([1]); // what was buffered first
+    expect(failure).toBeInstanceOf(ChannelFullError);
+    expect((failure as ChannelFullError<number>).value).toBe(2);
 
     const dropped: number[] = [];
     const lossy = mpmcSubject<number>(1, { overflow: 'drop', onOverflow: (n) => dropped.push(n) });
@@ -376,17 +374,22 @@ describe('mpmcSubject', () => {
     expect([lossy.size, lossy.sent, lossy.dropped, lossy.capacity]).toEqual([1, 1, 1, 1]);
   });
 
-  it('behind connectable, a message that does not fit is refused loudly, never lost quietly', () => {
+  it('behind connectable, a message that does not fit fails the channel loudly, never quietly', () => {
     vi.useFakeTimers();
     const unhandled: unknown[] = [];
     config.onUnhandledError = (e) => unhandled.push(e);
     try {
-      const jobs = connectable(from([1, 2, 3]), { connector: () => mpmcSubject<number>(2) });
+      const subject = mpmcSubject<number>(2);
+      const jobs = connectable(from([1, 2, 3, 4]), { connector: () => subject });
       jobs.connect(); // nobody takes them: 1 and 2 are buffered, 3 does not fit
       vi.runAllTimers();
-      expect(unhandled).toHaveLength(1);
-      expect(unhandled[0]).toBeInstanceOf(ChannelFullError);
-      expect((unhandled[0] as ChannelFullError<number>).value).toBe(3);
+      expect(unhandled).toEqual([]); // nothing thrown into the source
+      const seen: number[] = [];
+      let failure: unknown;
+      subject.subscribe({ next: (n) => seen.push(n), error: (e: unknown) => (failure = e) });
+      expect(seen).toEqual([1, 2]);
+      expect(failure).toBeInstanceOf(ChannelFullError);
+      expect((failure as ChannelFullError<number>).value).toBe(3);
     } finally {
       config.onUnhandledError = null;
       vi.useRealTimers();

@@ -115,7 +115,7 @@ export abstract class ChannelSubject<T>
 
   /** `for await` over the view: a pull reader of the channel, one message per iteration. */
   [Symbol.asyncIterator](): AsyncIterableIterator<T> {
-    return new PullIterator(this);
+    return new PullIterator<T>(this);
   }
 
   /**

@@ -68,7 +68,8 @@ class View<T> extends ChannelSubject<T> implements MpmcSubject<T> {
  *
  * **Backpressure.** At most `capacity` messages are buffered, under the channel's `overflow`
  * policy. `next` cannot wait: when the buffer is full under `'block'` (the default) or
- * `'error'` it throws `ChannelFullError` carrying the message; `'drop'` and `'replace'`
+ * `'error'` the channel fails with `ChannelFullError` carrying the message (readers get what
+ * was buffered, then the error; nothing is thrown into the source); `'drop'` and `'replace'`
  * discard and report to `onOverflow`. The buffer fills only while no reader has demand.
  *
  * **Errors.** As RxJS's `Subject` for the Observer side: after `error(e)` or `complete()` later
