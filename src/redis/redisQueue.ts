@@ -55,10 +55,15 @@ import {
   type RedisQueueSerializer,
   serializeOrThrow,
 } from './codec.js';
+import { CallBatch } from './batch.js';
+import { makePullable } from './demand.js';
+import { pullDeliveries } from './deliverySource.js';
 import { type RedisQueueKeys, redisQueueKeys } from './keys.js';
 import { type ScriptName, scripts } from './scripts.js';
 
 const NAME = 'RedisQueue';
+/** The most enqueues or acks sent in one script call. */
+const BATCH = 256;
 
 /**
  * The part of a Redis client the queue uses: an ioredis `Redis` (or `Cluster`) instance fits.
@@ -295,6 +300,21 @@ export class RedisQueue<T> implements QueueStore<T> {
   private readonly config: string[];
   private readonly tokenPrefix = Math.random().toString(36).slice(2, 10);
   private tokenSeq = 0;
+  /** Enqueues of one turn of the event loop, sent as one script call. */
+  private readonly enqueues = new CallBatch<Array<string | number>, [string, string]>(
+    (args) =>
+      this.run(`${NAME}.enqueue`, 'enqueue', [
+        limit(this.cap),
+        this.policy === 'drop' ? 'drop' : 'keep',
+        ...args.flat(),
+      ]).then((reply) => reply[0] as Array<[string, string]>),
+    BATCH,
+  );
+  /** Acks of one turn of the event loop, sent as one script call. */
+  private readonly acks = new CallBatch<[string, string], string>(
+    (args) => this.run(`${NAME}.ack`, 'ack', args.flat()).then((reply) => reply[0] as string[]),
+    BATCH,
+  );
 
   private readonly waiters: Waiter<T>[] = [];
   private pumping = false;
@@ -413,6 +433,8 @@ export class RedisQueue<T> implements QueueStore<T> {
     this.deadLettered = new Observable<QueueDeadLetter<T>>((subscriber) =>
       this.tail(subscriber),
     ).pipe(takeUntil(this.closeNotifier), share());
+    // `consume` pulls deliveries in batches sized by its free workers (demand protocol).
+    makePullable(this, (sink) => pullDeliveries(this, sink));
   }
 
   /** Milliseconds a delivery is leased for. */
@@ -480,6 +502,12 @@ export class RedisQueue<T> implements QueueStore<T> {
     } catch (error) {
       throw this.failure(where, error);
     }
+  }
+
+  /** A batched call's failure, named after the call that made it (`send` shares `enqueue`'s batch). */
+  private rename(error: unknown, where: string): unknown {
+    if (!(error instanceof Error) || error.message.startsWith(`${where}:`)) return error;
+    return this.failure(where, error.cause ?? error);
   }
 
   private failure(where: string, error: unknown): Error {
@@ -591,14 +619,12 @@ export class RedisQueue<T> implements QueueStore<T> {
     id: string | undefined,
     delay: number,
   ): Promise<EnqueueResult | 'full'> {
-    const reply = (await this.run(where, 'enqueue', [
-      limit(this.cap),
-      this.policy === 'drop' ? 'drop' : 'keep',
-      text,
-      id ?? '',
-      delay,
-      this.token(),
-    ])) as [string, string];
+    let reply: [string, string];
+    try {
+      reply = await this.enqueues.add([text, id ?? '', delay, this.token()]);
+    } catch (error) {
+      throw this.rename(error, where);
+    }
     switch (reply[0]) {
       case 'ok':
         return { ok: true, id: reply[1] };
@@ -874,9 +900,9 @@ export class RedisQueue<T> implements QueueStore<T> {
    */
   async ack(receipt: string): Promise<AckResult> {
     if (typeof receipt !== 'string') return rejection('unknown');
-    const reply = await this.run(`${NAME}.ack`, 'ack', [receipt, this.token()]);
+    const reply = await this.acks.add([receipt, this.token()]);
     this.leaseEnded(receipt);
-    return reply[0] === 'ok' ? ACK_OK : rejection(reply[0]);
+    return reply === 'ok' ? ACK_OK : rejection(reply);
   }
 
   /**
