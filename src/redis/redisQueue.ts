@@ -48,6 +48,7 @@ import {
   checkSignal,
   describe,
 } from '../internal/validate.js';
+import { CallBatch } from './batch.js';
 import {
   decodeError,
   encodeError,
@@ -55,9 +56,8 @@ import {
   type RedisQueueSerializer,
   serializeOrThrow,
 } from './codec.js';
-import { CallBatch } from './batch.js';
-import { makePullable } from './demand.js';
 import { pullDeliveries } from './deliverySource.js';
+import { makePullable } from './demand.js';
 import { type RedisQueueKeys, redisQueueKeys } from './keys.js';
 import { type ScriptName, scripts } from './scripts.js';
 
