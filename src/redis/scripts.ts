@@ -305,15 +305,22 @@ if type(read) == 'table' and read.err then
   end
 end
 if read then
-  for _, entry in ipairs(read[1][2]) do
+  local entries = read[1][2]
+  -- one ticket per entry, reserved at once; leases added with one ZADD
+  local t0 = redis.call('HINCRBY', C, 'ticket', #entries) - #entries
+  local leases = {}
+  local dl = now + VT
+  local deadline = -1
+  if dl ~= INF then deadline = dl end
+  for k, entry in ipairs(entries) do
     local e, fields = entry[1], entry[2] or {}
     local seq = field(fields, 'k')
-    local problem
+    local problem, r
     if not seq or not string.match(seq, '^[1-9]%d*$') then
       problem = 'has no message key (field k)'
       seq = nil
     else
-      local r = redis.call('HMGET', M(seq), 's', 'e')
+      r = redis.call('HMGET', M(seq), 's', 'e', 'a', 'n', 'i', 'p')
       if not r[1] then
         problem = 'names message ' .. seq .. ', which does not exist'
         seq = nil
@@ -333,18 +340,18 @@ if read then
       redis.call('HINCRBY', C, 'deadLettered', 1)
       trimDead()
     else
-      local a = redis.call('HINCRBY', M(seq), 'a', 1)
-      local n = redis.call('HINCRBY', M(seq), 'n', 1)
-      local lk = ticket() .. ':' .. seq
-      local dl = now + VT
-      redis.call('ZADD', L, score(dl), lk)
-      redis.call('HSET', M(seq), 's', 'f', 'de', e, 'lk', lk, 'end', '')
-      redis.call('HINCRBY', C, 'delivered', 1)
-      local r = redis.call('HMGET', M(seq), 'i', 'p')
-      local deadline = -1
-      if dl ~= INF then deadline = dl end
-      out[#out + 1] = { r[1], r[2] or '', a, seq .. ':' .. str(n) .. ':' .. e .. ':1:' .. consumer, deadline }
+      local a = (tonumber(r[3]) or 0) + 1
+      local n = (tonumber(r[4]) or 0) + 1
+      local lk = string.format('%016d', t0 + k) .. ':' .. seq
+      leases[#leases + 1] = score(dl)
+      leases[#leases + 1] = lk
+      redis.call('HSET', M(seq), 'a', a, 'n', n, 's', 'f', 'de', e, 'lk', lk, 'end', '')
+      out[#out + 1] = { r[5], r[6] or '', a, seq .. ':' .. str(n) .. ':' .. e .. ':1:' .. consumer, deadline }
     end
+  end
+  if #leases > 0 then
+    redis.call('ZADD', L, unpack(leases))
+    redis.call('HINCRBY', C, 'delivered', #leases / 2)
   end
 end
 local nextDue, lastId = -1, ''
