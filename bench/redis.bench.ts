@@ -37,6 +37,7 @@ import {
 } from '../spec/redis/redisProcess.js';
 import { RedisQueue } from '../src/redis/index.js';
 import { formatTable, type Row, row } from './harness.js';
+import { formatRatio } from './report.js';
 
 const group = 'redis';
 const ENQUEUES = 20_000;
@@ -307,7 +308,7 @@ const median = (values: readonly number[]): number => {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.floor(sorted.length / 2)]!;
 };
-const rounded = (ratios: readonly number[]) => ratios.map((r) => `${r.toFixed(2)}x`).join(', ');
+const rounded = (ratios: readonly number[]) => ratios.map(formatRatio).join(', ');
 
 interface Pair {
   readonly name: string;

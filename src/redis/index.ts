@@ -1,8 +1,8 @@
 /**
  * `sluice/redis`: the message queue and the broadcast channel on Redis Streams, shared by many
- * processes. A separate
- * entry point, so that the core package never loads a Redis client: this one expects an
- * ioredis connection from the caller (ioredis is an optional peer dependency of sluice).
+ * processes. A separate entry point, so that the core package never loads a Redis client:
+ * this one expects an ioredis connection from the caller (ioredis is an optional peer
+ * dependency of sluice).
  * @module
  */
 export type { RedisQueueSerializer } from './codec.js';
