@@ -546,7 +546,9 @@ export class RedisQueue<T> implements QueueStore<T> {
   // ---- enqueue ------------------------------------------------------------------------
 
   /**
-   * Adds a message, now or after `delay` ms (SQS `SendMessage`).
+   * Adds a message, now or after `delay` ms (SQS `SendMessage`). The enqueues made in one turn
+   * of the event loop go to Redis as one script call, in call order (a loop of `enqueue` calls
+   * is the bulk form).
    *
    * @param payload Serialized at the call (a later change to the object is not seen).
    * @param options `id` (deduplicated; generated as `#<n>` when absent) and `delay` (ms).
@@ -897,6 +899,8 @@ export class RedisQueue<T> implements QueueStore<T> {
    * Acknowledges a delivery: the entry is acknowledged and deleted and the payload dropped,
    * after the script checked the receipt (owner, delivery count, deadline). Refused, changing
    * nothing, when the receipt is stale, expired, released, already acknowledged or unknown.
+   * The acks made in one turn of the event loop go to Redis as one script call; each receipt
+   * is still checked alone and gets its own answer.
    */
   async ack(receipt: string): Promise<AckResult> {
     if (typeof receipt !== 'string') return rejection('unknown');
@@ -1077,6 +1081,8 @@ export class RedisQueue<T> implements QueueStore<T> {
   /**
    * A worker pool over this queue: `consumeQueue(this, handler, options)`, with this handle's
    * scheduler by default. Run it in as many processes as you like: they share the work.
+   * Deliveries are pulled, not polled: the workers freed in one turn become one `receive` of
+   * that many, sent while acks are still on their way (`pollWait` is not used).
    */
   consume(handler: MessageHandler<T>, options?: ConsumeOptions<T>): Observable<ConsumeOutcome<T>> {
     const opts = checkOptions<ConsumeOptions<T>>(`${NAME}.consume`, options);
