@@ -183,7 +183,11 @@ function openReceiver<T>(channel: Channel<T>, sink: Sink<T>, counted: { lagged: 
       while (!done && !(parked && demand === 0)) {
         parked = false;
         conn ??= channel.connection.duplicate();
-        const count = demand > 0 ? Math.min(demand, 256) : 1;
+        // Nobody asked: look for the end only (complete needs no demand). A message such a
+        // look finds is not delivered even if demand came meanwhile: it is read again, so a
+        // receiver reads (and counts what it missed) as of the request, not of the look.
+        const peek = demand === 0;
+        const count = peek ? 1 : Math.min(demand, 256);
         const reply = await conn.call('XREAD', [
           'COUNT',
           count,
@@ -197,8 +201,8 @@ function openReceiver<T>(channel: Channel<T>, sink: Sink<T>, counted: { lagged: 
           if (done) return;
           const seq = Number(id.slice(2));
           const over = field(fields, 'end');
-          if (over === undefined && demand === 0) {
-            parked = true;
+          if (over === undefined && (peek || demand === 0)) {
+            parked = demand === 0;
             break;
           }
           const skipped = seq - cursor - 1;
