@@ -48,6 +48,7 @@ import {
   checkSignal,
   describe,
 } from '../internal/validate.js';
+import { CallBatch } from './batch.js';
 import {
   decodeError,
   encodeError,
@@ -55,10 +56,14 @@ import {
   type RedisQueueSerializer,
   serializeOrThrow,
 } from './codec.js';
+import { pullDeliveries } from './deliverySource.js';
+import { makePullable } from './demand.js';
 import { type RedisQueueKeys, redisQueueKeys } from './keys.js';
 import { type ScriptName, scripts } from './scripts.js';
 
 const NAME = 'RedisQueue';
+/** The most enqueues or acks sent in one script call. */
+const BATCH = 256;
 
 /**
  * The part of a Redis client the queue uses: an ioredis `Redis` (or `Cluster`) instance fits.
@@ -295,6 +300,21 @@ export class RedisQueue<T> implements QueueStore<T> {
   private readonly config: string[];
   private readonly tokenPrefix = Math.random().toString(36).slice(2, 10);
   private tokenSeq = 0;
+  /** Enqueues of one turn of the event loop, sent as one script call. */
+  private readonly enqueues = new CallBatch<Array<string | number>, [string, string]>(
+    (args) =>
+      this.run(`${NAME}.enqueue`, 'enqueue', [
+        limit(this.cap),
+        this.policy === 'drop' ? 'drop' : 'keep',
+        ...args.flat(),
+      ]).then((reply) => reply[0] as Array<[string, string]>),
+    BATCH,
+  );
+  /** Acks of one turn of the event loop, sent as one script call. */
+  private readonly acks = new CallBatch<[string, string], string>(
+    (args) => this.run(`${NAME}.ack`, 'ack', args.flat()).then((reply) => reply[0] as string[]),
+    BATCH,
+  );
 
   private readonly waiters: Waiter<T>[] = [];
   private pumping = false;
@@ -413,6 +433,8 @@ export class RedisQueue<T> implements QueueStore<T> {
     this.deadLettered = new Observable<QueueDeadLetter<T>>((subscriber) =>
       this.tail(subscriber),
     ).pipe(takeUntil(this.closeNotifier), share());
+    // `consume` pulls deliveries in batches sized by its free workers (demand protocol).
+    makePullable(this, (sink) => pullDeliveries(this, sink));
   }
 
   /** Milliseconds a delivery is leased for. */
@@ -482,6 +504,12 @@ export class RedisQueue<T> implements QueueStore<T> {
     }
   }
 
+  /** A batched call's failure, named after the call that made it (`send` shares `enqueue`'s batch). */
+  private rename(error: unknown, where: string): unknown {
+    if (!(error instanceof Error) || error.message.startsWith(`${where}:`)) return error;
+    return this.failure(where, error.cause ?? error);
+  }
+
   private failure(where: string, error: unknown): Error {
     const detail = error instanceof Error ? error.message : String(error);
     return new Error(`${where}: the Redis call failed: ${detail}`, { cause: error });
@@ -518,7 +546,9 @@ export class RedisQueue<T> implements QueueStore<T> {
   // ---- enqueue ------------------------------------------------------------------------
 
   /**
-   * Adds a message, now or after `delay` ms (SQS `SendMessage`).
+   * Adds a message, now or after `delay` ms (SQS `SendMessage`). The enqueues made in one turn
+   * of the event loop go to Redis as one script call, in call order (a loop of `enqueue` calls
+   * is the bulk form).
    *
    * @param payload Serialized at the call (a later change to the object is not seen).
    * @param options `id` (deduplicated; generated as `#<n>` when absent) and `delay` (ms).
@@ -591,14 +621,12 @@ export class RedisQueue<T> implements QueueStore<T> {
     id: string | undefined,
     delay: number,
   ): Promise<EnqueueResult | 'full'> {
-    const reply = (await this.run(where, 'enqueue', [
-      limit(this.cap),
-      this.policy === 'drop' ? 'drop' : 'keep',
-      text,
-      id ?? '',
-      delay,
-      this.token(),
-    ])) as [string, string];
+    let reply: [string, string];
+    try {
+      reply = await this.enqueues.add([text, id ?? '', delay, this.token()]);
+    } catch (error) {
+      throw this.rename(error, where);
+    }
     switch (reply[0]) {
       case 'ok':
         return { ok: true, id: reply[1] };
@@ -871,12 +899,14 @@ export class RedisQueue<T> implements QueueStore<T> {
    * Acknowledges a delivery: the entry is acknowledged and deleted and the payload dropped,
    * after the script checked the receipt (owner, delivery count, deadline). Refused, changing
    * nothing, when the receipt is stale, expired, released, already acknowledged or unknown.
+   * The acks made in one turn of the event loop go to Redis as one script call; each receipt
+   * is still checked alone and gets its own answer.
    */
   async ack(receipt: string): Promise<AckResult> {
     if (typeof receipt !== 'string') return rejection('unknown');
-    const reply = await this.run(`${NAME}.ack`, 'ack', [receipt, this.token()]);
+    const reply = await this.acks.add([receipt, this.token()]);
     this.leaseEnded(receipt);
-    return reply[0] === 'ok' ? ACK_OK : rejection(reply[0]);
+    return reply === 'ok' ? ACK_OK : rejection(reply);
   }
 
   /**
@@ -1051,6 +1081,8 @@ export class RedisQueue<T> implements QueueStore<T> {
   /**
    * A worker pool over this queue: `consumeQueue(this, handler, options)`, with this handle's
    * scheduler by default. Run it in as many processes as you like: they share the work.
+   * Deliveries are pulled, not polled: the workers freed in one turn become one `receive` of
+   * that many, sent while acks are still on their way (`pollWait` is not used).
    */
   consume(handler: MessageHandler<T>, options?: ConsumeOptions<T>): Observable<ConsumeOutcome<T>> {
     const opts = checkOptions<ConsumeOptions<T>>(`${NAME}.consume`, options);
