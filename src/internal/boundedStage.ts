@@ -3,6 +3,17 @@ import { ChannelFullError } from '../errors.js';
 import { type Demand, isPullable, type Pullable, pull, type Sink } from './demand.js';
 import { type BufferConfig, PolicyBuffer } from './policyBuffer.js';
 
+/** How a stage ends when its upstream fails. */
+export interface StageOptions {
+  /**
+   * Called instead of `sink.error` when the upstream itself errors: at once, even from inside a
+   * delivery, with the buffered values discarded and never delivered. Without it, an upstream
+   * error reaches `sink.error` after the buffered values, like completion. Either way, a value
+   * refused under `'block'`/`'error'` reaches `sink.error` after the buffered values.
+   */
+  readonly onUpstreamError?: (error: unknown) => void;
+}
+
 /**
  * A bounded buffer between an upstream and one demand-aware consumer: the machinery of the
  * `bounded` operator, and of `workerPool` and `toAsyncIterable` in front of push sources.
@@ -16,7 +27,11 @@ import { type BufferConfig, PolicyBuffer } from './policyBuffer.js';
  *
  * The upstream is subscribed lazily, on the first `request`, so that a synchronous source
  * meets the consumer's demand instead of an empty buffer. Upstream completion and errors are
- * delivered after the buffered values.
+ * delivered after the buffered values (unless `onUpstreamError` is given).
+ *
+ * A value that arrives while the consumer has demand and nothing is buffered goes straight to
+ * it and takes no slot, even when it arrives from inside a delivery (a consumer that feeds its
+ * own source through a Subject): the nested delivery happens at once, as in `mergeMap`.
  */
 export class BoundedStage<T> implements Demand {
   private readonly buffer: PolicyBuffer<T>;
@@ -38,6 +53,7 @@ export class BoundedStage<T> implements Demand {
     config: BufferConfig<T>,
     private readonly sink: Sink<T>,
     private readonly where: string,
+    private readonly options: StageOptions = {},
   ) {
     this.buffer = new PolicyBuffer(config);
   }
@@ -57,6 +73,15 @@ export class BoundedStage<T> implements Demand {
     this.demand += n;
     if (!this.started) this.start();
     else this.drain();
+  }
+
+  /**
+   * Lowers the consumer's outstanding demand to at most `max` (a consumer whose capacity shrank)
+   * and returns the demand left. Values then wait in the buffer instead.
+   */
+  limitDemand(max: number): number {
+    if (this.demand > max) this.demand = max;
+    return this.demand;
   }
 
   cancel(): void {
@@ -102,20 +127,22 @@ export class BoundedStage<T> implements Demand {
 
   private onValue(value: T): void {
     if (this.ended || this.upstreamDone) return;
-    if (this.demand > 0 && this.buffer.size === 0 && !this.delivering) {
+    if (this.demand > 0 && this.buffer.size === 0) {
+      // Nothing is ahead of it: straight to the consumer, also from inside another delivery.
       this.demand--;
+      const nested = this.delivering;
       this.delivering = true;
       try {
         this.sink.next(value);
       } finally {
-        this.delivering = false;
+        this.delivering = nested;
       }
-      this.drain();
+      if (!nested) this.drain();
       return;
     }
     const offer = this.buffer.offer(value);
     if (offer === 'full') {
-      this.onEnd({
+      this.endIntake({
         error: new ChannelFullError(
           `${this.where}: buffer is full (capacity ${this.buffer.capacity}) and a push source cannot wait; ` +
             `feed it from a demand-aware source (a sluice channel or fromIterable), ` +
@@ -129,7 +156,22 @@ export class BoundedStage<T> implements Demand {
     if (!this.delivering) this.drain();
   }
 
+  /** The upstream completed or failed. */
   private onEnd(failure: { error: unknown } | undefined): void {
+    if (this.ended || this.upstreamDone) return;
+    const onUpstreamError = this.options.onUpstreamError;
+    if (failure !== undefined && onUpstreamError !== undefined) {
+      this.ended = true;
+      this.stopUpstream();
+      this.buffer.drain();
+      onUpstreamError(failure.error);
+      return;
+    }
+    this.endIntake(failure);
+  }
+
+  /** Nothing more is taken; the buffered values are delivered first, then the end. */
+  private endIntake(failure: { error: unknown } | undefined): void {
     if (this.ended || this.upstreamDone) return;
     this.upstreamDone = true;
     this.failure = failure;

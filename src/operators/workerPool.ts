@@ -9,11 +9,10 @@ import {
 import { BoundedStage } from '../internal/boundedStage.js';
 import { type Demand, isPullable, pull, type Sink } from '../internal/demand.js';
 import { bufferConfig } from '../internal/policyBuffer.js';
-import { Ring } from '../internal/ring.js';
 import {
   checkBoolean,
+  checkCapacity,
   checkFunction,
-  checkInteger,
   checkOptions,
   checkSignal,
 } from '../internal/validate.js';
@@ -127,7 +126,7 @@ export function workerPool<T, R>(
   checkFunction(where, 'work', work);
   const opts = checkOptions<WorkerPoolConfig<T>>(where, config);
   const concurrency = opts.concurrency ?? 1;
-  if (!isObservable(concurrency)) checkInteger(where, 'concurrency', concurrency, 1);
+  if (!isObservable(concurrency)) checkCapacity(where, 'concurrency', concurrency);
   const queue = bufferConfig<T>(where, opts.capacity ?? 1000, opts);
   const ordered = opts.ordered === undefined ? false : checkBoolean(where, 'ordered', opts.ordered);
   const signal = checkSignal(where, opts.signal);
@@ -151,8 +150,12 @@ export function workerPool<T, R>(
           pool.intakeDone();
         };
       } else {
-        const stage = new BoundedStage<T>(source, queue, sink, where);
+        // the queue's own refusals reach `pool.error`; the source's errors fail the pool at once
+        const stage = new BoundedStage<T>(source, queue, sink, where, {
+          onUpstreamError: (error) => pool.fail(error),
+        });
         pool.demand = stage;
+        pool.stage = stage;
         stopIntake = () => stage.stopIntake();
       }
       subscriber.add(() => pool.teardown());
@@ -169,7 +172,7 @@ export function workerPool<T, R>(
           concurrency.subscribe({
             next: (limit) => {
               try {
-                checkInteger(where, 'concurrency', limit, 1);
+                checkCapacity(where, 'concurrency', limit);
               } catch (err) {
                 pool.fail(err);
                 return;
@@ -185,14 +188,28 @@ export function workerPool<T, R>(
     });
 }
 
-/** One accepted job: its worker, its result subscription, and (ordered) its held results. */
+/** Jobs asked of the source at once, at most; more are asked as these arrive. */
+const MAX_REQUEST = 1024;
+
+/**
+ * One accepted job: its worker, its result subscription, its place among the running jobs and
+ * (ordered) in the line, and its held results.
+ */
 class Job<T, R> implements WorkerContext {
   controller: AbortController | undefined;
-  inner: Subscriber<R> | undefined;
-  /** Set once the job's promise/observable settled or the job was cancelled. */
+  sub: JobSubscriber<T, R> | undefined;
+  /** Its result completed (or its failure was reported): it is over once torn down. */
+  completed = false;
+  /** Completed and torn down: it no longer runs (ordered: it may still hold its worker). */
+  over = false;
+  /** Nothing it does counts any more: it is over, cancelled, or it failed the pool. */
   settled = false;
-  done = false;
+  /** It failed the pool: its teardown unsubscribes it but does not abort its signal. */
+  failed = false;
   held: R[] | undefined;
+  /** The jobs holding a worker, in the order they started. */
+  prev: Job<T, R> | undefined;
+  next: Job<T, R> | undefined;
   /** ordered: the job accepted after this one, while both are in the line. */
   behind: Job<T, R> | undefined;
 
@@ -208,41 +225,90 @@ class Job<T, R> implements WorkerContext {
 
   cancel(): void {
     this.settled = true;
-    this.inner?.unsubscribe();
-    this.controller?.abort();
+    this.sub?.unsubscribe();
+    if (!this.failed) this.controller?.abort();
+  }
+}
+
+/**
+ * Subscribes to one job's result. Like the inner subscriber of RxJS's `mergeMap`, it tells the
+ * pool a job is over only after its subscription is torn down (`finalize` has run), so a
+ * worker is never handed a new job while the previous one still holds what it releases in its
+ * teardown.
+ */
+class JobSubscriber<T, R> extends Subscriber<R> {
+  /** `subscribe` has not returned yet: a teardown is counted once it has. */
+  subscribing = true;
+  /** Torn down while `subscribing`. */
+  tornDown = false;
+
+  constructor(
+    private readonly pool: Pool<T, R>,
+    private readonly job: Job<T, R>,
+  ) {
+    super();
+  }
+
+  protected override _next(value: R): void {
+    this.pool.emit(this.job, value);
+  }
+
+  protected override _error(error: unknown): void {
+    this.pool.jobFailed(this.job, error);
+    this.unsubscribe();
+  }
+
+  protected override _complete(): void {
+    this.job.completed = true;
+    this.unsubscribe();
+  }
+
+  override unsubscribe(): void {
+    if (this.closed) return;
+    super.unsubscribe();
+    if (this.subscribing) this.tornDown = true;
+    else this.pool.tornDown(this.job);
   }
 }
 
 /** A job in the ordered line that has neither finished nor produced a result yet. */
-function isIdle(job: Job<unknown, unknown>): boolean {
-  return !job.done && job.held === undefined;
+function isIdle<T, R>(job: Job<T, R>): boolean {
+  return !job.over && job.held === undefined;
 }
 
 /**
- * The pool's per-subscription state. Workers are slots `0..limit-1`: a job holds its slot
- * while it runs and, when ordered, until its results are emitted. The pool keeps
- * `busy + requested + parked <= limit` by requesting from the source only for free slots; a job
- * that arrives after the limit was lowered waits in `parked` for a slot.
+ * The pool's per-subscription state, O(1) in `concurrency`: workers are ids handed out as jobs
+ * start and reused as they finish. Every job the source hands over starts at once: the pool
+ * asks for jobs only for free workers (`fill`), so nothing waits inside it, and a job asked for
+ * before the limit was lowered runs on a worker above the new limit rather than being held.
  */
 class Pool<T, R> implements Sink<T> {
+  /** The source's demand handle. */
   demand: Demand | undefined;
+  /** Set when the source is a push source: its queue, whose outstanding demand can be lowered. */
+  stage: BoundedStage<T> | undefined;
   finished = false;
   private limit = 0;
-  /** Free worker ids below the limit, lowest on top. */
-  private freeIds: number[] = [];
-  /** Running (or, ordered, held) jobs by worker id, and how many there are. */
-  private readonly slots: Array<Job<T, R> | undefined> = [];
+  /** Jobs holding a worker: running, or (ordered) finished and waiting for their turn. */
   private busy = 0;
-  /** Jobs requested from the source and not yet delivered. */
+  /** Jobs asked of the source and not yet delivered. */
   private requested = 0;
-  /** Jobs delivered while no worker was free (after the limit was lowered). */
-  private readonly parked = new Ring<T>(4);
-  /** ordered: accepted jobs in input order, until their results are emitted. */
+  /** Released worker ids below the limit, reused first. */
+  private readonly freeIds: number[] = [];
+  /** Released worker ids at or above a lowered limit, reused if it rises again. */
+  private readonly spareIds: number[] = [];
+  /** The lowest id never handed out. */
+  private nextId = 0;
+  /** Jobs holding a worker, oldest first: teardown cuts them off in that order, as mergeMap does. */
+  private first: Job<T, R> | undefined;
+  private last: Job<T, R> | undefined;
   private readonly ordered: boolean;
   /** ordered: the line as an intrusive list through `Job.behind`, oldest first. */
   private lineHead: Job<T, R> | undefined;
   private lineTail: Job<T, R> | undefined;
   private noMoreJobs = false;
+  /** Set when a push source's queue refused a job: the output fails with it once idle. */
+  private refused: { error: unknown } | undefined;
   private flushing = false;
 
   constructor(
@@ -258,38 +324,56 @@ class Pool<T, R> implements Sink<T> {
   setLimit(limit: number): void {
     if (this.finished) return;
     const old = this.limit;
-    if (limit > old) {
-      const inUse = new Set<number>();
-      for (const job of this.slots) if (job !== undefined) inUse.add(job.workerId);
-      for (let id = limit - 1; id >= old; id--) if (!inUse.has(id)) this.freeIds.push(id);
-      this.freeIds.sort((a, b) => b - a); // lowest id on top
-    } else if (limit < old) {
-      this.freeIds = this.freeIds.filter((id) => id < limit);
-    }
     this.limit = limit;
-    this.startParked();
+    if (limit < old) {
+      moveIds(this.freeIds, this.spareIds, (id) => id >= limit);
+      // a push source's queue keeps what it had not handed over yet
+      if (this.stage !== undefined) {
+        this.requested = this.stage.limitDemand(Math.max(0, limit - this.busy));
+      }
+    } else if (limit > old) {
+      moveIds(this.spareIds, this.freeIds, (id) => id < limit);
+      this.freeIds.sort((a, b) => b - a); // lowest id on top
+    }
     this.fill();
   }
 
-  /** Requests a job for every free worker not yet covered by a request or a parked job. */
+  /**
+   * Asks the source for a job for every free worker not yet asked for. This is the one place
+   * that decides how many jobs the pool takes: every job the source delivers starts at once.
+   */
   fill(): void {
     if (this.finished || this.noMoreJobs) return;
-    const want = this.limit - this.busy - this.requested - this.parked.size;
+    const want = Math.min(this.limit - this.busy - this.requested, MAX_REQUEST);
     if (want > 0) {
       this.requested += want;
       this.demand?.request(want);
     }
   }
 
-  /** Sink: the source delivers a requested job. */
+  /** Sink: the source delivers a job the pool asked for. */
   next(value: T): void {
     if (this.finished) return;
     if (this.requested > 0) this.requested--;
-    if (this.busy >= this.limit || this.freeIds.length === 0) {
-      this.parked.push(value);
+    this.start(value);
+    // asks are capped at MAX_REQUEST: ask again if workers are still free
+    if (this.requested === 0 && this.busy < this.limit) this.fill();
+  }
+
+  /** Sink: a pull source failed; or a push source's queue refused a job (its own errors come through `fail`). */
+  error(error: unknown): void {
+    if (this.stage === undefined) {
+      this.fail(error);
       return;
     }
-    this.start(value);
+    // the accepted jobs finish, then the output fails with the refused one
+    this.refused = { error };
+    this.intakeDone();
+  }
+
+  /** Sink: the source completed. */
+  complete(): void {
+    this.intakeDone();
   }
 
   /** The source completed, or intake was stopped by the pool's signal. */
@@ -299,16 +383,7 @@ class Pool<T, R> implements Sink<T> {
     this.maybeComplete();
   }
 
-  /** Sink: the source failed. */
-  error(error: unknown): void {
-    this.fail(error);
-  }
-
-  /** Sink: the source completed. */
-  complete(): void {
-    this.intakeDone();
-  }
-
+  /** Fails the output at once; the teardown cuts off the running jobs. */
   fail(error: unknown): void {
     if (this.finished) return;
     this.finished = true;
@@ -318,16 +393,26 @@ class Pool<T, R> implements Sink<T> {
   teardown(): void {
     this.finished = true;
     this.demand?.cancel();
-    for (const job of this.slots) job?.cancel();
-    this.slots.length = 0;
+    let job = this.first;
+    this.first = this.last = undefined;
+    while (job !== undefined) {
+      const next = job.next;
+      job.cancel();
+      job = next;
+    }
+    this.lineHead = this.lineTail = undefined;
     this.busy = 0;
-    this.parked.drain();
   }
 
   private start(value: T): void {
-    const workerId = this.freeIds.pop()!;
-    const job = new Job<T, R>(value, workerId);
-    this.slots[workerId] = job;
+    const job = new Job<T, R>(value, this.takeId());
+    const last = this.last;
+    if (last === undefined) this.first = job;
+    else {
+      last.next = job;
+      job.prev = last;
+    }
+    this.last = job;
     this.busy++;
     if (this.ordered) {
       if (this.lineTail === undefined) this.lineHead = job;
@@ -339,6 +424,7 @@ class Pool<T, R> implements Sink<T> {
       result = this.work(value, job);
     } catch (error) {
       this.jobFailed(job, error);
+      if (job.completed) this.over(job);
       return;
     }
     if (result instanceof Promise) {
@@ -346,39 +432,39 @@ class Pool<T, R> implements Sink<T> {
         (v) => {
           if (job.settled) return;
           this.emit(job, v);
-          this.jobDone(job);
+          job.completed = true;
+          this.over(job);
         },
         (error: unknown) => {
-          if (!job.settled) this.jobFailed(job, error);
+          if (job.settled) return;
+          this.jobFailed(job, error);
+          if (job.completed) this.over(job);
         },
       );
       return;
     }
-    const inner = new Subscriber<R>({
-      next: (v) => this.emit(job, v),
-      error: (error: unknown) => this.jobFailed(job, error),
-      complete: () => this.jobDone(job),
-    });
-    job.inner = inner;
+    const sub = new JobSubscriber<T, R>(this, job);
+    job.sub = sub;
     try {
-      from(result).subscribe(inner);
+      from(result).subscribe(sub);
     } catch (error) {
-      this.jobFailed(job, error);
+      sub.error(error);
     }
+    sub.subscribing = false;
+    // torn down inside `subscribe`: now that it returned, its finalizers have all run
+    if (sub.tornDown) this.tornDown(job);
   }
 
-  private startParked(): void {
-    while (
-      this.parked.size > 0 &&
-      this.busy < this.limit &&
-      this.freeIds.length > 0 &&
-      !this.finished
-    ) {
-      this.start(this.parked.shift());
-    }
+  /** The worker id for a new job: a released one, else a new one. */
+  private takeId(): number {
+    const free = this.freeIds.pop();
+    if (free !== undefined) return free;
+    // above the limit only for a job asked for before the limit was lowered
+    if (this.nextId < this.limit || this.spareIds.length === 0) return this.nextId++;
+    return this.spareIds.pop()!;
   }
 
-  private emit(job: Job<T, R>, value: R): void {
+  emit(job: Job<T, R>, value: R): void {
     if (this.finished) return;
     if (!this.ordered || this.lineHead === job) {
       this.out.next(value);
@@ -387,30 +473,33 @@ class Pool<T, R> implements Sink<T> {
     }
   }
 
-  private jobFailed(job: Job<T, R>, error: unknown): void {
+  /** A job threw or its result failed: fail the output, or report it and count it completed. */
+  jobFailed(job: Job<T, R>, error: unknown): void {
     if (job.settled || this.finished) return;
     const report = this.onJobError;
-    if (report === undefined) {
-      job.settled = true;
-      this.vacate(job); // it is over: only the others are aborted
-      this.fail(error);
-      return;
+    if (report !== undefined) {
+      try {
+        report({ job: job.job, error, workerId: job.workerId });
+        job.completed = true;
+        return;
+      } catch (callbackError) {
+        error = callbackError;
+      }
     }
-    try {
-      report({ job: job.job, error, workerId: job.workerId });
-    } catch (callbackError) {
-      job.settled = true;
-      this.vacate(job);
-      this.fail(callbackError);
-      return;
-    }
-    this.jobDone(job);
+    job.settled = true;
+    job.failed = true; // it is over: only the others are aborted
+    this.fail(error);
   }
 
-  private jobDone(job: Job<T, R>): void {
-    if (job.settled) return;
+  /** A job's result subscription was torn down. */
+  tornDown(job: Job<T, R>): void {
+    if (!job.settled && job.completed) this.over(job);
+  }
+
+  /** A job completed and was torn down: its worker is free unless (ordered) it must wait. */
+  private over(job: Job<T, R>): void {
     job.settled = true;
-    job.done = true;
+    job.over = true;
     if (!this.ordered) {
       this.release(job);
       this.afterRelease();
@@ -443,7 +532,7 @@ class Pool<T, R> implements Sink<T> {
           head.held = undefined;
           for (const v of held) this.out.next(v);
         }
-        if (!head.done) break;
+        if (!head.over) break;
         this.shiftLine();
         this.release(head);
       }
@@ -462,26 +551,41 @@ class Pool<T, R> implements Sink<T> {
   }
 
   private release(job: Job<T, R>): void {
-    this.vacate(job);
+    this.unlink(job);
     if (job.workerId < this.limit) this.freeIds.push(job.workerId);
+    else this.spareIds.push(job.workerId);
   }
 
-  private vacate(job: Job<T, R>): void {
-    if (this.slots[job.workerId] !== job) return;
-    this.slots[job.workerId] = undefined;
+  /** The job no longer holds its worker. */
+  private unlink(job: Job<T, R>): void {
+    const { prev, next } = job;
+    if (prev === undefined) this.first = next;
+    else prev.next = next;
+    if (next === undefined) this.last = prev;
+    else next.prev = prev;
+    job.prev = job.next = undefined;
     this.busy--;
   }
 
   private afterRelease(): void {
-    this.startParked();
     this.fill();
     this.maybeComplete();
   }
 
   private maybeComplete(): void {
-    if (this.finished || !this.noMoreJobs || this.busy > 0 || this.parked.size > 0) return;
-    if (this.lineHead !== undefined) return;
+    if (this.finished || !this.noMoreJobs || this.busy > 0 || this.lineHead !== undefined) return;
     this.finished = true;
-    this.out.complete();
+    if (this.refused === undefined) this.out.complete();
+    else this.out.error(this.refused.error);
   }
+}
+
+/** Moves the ids that match from one list to another. */
+function moveIds(from: number[], to: number[], matches: (id: number) => boolean): void {
+  let kept = 0;
+  for (const id of from) {
+    if (matches(id)) to.push(id);
+    else from[kept++] = id;
+  }
+  from.length = kept;
 }
