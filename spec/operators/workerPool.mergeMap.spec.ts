@@ -137,6 +137,42 @@ describe('workerPool as mergeMap: teardown order', () => {
     expect(logs.pool).toEqual(logs.mergeMap);
   });
 
+  it('a job that completes inside its own subscribe is finalized before its worker takes the next (where mergeMap starts the next first)', () => {
+    const feedback = (op: Operator) => {
+      const log: string[] = [];
+      const jobs = new Subject<number>();
+      jobs
+        .pipe(
+          op((n: number) => {
+            log.push(`init ${n}`);
+            return of(n).pipe(finalize(() => log.push(`finalized ${n}`)));
+          }, 1),
+        )
+        .subscribe((v) => {
+          log.push(`out ${v}`);
+          if (v === 1) jobs.next(2); // waits: the only worker is busy with 1
+        });
+      jobs.next(1);
+      return log;
+    };
+    expect(feedback(pool)).toEqual([
+      'init 1',
+      'out 1',
+      'finalized 1',
+      'init 2',
+      'out 2',
+      'finalized 2',
+    ]);
+    expect(feedback(merge)).toEqual([
+      'init 1',
+      'out 1',
+      'init 2',
+      'out 2',
+      'finalized 2',
+      'finalized 1',
+    ]);
+  });
+
   it('the output completes after the last job is torn down', () => {
     const logs = both((op) =>
       lifeLog(
@@ -303,6 +339,26 @@ describe('workerPool as mergeMap: source errors', () => {
       expectSubscriptions(inners.b!.subscriptions).toBe([]);
     });
     expect(started).toEqual(['a']); // b was queued, and is never handed to `work`
+  });
+
+  it("a channel's error comes after the jobs taken from it finish (mergeMap drops them)", () => {
+    const run = (op: Operator) => {
+      const [tx, rx] = mpsc<number>(10);
+      for (const n of [1, 2, 3]) tx.trySend(n);
+      tx.error('channel failed');
+      const log: string[] = [];
+      const scheduler = new TestScheduler(() => {});
+      scheduler.run(() => {
+        rx.pipe(op((n: number) => timer(2).pipe(map(() => n)), 1)).subscribe({
+          next: (n) => log.push(`${n}@${scheduler.now()}`),
+          error: (e: unknown) => log.push(`${String(e)}@${scheduler.now()}`),
+        });
+      });
+      return log;
+    };
+    // the pool takes 1, 2 and 3 one at a time; the error comes after 3 is taken: 3 finishes
+    expect(run(pool)).toEqual(['1@2', '2@4', '3@6', 'channel failed@6']);
+    expect(run(merge)).toEqual(['channel failed@0']);
   });
 
   it('teardown order on a source error matches mergeMap', () => {

@@ -158,6 +158,42 @@ describe('consume: store failures', () => {
   });
 });
 
+describe('consume: a failing receive', () => {
+  it('lets the handlers already running finish and settle, then errors; nothing more is leased', async () => {
+    const clock = new ManualClock();
+    const queue = new MessageQueue<string>({ scheduler: clock, visibilityTimeout: 1_000 });
+    queue.enqueue('a');
+    let receives = 0;
+    const store = polledStore(queue, {
+      receive: (options) => {
+        receives++;
+        if (receives > 1) throw new Error('no route to host');
+        return queue.receive(options);
+      },
+    });
+    const log: string[] = [];
+    let finishA!: () => void;
+    consumeQueue(
+      store,
+      (message) =>
+        new Promise<void>((resolve) => {
+          log.push(`handling ${message.payload}`);
+          finishA = resolve;
+        }),
+      { concurrency: 2, scheduler: clock },
+    ).subscribe({
+      next: (outcome) => log.push(label(outcome)),
+      error: (e: unknown) => log.push(`error: ${(e as Error).message}`),
+    });
+    await flushPromises();
+    expect(log).toEqual(['handling a']); // the second receive failed; a still runs
+    finishA();
+    await flushPromises();
+    expect(log).toEqual(['handling a', 'acked:a', 'error: no route to host']);
+    expect(queue.stats()).toMatchObject({ acked: 1, inFlight: 0 });
+  });
+});
+
 describe('consume: concurrency', () => {
   for (const concurrency of [Number.POSITIVE_INFINITY, 2 ** 32, Number.MAX_SAFE_INTEGER]) {
     it(`concurrency ${concurrency} leases everything there is, at a cost independent of the limit`, () => {

@@ -20,7 +20,10 @@ import type { OverflowOptions } from '../overflow.js';
 
 /** What a worker knows about the job it runs. */
 export interface WorkerContext {
-  /** Which worker runs the job: 0 to `concurrency - 1`, reused as workers free up. */
+  /**
+   * Which worker runs the job: a small whole number from 0, reused as workers free up; below
+   * `concurrency`, and below the highest limit in force while it changes.
+   */
   readonly workerId: number;
   /** Aborted when the pool's subscriber unsubscribes or the pool fails while the job runs. */
   readonly signal: AbortSignal;
@@ -36,10 +39,12 @@ export interface JobFailure<T> {
 /** Options of `workerPool`. */
 export interface WorkerPoolConfig<T> extends OverflowOptions<T> {
   /**
-   * How many jobs run at once: a whole number >= 1, or an Observable of them (a `watch`
-   * receiver, a `BehaviorSubject`) to change it while the pool runs. Raising it starts waiting
-   * jobs at once; lowering it lets running jobs finish and starts no new one until fewer than
-   * the new limit run. Until an Observable's first value no job starts. @default 1
+   * How many jobs run at once: a whole number >= 1 or `Infinity` (what a subscription costs
+   * does not depend on it), or an Observable of them (a `watch` receiver, a `BehaviorSubject`)
+   * to change it while the pool runs. Raising it starts waiting jobs at once; lowering it lets
+   * running jobs finish and starts no new one until fewer than the new limit run (jobs a channel
+   * had already handed over start as they arrive, never held back). Until an Observable's first
+   * value no job starts. @default 1
    */
   readonly concurrency?: number | Observable<number>;
   /**
@@ -62,7 +67,10 @@ export interface WorkerPoolConfig<T> extends OverflowOptions<T> {
 /**
  * Runs `work` on each job with at most `concurrency` jobs at once, pulling jobs only as workers
  * free up: `mergeMap(work, concurrency)` with backpressure, a bounded queue, graceful drain, and
- * optional input-order results.
+ * optional input-order results. Within its bounds it behaves as mergeMap does: the same results
+ * in the same order, the same subscriptions, the same teardown order (a worker takes its next
+ * job only after the previous job's subscription is torn down, its `finalize` run). What differs
+ * is listed in the worker-pool guide, under "Coming from mergeMap".
  *
  * ```text
  * source:   -a-b-c-d-|         concurrency 2, each job takes 4 frames
@@ -76,16 +84,21 @@ export interface WorkerPoolConfig<T> extends OverflowOptions<T> {
  * channel of capacity C never has more than C + `concurrency` messages accepted and unfinished.
  * From a plain Observable, which cannot be paused, jobs wait in a queue of `capacity` (default
  * 1000) governed by `overflow` and `onOverflow`, exactly as `bounded`: `'drop'` and `'replace'`
- * discard and report, `'block'` and `'error'` fail the output with `ChannelFullError` carrying
- * the job that did not fit. Under `ordered: true` a finished job keeps its worker until its
- * results are emitted, so the reorder buffer never exceeds `concurrency` jobs. Demand does not
- * pass through foreign operators: `rx.pipe(map(f), workerPool(w))` treats `map`'s output as a
- * push source; move `f` into `w`.
+ * discard and report, `'block'` and `'error'` stop taking jobs, let every accepted job finish,
+ * then fail the output with `ChannelFullError` carrying the job that did not fit. A job that
+ * arrives while a worker is free goes straight to it and takes no queue slot, even when it is
+ * pushed from inside another job's emission. Under `ordered: true` a finished job keeps its
+ * worker until its results are emitted, so the reorder buffer never exceeds `concurrency` jobs.
+ * Demand does not pass through foreign operators: `rx.pipe(map(f), workerPool(w))` treats
+ * `map`'s output as a push source; move `f` into `w`.
  *
  * **Errors.** By default a job that throws or whose result errors fails the output, and every
  * other running job is aborted (like `mergeMap`). With `onJobError` the pool reports each
- * failure with its job and keeps going. An upstream error fails the output after it is reached
- * in the queue.
+ * failure with its job and keeps going. An error of a plain Observable source fails the output
+ * at once, like `mergeMap`: running jobs are cut off (their `signal` aborted) and jobs still
+ * waiting in the queue are never started. A sluice source (a channel receiver, `fromIterable`)
+ * ends with its error only after handing over what it held; the jobs the pool took from it
+ * finish, then the output fails.
  *
  * **Cancellation.** Unsubscribing aborts each running job's `signal`, unsubscribes its result,
  * and stops intake; queued jobs of a push source are discarded with the subscription. Aborting
@@ -150,7 +163,7 @@ export function workerPool<T, R>(
           pool.intakeDone();
         };
       } else {
-        // the queue's own refusals reach `pool.error`; the source's errors fail the pool at once
+        // the queue's refusals reach `pool.error`; the source's own errors fail the pool at once
         const stage = new BoundedStage<T>(source, queue, sink, where, {
           onUpstreamError: (error) => pool.fail(error),
         });
@@ -307,8 +320,8 @@ class Pool<T, R> implements Sink<T> {
   private lineHead: Job<T, R> | undefined;
   private lineTail: Job<T, R> | undefined;
   private noMoreJobs = false;
-  /** Set when a push source's queue refused a job: the output fails with it once idle. */
-  private refused: { error: unknown } | undefined;
+  /** The error the output fails with once the jobs already taken have finished. */
+  private ending: { error: unknown } | undefined;
   private flushing = false;
 
   constructor(
@@ -360,14 +373,13 @@ class Pool<T, R> implements Sink<T> {
     if (this.requested === 0 && this.busy < this.limit) this.fill();
   }
 
-  /** Sink: a pull source failed; or a push source's queue refused a job (its own errors come through `fail`). */
+  /**
+   * Sink: a sluice source failed after handing over what it held, or a push source's queue
+   * refused a job. Either way the end comes after the jobs already taken: they finish, then the
+   * output fails. (A push source's own error fails the pool at once, through `fail`.)
+   */
   error(error: unknown): void {
-    if (this.stage === undefined) {
-      this.fail(error);
-      return;
-    }
-    // the accepted jobs finish, then the output fails with the refused one
-    this.refused = { error };
+    this.ending = { error };
     this.intakeDone();
   }
 
@@ -575,8 +587,8 @@ class Pool<T, R> implements Sink<T> {
   private maybeComplete(): void {
     if (this.finished || !this.noMoreJobs || this.busy > 0 || this.lineHead !== undefined) return;
     this.finished = true;
-    if (this.refused === undefined) this.out.complete();
-    else this.out.error(this.refused.error);
+    if (this.ending === undefined) this.out.complete();
+    else this.out.error(this.ending.error);
   }
 }
 

@@ -147,8 +147,11 @@ function whenDone<R>(
  *
  * **Errors.** A handler's failure is an outcome (`'nacked'`), never an error of the stream; a
  * refused ack or nack is an outcome too (`'lost'`). The stream errors only when the store itself
- * fails (a rejected or thrown store call) or `retryDelay` throws; running handlers are then
- * aborted and their deliveries released.
+ * fails (a rejected or thrown store call) or `retryDelay` throws. When settling a delivery
+ * fails (`ack`, `nack`, `extend`, `retryDelay`), the other running handlers are aborted and
+ * their deliveries released; when leasing fails (`receive`), the handlers already running finish
+ * and are settled first. A delivery is settled once its handler's subscription is torn down
+ * (its `finalize` has run), and a worker takes the next delivery only after that.
  *
  * **Cancellation.** Aborting `signal` drains: no new deliveries, running handlers finish and
  * are settled, then the stream completes. `close()` on the queue drains the same way.
