@@ -213,14 +213,12 @@ class Job<T, R> implements WorkerContext {
   sub: JobSubscriber<T, R> | undefined;
   /** Its result completed (or its failure was reported): it is over once torn down. */
   completed = false;
-  /** Completed and torn down: it no longer runs (ordered: it may still hold its worker). */
-  over = false;
   /** Nothing it does counts any more: it is over, cancelled, or it failed the pool. */
   settled = false;
   /** It failed the pool: its teardown unsubscribes it but does not abort its signal. */
   failed = false;
   held: R[] | undefined;
-  /** The jobs holding a worker, in the order they started. */
+  /** unordered: the jobs holding a worker, in the order they started (ordered: the line). */
   prev: Job<T, R> | undefined;
   next: Job<T, R> | undefined;
   /** ordered: the job accepted after this one, while both are in the line. */
@@ -286,7 +284,7 @@ class JobSubscriber<T, R> extends Subscriber<R> {
 
 /** A job in the ordered line that has neither finished nor produced a result yet. */
 function isIdle<T, R>(job: Job<T, R>): boolean {
-  return !job.over && job.held === undefined;
+  return !(job.completed && job.settled) && job.held === undefined;
 }
 
 /**
@@ -312,7 +310,10 @@ class Pool<T, R> implements Sink<T> {
   private readonly spareIds: number[] = [];
   /** The lowest id never handed out. */
   private nextId = 0;
-  /** Jobs holding a worker, oldest first: teardown cuts them off in that order, as mergeMap does. */
+  /**
+   * unordered: the jobs holding a worker, oldest first (ordered: the line is that list).
+   * Teardown cuts them off in that order, as mergeMap does.
+   */
   private first: Job<T, R> | undefined;
   private last: Job<T, R> | undefined;
   private readonly ordered: boolean;
@@ -405,31 +406,41 @@ class Pool<T, R> implements Sink<T> {
   teardown(): void {
     this.finished = true;
     this.demand?.cancel();
-    let job = this.first;
-    this.first = this.last = undefined;
-    while (job !== undefined) {
-      const next = job.next;
-      job.cancel();
-      job = next;
+    if (this.ordered) {
+      let job = this.lineHead;
+      this.lineHead = this.lineTail = undefined;
+      while (job !== undefined) {
+        const behind = job.behind;
+        job.cancel();
+        job = behind;
+      }
+    } else {
+      let job = this.first;
+      this.first = this.last = undefined;
+      while (job !== undefined) {
+        const next = job.next;
+        job.cancel();
+        job = next;
+      }
     }
-    this.lineHead = this.lineTail = undefined;
     this.busy = 0;
   }
 
   private start(value: T): void {
     const job = new Job<T, R>(value, this.takeId());
-    const last = this.last;
-    if (last === undefined) this.first = job;
-    else {
-      last.next = job;
-      job.prev = last;
-    }
-    this.last = job;
     this.busy++;
     if (this.ordered) {
       if (this.lineTail === undefined) this.lineHead = job;
       else this.lineTail.behind = job;
       this.lineTail = job;
+    } else {
+      const last = this.last;
+      if (last === undefined) this.first = job;
+      else {
+        last.next = job;
+        job.prev = last;
+      }
+      this.last = job;
     }
     let result: ObservableInput<R>;
     try {
@@ -511,7 +522,6 @@ class Pool<T, R> implements Sink<T> {
   /** A job completed and was torn down: its worker is free unless (ordered) it must wait. */
   private over(job: Job<T, R>): void {
     job.settled = true;
-    job.over = true;
     if (!this.ordered) {
       this.release(job);
       this.afterRelease();
@@ -544,7 +554,7 @@ class Pool<T, R> implements Sink<T> {
           head.held = undefined;
           for (const v of held) this.out.next(v);
         }
-        if (!head.over) break;
+        if (!(head.completed && head.settled)) break; // still running
         this.shiftLine();
         this.release(head);
       }
@@ -563,12 +573,13 @@ class Pool<T, R> implements Sink<T> {
   }
 
   private release(job: Job<T, R>): void {
-    this.unlink(job);
+    if (!this.ordered) this.unlink(job);
+    this.busy--;
     if (job.workerId < this.limit) this.freeIds.push(job.workerId);
     else this.spareIds.push(job.workerId);
   }
 
-  /** The job no longer holds its worker. */
+  /** unordered: takes a job off the list of jobs holding a worker. */
   private unlink(job: Job<T, R>): void {
     const { prev, next } = job;
     if (prev === undefined) this.first = next;
@@ -576,7 +587,6 @@ class Pool<T, R> implements Sink<T> {
     if (next === undefined) this.last = prev;
     else next.prev = prev;
     job.prev = job.next = undefined;
-    this.busy--;
   }
 
   private afterRelease(): void {
