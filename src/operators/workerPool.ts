@@ -153,7 +153,7 @@ export function workerPool<T, R>(
   return (source) =>
     new Observable<R>((subscriber) => {
       const pool = new Pool<T, R>(work, ordered, onJobError, subscriber);
-      const sink: Sink<T> = pool; // next = accept a job, error = fail, complete = intake done
+      const sink: Sink<T> = pool; // next = start a job; error, complete = end once the taken jobs are done
       let stopIntake: () => void;
       if (isPullable<T>(source)) {
         const demand = source[pull](sink);
@@ -354,7 +354,8 @@ class Pool<T, R> implements Sink<T> {
 
   /**
    * Asks the source for a job for every free worker not yet asked for. This is the one place
-   * that decides how many jobs the pool takes: every job the source delivers starts at once.
+   * that decides how many jobs the pool takes: every job the source delivers starts at once, so
+   * a limit on starting jobs (say, only while downstream has room) is a limit on `want` here.
    */
   fill(): void {
     if (this.finished || this.noMoreJobs) return;
