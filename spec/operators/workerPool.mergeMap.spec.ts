@@ -258,6 +258,37 @@ describe('workerPool as mergeMap: jobs pushed from inside a job (a Subject feedb
     expect(logs.pool).toEqual(logs.mergeMap);
   });
 
+  it('a job that waited for a worker starts once the emission that freed the worker has returned', () => {
+    const emits: Record<string, string[]> = { a: ['a1', 'a2'], b: ['b1'], c: ['c1'] };
+    const run = (op: Operator) => {
+      const seen: string[] = [];
+      const jobs = new Subject<string>();
+      jobs.pipe(op((job: string) => of(...emits[job]!), 2)).subscribe((v) => {
+        seen.push(v);
+        if (v === 'a1') jobs.next('b'); // a worker is free: b starts at once
+        if (v === 'b1') jobs.next('c'); // both busy: c waits; b then completes
+      });
+      jobs.next('a');
+      return seen;
+    };
+    // mergeMap starts c inside a's emission, deepening the stack; the pool starts it after
+    expect(run(merge)).toEqual(['a1', 'b1', 'c1', 'a2']);
+    expect(run(pool)).toEqual(['a1', 'b1', 'a2', 'c1']);
+  });
+
+  it('a long synchronous chain through the queue does not deepen the stack', () => {
+    let done = 0;
+    const jobs = new Subject<number>();
+    jobs
+      .pipe(workerPool((n: number) => of(n), { concurrency: 1, capacity: 200_000 }))
+      .subscribe((n) => {
+        done++;
+        if (n === 0) for (let i = 1; i < 100_000; i++) jobs.next(i); // all wait for the worker
+      });
+    jobs.next(0);
+    expect(done).toBe(100_000);
+  });
+
   it('a job pushed while a worker is free takes no queue slot (concurrency 8, capacity 1)', () => {
     const seen: Array<number | string> = [];
     const jobs = new Subject<number>();
@@ -527,6 +558,80 @@ describe('workerPool as mergeMap: random scenarios', () => {
         },
       ),
       { numRuns: 400 },
+    );
+  });
+});
+
+describe('workerPool as mergeMap: random feedback loops', () => {
+  it('jobs pushed from inside emissions: the same jobs and values as mergeMap, never more than `concurrency` at once', () => {
+    // job i emits `emits[i]` values synchronously; value k of job i pushes the jobs listed in
+    // pushes[i][k] (later jobs only, so the loop ends)
+    const scenario = fc.integer({ min: 2, max: 8 }).chain((n) =>
+      fc.record({
+        n: fc.constant(n),
+        emits: fc.array(fc.integer({ min: 0, max: 3 }), { minLength: n, maxLength: n }),
+        pushes: fc.array(
+          fc.array(fc.array(fc.integer({ min: 1, max: n - 1 }), { maxLength: 2 }), {
+            maxLength: 3,
+          }),
+          { minLength: n, maxLength: n },
+        ),
+        concurrency: fc.constantFrom(1, 2, 3, Number.POSITIVE_INFINITY),
+      }),
+    );
+    fc.assert(
+      fc.property(scenario, ({ n, emits, pushes, concurrency }) => {
+        const run = (op: Operator) => {
+          const log: string[] = [];
+          const jobs = new Subject<number>();
+          let pushed = 1;
+          jobs
+            .pipe(
+              op((i: number) => {
+                log.push(`init ${i}`);
+                const values = Array.from({ length: emits[i]! }, (_, k) => i * 10 + k);
+                return of(...values).pipe(finalize(() => log.push(`finalized ${i}`)));
+              }, concurrency),
+            )
+            .subscribe({
+              next: (v) => {
+                log.push(`out ${v}`);
+                const i = Math.floor(v / 10);
+                for (const target of pushes[i]?.[v % 10] ?? []) {
+                  if (target > i && pushed < 4 * n) {
+                    pushed++;
+                    jobs.next(target);
+                  }
+                }
+              },
+              complete: () => log.push('done'),
+            });
+          jobs.next(0);
+          jobs.complete();
+          return log;
+        };
+        const pooled = run(pool);
+        const merged = run(merge);
+        // with no job ever waiting, exactly mergeMap's order
+        if (concurrency === Number.POSITIVE_INFINITY) expect(pooled).toEqual(merged);
+        // otherwise the same jobs and values, each job's values in order, and the end last (a
+        // job that waited starts once the emission that freed its worker has returned)
+        const sorted = (log: string[]) => [...log].sort();
+        expect(sorted(pooled)).toEqual(sorted(merged));
+        const outs = (log: string[], i: number) =>
+          log.filter((l) => l.startsWith('out') && Math.floor(Number(l.slice(4)) / 10) === i);
+        for (let i = 0; i < n; i++) expect(outs(pooled, i)).toEqual(outs(merged, i));
+        expect(pooled.at(-1)).toBe('done');
+        // a worker is never handed a job while the job it ran before is not finalized
+        let running = 0;
+        let maxRunning = 0;
+        for (const line of pooled) {
+          if (line.startsWith('init')) maxRunning = Math.max(maxRunning, ++running);
+          if (line.startsWith('finalized')) running--;
+        }
+        expect(maxRunning).toBeLessThanOrEqual(concurrency);
+      }),
+      { numRuns: 500 },
     );
   });
 });

@@ -31,7 +31,9 @@ export interface StageOptions {
  *
  * A value that arrives while the consumer has demand and nothing is buffered goes straight to
  * it and takes no slot, even when it arrives from inside a delivery (a consumer that feeds its
- * own source through a Subject): the nested delivery happens at once, as in `mergeMap`.
+ * own source through a Subject): the nested delivery happens at once, as in `mergeMap`. A value
+ * that had to wait in the buffer is delivered by the outermost delivery's loop, once the
+ * delivery that made room has returned: a loop, never recursion, so the stack stays flat.
  */
 export class BoundedStage<T> implements Demand {
   private readonly buffer: PolicyBuffer<T>;

@@ -67,10 +67,10 @@ export interface WorkerPoolConfig<T> extends OverflowOptions<T> {
 /**
  * Runs `work` on each job with at most `concurrency` jobs at once, pulling jobs only as workers
  * free up: `mergeMap(work, concurrency)` with backpressure, a bounded queue, graceful drain, and
- * optional input-order results. Within its bounds it behaves as mergeMap does: the same results
- * in the same order, the same subscriptions, the same teardown order (a worker takes its next
- * job only after the previous job's subscription is torn down, its `finalize` run). What differs
- * is listed in the worker-pool guide, under "Coming from mergeMap".
+ * optional input-order results. Within its bounds it behaves as mergeMap does: the same results,
+ * subscriptions and teardown order (a worker takes its next job only after the previous job's
+ * subscription is torn down, its `finalize` run). What differs, including one ordering case with
+ * synchronous jobs, is listed in the worker-pool guide under "Coming from mergeMap".
  *
  * ```text
  * source:   -a-b-c-d-|         concurrency 2, each job takes 4 frames
