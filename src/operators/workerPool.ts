@@ -218,15 +218,14 @@ class Job<T, R> implements WorkerContext {
   /** It failed the pool: its teardown unsubscribes it but does not abort its signal. */
   failed = false;
   held: R[] | undefined;
-  /** unordered: the jobs holding a worker, in the order they started (ordered: the line). */
-  prev: Job<T, R> | undefined;
-  next: Job<T, R> | undefined;
   /** ordered: the job accepted after this one, while both are in the line. */
   behind: Job<T, R> | undefined;
 
   constructor(
     readonly job: T,
     readonly workerId: number,
+    /** Start order: teardown cuts jobs off oldest first, as mergeMap does. */
+    readonly seq: number,
   ) {}
 
   get signal(): AbortSignal {
@@ -310,12 +309,10 @@ class Pool<T, R> implements Sink<T> {
   private readonly spareIds: number[] = [];
   /** The lowest id never handed out. */
   private nextId = 0;
-  /**
-   * unordered: the jobs holding a worker, oldest first (ordered: the line is that list).
-   * Teardown cuts them off in that order, as mergeMap does.
-   */
-  private first: Job<T, R> | undefined;
-  private last: Job<T, R> | undefined;
+  /** Jobs holding a worker, by worker id (ids are dense: as many as were ever busy at once). */
+  private readonly slots: Array<Job<T, R> | undefined> = [];
+  /** Jobs started so far. */
+  private started = 0;
   private readonly ordered: boolean;
   /** ordered: the line as an intrusive list through `Job.behind`, oldest first. */
   private lineHead: Job<T, R> | undefined;
@@ -407,41 +404,22 @@ class Pool<T, R> implements Sink<T> {
   teardown(): void {
     this.finished = true;
     this.demand?.cancel();
-    if (this.ordered) {
-      let job = this.lineHead;
-      this.lineHead = this.lineTail = undefined;
-      while (job !== undefined) {
-        const behind = job.behind;
-        job.cancel();
-        job = behind;
-      }
-    } else {
-      let job = this.first;
-      this.first = this.last = undefined;
-      while (job !== undefined) {
-        const next = job.next;
-        job.cancel();
-        job = next;
-      }
-    }
+    const running = this.slots.filter((job) => job !== undefined);
+    this.slots.length = 0;
+    this.lineHead = this.lineTail = undefined;
+    running.sort((a, b) => a.seq - b.seq); // oldest first, as mergeMap does
+    for (const job of running) job.cancel();
     this.busy = 0;
   }
 
   private start(value: T): void {
-    const job = new Job<T, R>(value, this.takeId());
+    const job = new Job<T, R>(value, this.takeId(), this.started++);
+    this.slots[job.workerId] = job;
     this.busy++;
     if (this.ordered) {
       if (this.lineTail === undefined) this.lineHead = job;
       else this.lineTail.behind = job;
       this.lineTail = job;
-    } else {
-      const last = this.last;
-      if (last === undefined) this.first = job;
-      else {
-        last.next = job;
-        job.prev = last;
-      }
-      this.last = job;
     }
     let result: ObservableInput<R>;
     try {
@@ -574,20 +552,10 @@ class Pool<T, R> implements Sink<T> {
   }
 
   private release(job: Job<T, R>): void {
-    if (!this.ordered) this.unlink(job);
+    this.slots[job.workerId] = undefined;
     this.busy--;
     if (job.workerId < this.limit) this.freeIds.push(job.workerId);
     else this.spareIds.push(job.workerId);
-  }
-
-  /** unordered: takes a job off the list of jobs holding a worker. */
-  private unlink(job: Job<T, R>): void {
-    const { prev, next } = job;
-    if (prev === undefined) this.first = next;
-    else prev.next = next;
-    if (next === undefined) this.last = prev;
-    else next.prev = prev;
-    job.prev = job.next = undefined;
   }
 
   private afterRelease(): void {
