@@ -112,7 +112,10 @@ export interface AtLeastOnceOptions<T, A = unknown> extends OverflowOptions<T> {
   readonly backoff?: number | Backoff;
   /** The random source of the jitter, returning a number in [0, 1]. @default Math.random */
   readonly random?: () => number;
-  /** Messages in flight at once (being attempted or waiting to retry). @default 1 */
+  /**
+   * Messages in flight at once (being attempted or waiting to retry): a whole number >= 1 or
+   * `Infinity`. @default 1
+   */
   readonly concurrency?: number;
   /**
    * Messages that may wait for a free slot: from a push source, or read ahead from a sluice

@@ -48,7 +48,7 @@ export interface IdempotentOptions<T, K = T> extends OverflowOptions<T> {
   readonly ttl?: number;
   /** The most succeeded keys remembered at once; the oldest is forgotten first. `Infinity` for no bound. @default 10000 */
   readonly maxKeys?: number;
-  /** Handlers running at once. @default 1 */
+  /** Handlers running at once: a whole number >= 1 or `Infinity`. @default 1 */
   readonly concurrency?: number;
   /**
    * Messages that may wait, for a free slot or for the outcome of a running duplicate (from a

@@ -11,9 +11,9 @@ import { scheduleAt as at } from '../internal/deadlineTimer.js';
 import { type Demand, isPullable, PullObservable, pull, type Sink } from '../internal/demand.js';
 import {
   checkBoolean,
+  checkCapacity,
   checkDuration,
   checkFunction,
-  checkInteger,
   checkOptions,
   checkScheduler,
   checkSignal,
@@ -46,7 +46,10 @@ export type MessageHandler<T> = (
 
 /** Options of `consume` / `consumeQueue`. */
 export interface ConsumeOptions<T> {
-  /** Handlers running at once; one delivery is leased per free worker. @default 1 */
+  /**
+   * Handlers running at once (a whole number >= 1, or `Infinity`); one delivery is leased per
+   * free worker. @default 1
+   */
   readonly concurrency?: number;
   /** Aborting it drains: no new deliveries, running handlers finish, then the outcomes complete. */
   readonly signal?: AbortSignal;
@@ -144,8 +147,11 @@ function whenDone<R>(
  *
  * **Errors.** A handler's failure is an outcome (`'nacked'`), never an error of the stream; a
  * refused ack or nack is an outcome too (`'lost'`). The stream errors only when the store itself
- * fails (a rejected or thrown store call) or `retryDelay` throws; running handlers are then
- * aborted and their deliveries released.
+ * fails (a rejected or thrown store call) or `retryDelay` throws. When settling a delivery
+ * fails (`ack`, `nack`, `extend`, `retryDelay`), the other running handlers are aborted and
+ * their deliveries released; when leasing fails (`receive`), the handlers already running finish
+ * and are settled first. A delivery is settled once its handler's subscription is torn down
+ * (its `finalize` has run), and a worker takes the next delivery only after that.
  *
  * **Cancellation.** Aborting `signal` drains: no new deliveries, running handlers finish and
  * are settled, then the stream completes. `close()` on the queue drains the same way.
@@ -192,7 +198,7 @@ export function consumeQueue<T>(
   checkFunction(where, 'handler', handler);
   const opts = checkOptions<ConsumeOptions<T>>(where, options);
   const concurrency =
-    opts.concurrency === undefined ? 1 : checkInteger(where, 'concurrency', opts.concurrency, 1);
+    opts.concurrency === undefined ? 1 : checkCapacity(where, 'concurrency', opts.concurrency);
   const signal = checkSignal(where, opts.signal);
   const timeout =
     opts.timeout === undefined
@@ -350,10 +356,19 @@ function handle<T>(
     if (phase === RUNNING) {
       if (input === undefined) settle(false, undefined);
       else {
+        // settled once the handler's subscription is torn down (its `finalize` has run)
+        let ended: { failed: boolean; error: unknown } | undefined;
         try {
           handlerSub = from(input).subscribe({
-            error: (error: unknown) => settle(true, error),
-            complete: () => settle(false, undefined),
+            error: (error: unknown) => {
+              ended = { failed: true, error };
+            },
+            complete: () => {
+              ended = { failed: false, error: undefined };
+            },
+          });
+          handlerSub.add(() => {
+            if (ended !== undefined) settle(ended.failed, ended.error);
           });
         } catch (error) {
           settle(true, error);
