@@ -4,6 +4,8 @@ import { DeadlineTimer, type Scheduled, scheduleAt } from '../internal/deadlineT
 import type { Demand, Sink } from '../internal/demand.js';
 import { Heap } from '../internal/heap.js';
 import { Ring } from '../internal/ring.js';
+import { Line, type Linked } from '../internal/waiting/line.js';
+import { WaitList } from '../internal/waiting/waitList.js';
 import type { OverflowHandler, OverflowPolicy } from '../overflow.js';
 import type {
   AckResult,
@@ -98,26 +100,20 @@ class Message<T> {
 }
 
 /** A consumer waiting for deliveries: one `receive()` long poll, or a pull stream (`consume`). */
-interface Taker<T> {
+interface Taker<T> extends Linked<Taker<T>> {
   demand: number;
   live: boolean;
-  /** In the waiting line now. */
-  queued: boolean;
   /** A `receive()`: served one batch, then done. */
   readonly once: boolean;
   take(delivery: Delivery<T>): void;
   end(): void;
 }
 
-/** A `send()` waiting for room under the `'block'` policy. */
+/** A `send()` waiting for room under the `'block'` policy: what it will enqueue. */
 interface SendWaiter<T> {
-  payload: T | undefined;
+  readonly payload: T;
   readonly id: string | undefined;
   readonly delay: number;
-  live: boolean;
-  resolve(result: EnqueueResult): void;
-  reject(error: unknown): void;
-  cleanup: (() => void) | undefined;
 }
 
 interface DeadEntry<T> {
@@ -169,10 +165,11 @@ export class QueueCore<T> {
   private readonly leases = new Heap<Message<T>>();
   private readonly window = new Ring<Message<T>>(16);
   private readonly dead = new Map<number, DeadEntry<T>>();
-  private readonly line = new Ring<Taker<T>>(4);
+  /** Consumers waiting for deliveries, in the order they started waiting; leave from anywhere. */
+  private readonly line = new Line<Taker<T>>();
   private readonly streams = new Set<Taker<T>>();
-  private readonly senders = new Ring<SendWaiter<T>>(4);
-  private waitingSenders = 0;
+  /** Sends waiting for room; an aborted one leaves at once. */
+  private readonly senders = new WaitList<SendWaiter<T>, EnqueueResult>();
   readonly deadSubject = new Subject<QueueDeadLetter<T>>();
 
   /** Generated ids are `<prefix><tag>`: unique, and resolvable to their slot. */
@@ -235,7 +232,7 @@ export class QueueCore<T> {
       this.duplicates++;
       return { ok: false, reason: 'duplicate', id };
     }
-    if (this.live >= this.capacity || (!admitted && this.waitingSenders > 0)) {
+    if (this.live >= this.capacity || (!admitted && this.senders.size > 0)) {
       return this.overflow(payload, id, delay, now);
     }
     return { ok: true, id: this.accept(payload, id, delay, now).id };
@@ -260,7 +257,7 @@ export class QueueCore<T> {
   ): Promise<EnqueueResult> {
     if (signal?.aborted) return Promise.reject(signal.reason);
     if (this.closed) return Promise.reject(this.closedError(payload));
-    const full = this.live >= this.capacity || this.waitingSenders > 0;
+    const full = this.live >= this.capacity || this.senders.size > 0;
     if (!full || this.policy !== 'block') {
       try {
         return Promise.resolve(this.enqueue(payload, id, delay));
@@ -276,31 +273,7 @@ export class QueueCore<T> {
         return Promise.resolve({ ok: false, reason: 'duplicate', id });
       }
     }
-    return new Promise<EnqueueResult>((resolve, reject) => {
-      const waiter: SendWaiter<T> = {
-        payload,
-        id,
-        delay,
-        live: true,
-        resolve,
-        reject,
-        cleanup: undefined,
-      };
-      if (signal) {
-        const onAbort = () => {
-          if (!waiter.live) return;
-          waiter.live = false;
-          waiter.payload = undefined;
-          this.waitingSenders--;
-          while (this.senders.size > 0 && !this.senders.peek().live) this.senders.shift();
-          reject(signal.reason);
-        };
-        signal.addEventListener('abort', onAbort, { once: true });
-        waiter.cleanup = () => signal.removeEventListener('abort', onAbort);
-      }
-      this.senders.push(waiter);
-      this.waitingSenders++;
-    });
+    return this.senders.wait({ payload, id, delay }, signal).promise;
   }
 
   private accept(payload: T, id: string | undefined, delay: number, now: number): Message<T> {
@@ -360,18 +333,16 @@ export class QueueCore<T> {
 
   /** Lets waiting senders in while there is room. */
   private admitSenders(): void {
-    while (this.waitingSenders > 0 && this.live < this.capacity && !this.closed) {
-      const waiter = this.senders.shift();
-      if (!waiter.live) continue;
-      waiter.live = false;
-      this.waitingSenders--;
-      waiter.cleanup?.();
-      const payload = waiter.payload as T;
-      waiter.payload = undefined;
+    for (
+      let wait = this.senders.peek();
+      wait !== undefined && this.live < this.capacity && !this.closed;
+      wait = this.senders.peek()
+    ) {
+      const { payload, id, delay } = wait.entry;
       try {
-        waiter.resolve(this.enqueue(payload, waiter.id, waiter.delay, true));
+        wait.resolve(this.enqueue(payload, id, delay, true));
       } catch (error) {
-        waiter.reject(error);
+        wait.reject(error);
       }
     }
   }
@@ -435,9 +406,11 @@ export class QueueCore<T> {
         if (onAbort) signal?.removeEventListener('abort', onAbort);
       };
       const taker: Taker<T> = {
+        prev: undefined,
+        next: undefined,
+        linked: false,
         demand: max,
         live: true,
-        queued: true,
         once: true,
         take: (delivery) => batch.push(delivery),
         end: () => {
@@ -451,7 +424,7 @@ export class QueueCore<T> {
           if (!taker.live) return;
           taker.live = false;
           cleanup();
-          this.trimLine();
+          this.line.remove(taker);
           reject(signal.reason);
         };
         signal.addEventListener('abort', onAbort, { once: true });
@@ -462,7 +435,7 @@ export class QueueCore<T> {
           if (!taker.live) return;
           taker.live = false;
           cleanup();
-          this.trimLine();
+          this.line.remove(taker);
           resolve(batch);
         });
       }
@@ -476,9 +449,11 @@ export class QueueCore<T> {
       return NO_DEMAND;
     }
     const taker: Taker<T> = {
+      prev: undefined,
+      next: undefined,
+      linked: false,
       demand: 0,
       live: true,
-      queued: false,
       once: false,
       take: (delivery) => sink.next(delivery),
       end: () => sink.complete(),
@@ -488,10 +463,7 @@ export class QueueCore<T> {
       request: (n: number) => {
         if (!taker.live || !(n > 0)) return;
         taker.demand += n;
-        if (!taker.queued) {
-          taker.queued = true;
-          this.line.push(taker);
-        }
+        this.line.push(taker);
         const now = this.scheduler.now();
         if (this.leases.minKey() <= now || this.delayed.minKey() <= now) this.processDue(now);
         this.serve();
@@ -500,14 +472,9 @@ export class QueueCore<T> {
         if (!taker.live) return;
         taker.live = false;
         this.streams.delete(taker);
-        this.trimLine();
+        this.line.remove(taker);
       },
     };
-  }
-
-  private trimLine(): void {
-    const line = this.line;
-    while (line.size > 0 && !line.peek().live) line.shift().queued = false;
   }
 
   /** Hands visible messages to waiting consumers, in the order they started waiting. */
@@ -525,17 +492,15 @@ export class QueueCore<T> {
         const line = this.line;
         const visible = this.visible;
         while (visible.size > 0 && line.size > 0 && !this.closed) {
-          const taker = line.peek();
+          const taker = line.peek() as Taker<T>;
           if (!taker.live || taker.demand <= 0) {
-            line.shift();
-            taker.queued = false;
+            line.remove(taker);
             continue;
           }
           taker.demand--;
           const delivery = this.lease(visible.shift(), now);
           if (taker.once && (taker.demand === 0 || visible.size === 0)) {
-            line.shift();
-            taker.queued = false;
+            line.remove(taker);
             taker.live = false;
             taker.take(delivery);
             taker.end();
@@ -830,18 +795,8 @@ export class QueueCore<T> {
     this.closing = new Promise<CloseResult>((resolve) => {
       this.closeResolve = resolve;
     });
-    while (this.senders.size > 0) {
-      const waiter = this.senders.shift();
-      if (!waiter.live) continue;
-      waiter.live = false;
-      this.waitingSenders--;
-      waiter.cleanup?.();
-      const payload = waiter.payload as T;
-      waiter.payload = undefined;
-      waiter.reject(this.closedError(payload));
-    }
+    this.senders.rejectAll(({ payload }) => this.closedError(payload));
     for (const taker of this.line.drain()) {
-      taker.queued = false;
       if (taker.live && taker.once) {
         taker.live = false;
         taker.end();
