@@ -17,7 +17,10 @@ export interface Receiver<T> extends Observable<T>, AsyncIterable<T> {
   readonly capacity: number;
   /** Messages buffered now. */
   readonly size: number;
-  /** True once the channel accepts no more messages (receiver closed, every sender closed, or failed). */
+  /**
+   * True once no message can arrive beyond those buffered: the channel accepts no more (receiver
+   * closed, every sender closed, failed, or its consumer failed) and no send still waits to deliver.
+   */
   readonly isClosed: boolean;
   /** Messages accepted by the channel. */
   readonly sent: number;
@@ -55,7 +58,7 @@ export class ChannelReceiver<T> extends PullObservable<T> implements Receiver<T>
     return this.core.buffer.size;
   }
   get isClosed(): boolean {
-    return this.core.isClosed;
+    return this.core.isClosedForReceiver;
   }
   get sent(): number {
     return this.core.sent;
