@@ -1,5 +1,4 @@
 import {
-  asyncScheduler,
   from,
   Observable,
   type ObservableInput,
@@ -13,6 +12,7 @@ import { BoundedStage } from '../internal/boundedStage.js';
 import { LazySignal } from '../internal/deliveryInternals.js';
 import { type Demand, isPullable, pull, type Sink } from '../internal/demand.js';
 import { type BufferConfig, bufferConfig } from '../internal/policyBuffer.js';
+import { monotonicScheduler } from '../internal/time/monotonicScheduler.js';
 import {
   checkCapacity,
   checkDuration,
@@ -121,7 +121,7 @@ export interface AtLeastOnceOptions<T, A = unknown> extends OverflowOptions<T> {
   readonly onRetry?: (event: RetryEvent<T>) => void;
   /** Told about each ack that arrived for an abandoned attempt (and was ignored). */
   readonly onStaleAck?: (event: StaleAck<T, A>) => void;
-  /** Where ack timeouts and retry delays are scheduled. @default asyncScheduler */
+  /** Where ack timeouts and retry delays are scheduled. @default a monotonic scheduler (`performance.now()`, immune to wall-clock changes) */
   readonly scheduler?: SchedulerLike;
 }
 
@@ -330,7 +330,7 @@ export function atLeastOnce<T, A>(
     opts.onStaleAck,
     true,
   );
-  const scheduler = checkScheduler<SchedulerLike>(WHERE, opts.scheduler) ?? asyncScheduler;
+  const scheduler = checkScheduler<SchedulerLike>(WHERE, opts.scheduler) ?? monotonicScheduler;
 
   function retryDelay(failed: number): number {
     const { initial, factor, max, jitter } = backoff;

@@ -1,10 +1,6 @@
-import {
-  asyncScheduler,
-  type MonoTypeOperatorFunction,
-  Observable,
-  type SchedulerLike,
-} from 'rxjs';
+import { type MonoTypeOperatorFunction, Observable, type SchedulerLike } from 'rxjs';
 import { Intake, KeyWindow, windowConfig } from '../internal/deliveryInternals.js';
+import { monotonicScheduler } from '../internal/time/monotonicScheduler.js';
 import { checkFunction, checkOptions } from '../internal/validate.js';
 
 /** Options of `dedupe`. */
@@ -18,7 +14,7 @@ export interface DedupeOptions<T, K = T> {
   readonly ttl?: number;
   /** The most keys remembered at once; the oldest is forgotten first. `Infinity` for no bound. @default 10000 */
   readonly maxKeys?: number;
-  /** The clock that TTLs are measured on (only `now()` is used). @default asyncScheduler */
+  /** The clock that TTLs are measured on (only `now()` is used). @default a monotonic scheduler (`performance.now()`, immune to wall-clock changes) */
   readonly scheduler?: SchedulerLike;
   /** Told about each message dropped as a duplicate, with its key. */
   readonly onDuplicate?: (message: T, key: K) => void;
@@ -88,7 +84,7 @@ const WHERE = 'dedupe';
  */
 export function dedupe<T, K = T>(options?: DedupeOptions<T, K>): MonoTypeOperatorFunction<T> {
   const opts = checkOptions<DedupeOptions<T, K>>(WHERE, options);
-  const { key, ttl, maxKeys, scheduler = asyncScheduler } = windowConfig<T, K>(WHERE, opts);
+  const { key, ttl, maxKeys, scheduler = monotonicScheduler } = windowConfig<T, K>(WHERE, opts);
   const onDuplicate = checkFunction<(message: T, key: K) => void>(
     WHERE,
     'onDuplicate',

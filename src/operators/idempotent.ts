@@ -1,5 +1,4 @@
 import {
-  asyncScheduler,
   from,
   Observable,
   type ObservableInput,
@@ -15,6 +14,7 @@ import {
   windowConfig,
 } from '../internal/deliveryInternals.js';
 import { bufferConfig, PolicyBuffer } from '../internal/policyBuffer.js';
+import { monotonicScheduler } from '../internal/time/monotonicScheduler.js';
 import { checkCapacity, checkFunction, checkOptions } from '../internal/validate.js';
 import type { OverflowOptions } from '../overflow.js';
 
@@ -53,7 +53,7 @@ export interface IdempotentOptions<T, K = T> extends OverflowOptions<T> {
    * running duplicate; `Infinity` for no bound. @default 1000
    */
   readonly capacity?: number;
-  /** The clock that TTLs are measured on (only `now()` is used). @default asyncScheduler */
+  /** The clock that TTLs are measured on (only `now()` is used). @default a monotonic scheduler (`performance.now()`, immune to wall-clock changes) */
   readonly scheduler?: SchedulerLike;
   /** Told about each message that will share another's outcome instead of running the handler. */
   readonly onDuplicate?: (message: T, key: K) => void;
@@ -165,7 +165,7 @@ export function idempotent<T, R, K = T>(
 ): OperatorFunction<T, IdempotentOutcome<T, R>> {
   checkFunction(WHERE, 'handler', handler);
   const opts = checkOptions<IdempotentOptions<T, K>>(WHERE, options);
-  const { key, ttl, maxKeys, scheduler = asyncScheduler } = windowConfig<T, K>(WHERE, opts);
+  const { key, ttl, maxKeys, scheduler = monotonicScheduler } = windowConfig<T, K>(WHERE, opts);
   const concurrency =
     opts.concurrency === undefined ? 1 : checkCapacity(WHERE, 'concurrency', opts.concurrency);
   const buffer = bufferConfig<T>(WHERE, opts.capacity ?? 1000, {

@@ -1,5 +1,4 @@
 import {
-  asyncScheduler,
   from,
   Observable,
   type ObservableInput,
@@ -9,6 +8,7 @@ import {
 } from 'rxjs';
 import { scheduleAt as at } from '../internal/deadlineTimer.js';
 import { type Demand, isPullable, PullObservable, pull, type Sink } from '../internal/demand.js';
+import { monotonicScheduler } from '../internal/time/monotonicScheduler.js';
 import {
   checkBoolean,
   checkDuration,
@@ -65,7 +65,7 @@ export interface ConsumeOptions<T> {
   readonly keepAlive?: boolean;
   /** Delay of the nack after a failure: milliseconds, or computed per message. @default 0 */
   readonly retryDelay?: number | ((message: Delivery<T>, error: unknown) => number);
-  /** Timers (timeout, keep-alive, poll back-off). @default the queue's scheduler for `queue.consume`, else asyncScheduler */
+  /** Timers (timeout, keep-alive, poll back-off). @default the queue's scheduler for `queue.consume`, else a monotonic scheduler (`performance.now()`) */
   readonly scheduler?: SchedulerLike;
   /**
    * Long-poll wait per `receive` call, for a store that is not the in-memory queue (which is
@@ -207,7 +207,7 @@ export function consumeQueue<T>(
       opts.retryDelay === undefined ? 0 : checkDuration(where, 'retryDelay', opts.retryDelay);
     retryDelay = () => fixed;
   }
-  const scheduler = checkScheduler<SchedulerLike>(where, opts.scheduler) ?? asyncScheduler;
+  const scheduler = checkScheduler<SchedulerLike>(where, opts.scheduler) ?? monotonicScheduler;
   const pollWait =
     opts.pollWait === undefined ? 20_000 : checkDuration(where, 'pollWait', opts.pollWait, true);
   const settings: Settings<T> = { timeout, keepAlive, retryDelay, scheduler, pollWait };

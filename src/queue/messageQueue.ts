@@ -1,7 +1,8 @@
-import { asyncScheduler, type Observable, type SchedulerLike } from 'rxjs';
+import type { Observable, SchedulerLike } from 'rxjs';
 import type { Demand, Sink } from '../internal/demand.js';
 import { pull } from '../internal/demand.js';
 import { bufferConfig } from '../internal/policyBuffer.js';
+import { monotonicScheduler } from '../internal/time/monotonicScheduler.js';
 import {
   checkCapacity,
   checkDuration,
@@ -114,7 +115,7 @@ function checkIds(where: string, ids: unknown): Iterable<string> | undefined {
  * leasing or enqueuing anything. `close({ grace })` stops deliveries at once (waiting receives
  * resolve empty, consumers drain, waiting sends reject), gives in-flight messages `grace` ms to
  * be acknowledged, then releases the rest back to the queue without counting an attempt. All
- * timers go through `scheduler` (default `asyncScheduler`), one for the earliest lease deadline
+ * timers go through `scheduler` (default: `asyncScheduler`'s timers on the monotonic `performance.now()` clock), one for the earliest lease deadline
  * and one for the earliest delayed message, clamped to 2^31-1 ms; after `close()` finishes no
  * timer is left.
  *
@@ -188,7 +189,7 @@ export class MessageQueue<T> implements QueueStore<T> {
         dead.onEvict,
         true,
       ),
-      scheduler: checkScheduler<SchedulerLike>(NAME, opts.scheduler) ?? asyncScheduler,
+      scheduler: checkScheduler<SchedulerLike>(NAME, opts.scheduler) ?? monotonicScheduler,
     });
     this.deadLettered = this.core.deadSubject.asObservable();
   }

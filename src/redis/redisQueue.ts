@@ -37,6 +37,7 @@ import {
   type ReleaseResult,
 } from 'sluice';
 import { scheduleAt as timerAt } from '../internal/deadlineTimer.js';
+import { monotonicScheduler } from '../internal/time/monotonicScheduler.js';
 import {
   checkCapacity,
   checkDuration,
@@ -110,7 +111,7 @@ export interface RedisQueueOptions<T> extends OverflowOptions<T> {
   readonly consumer?: string;
   /** Where `now` comes from for leases, delays and the deduplication window. @default 'redis' */
   readonly clock?: RedisQueueClock;
-  /** Timers (long-poll wait, wake-ups, close grace, send retries) and, with `clock: 'scheduler'`, the clock. @default asyncScheduler */
+  /** Timers (long-poll wait, wake-ups, close grace, send retries) and, with `clock: 'scheduler'`, the clock. @default a monotonic scheduler (`performance.now()`, immune to wall-clock changes); with `clock: 'scheduler'`, `asyncScheduler` (every process reads its wall clock) */
   readonly scheduler?: SchedulerLike;
   /**
    * The longest a blocking read waits before the queue looks again, in ms. Bounds how late a
@@ -401,7 +402,11 @@ export class RedisQueue<T> implements QueueStore<T> {
       opts.clock === undefined
         ? 'redis'
         : checkOneOf(NAME, 'clock', opts.clock, ['redis', 'scheduler'] as const);
-    this.sched = checkScheduler<SchedulerLike>(NAME, opts.scheduler) ?? asyncScheduler;
+    // Timers run on the monotonic clock; a lease clock shared by processes (`clock:
+    // 'scheduler'` without a scheduler of its own) cannot be one process's monotonic time.
+    this.sched =
+      checkScheduler<SchedulerLike>(NAME, opts.scheduler) ??
+      (this.clock === 'scheduler' ? asyncScheduler : monotonicScheduler);
     this.blockTime =
       opts.blockTime === undefined ? 1_000 : checkInteger(NAME, 'blockTime', opts.blockTime, 1);
     this.config = [
