@@ -8,7 +8,9 @@
  * `clock.advance(ms)` moves it and fires the store's timers. Nothing sleeps. Every call is
  * awaited, so a synchronous store and a remote one are driven the same way.
  */
+import { lastValueFrom, toArray } from 'rxjs';
 import { afterEach, describe, expect, it } from 'vitest';
+import { consumeQueue } from '../../src/queue/consume.js';
 import type { QueueStore } from '../../src/queue/store.js';
 import type { Delivery } from '../../src/queue/types.js';
 import { ManualClock } from './manualClock.js';
@@ -441,5 +443,39 @@ export function describeQueueStore(name: string, open: OpenStore): void {
       await store.nack(a.receipt);
       await expect(closed).resolves.toEqual({ released: 0 });
     });
+
+    for (const grace of [0, 500]) {
+      it(`close({ grace: ${grace} }) cuts a running consume() handler off: its signal aborts before a peer can receive the message, the outcome says released, consume completes`, async () => {
+        const { clock, store, peer } = await setup({ visibilityTimeout: 10_000 });
+        const other = await peer();
+        await store.enqueue('job');
+        let signal: AbortSignal | undefined;
+        let started!: () => void;
+        const running = new Promise<void>((resolve) => {
+          started = resolve;
+        });
+        const outcomes = lastValueFrom(
+          consumeQueue(
+            store,
+            (_, context) => {
+              signal = context.signal;
+              started();
+              return new Promise<void>(() => {}); // works until stopped
+            },
+            { scheduler: clock, pollWait: 0 },
+          ).pipe(toArray()),
+        );
+        await running;
+        const closed = store.close({ grace });
+        clock.advance(grace);
+        expect(await closed).toEqual({ released: 1 });
+        expect(signal?.aborted).toBe(true); // stopped by the time the message is back in the queue
+        const done = await outcomes; // completes
+        expect(done).toHaveLength(1);
+        expect(done[0]).toMatchObject({ status: 'lost', reason: 'released' });
+        expect(done[0]?.message.payload).toBe('job');
+        if (other !== store) expect((await take(other)).payload).toBe('job');
+      });
+    }
   });
 }

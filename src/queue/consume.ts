@@ -27,7 +27,8 @@ import type { Delivery, ReceiptRejection } from './types.js';
 export interface ConsumeContext {
   /**
    * Aborted when the handler should stop: its `timeout` ran out, its lease was lost (a
-   * `keepAlive` extension was refused), or the consumer was unsubscribed.
+   * `keepAlive` extension was refused), the queue's `close()` released its lease after the
+   * grace period, or the consumer was unsubscribed.
    */
   readonly signal: AbortSignal;
   /** Which worker runs it: 0 to `concurrency - 1`. */
@@ -81,8 +82,9 @@ export interface ConsumeOptions<T> {
  * - `'nacked'`: the handler failed (or timed out) and the message went back to the queue, or to
  *   the dead letters when that was its last attempt (`deadLettered`).
  * - `'lost'`: the lease was gone when the consumer tried to settle it or keep it alive (it
- *   expired, or a newer delivery exists); the queue redelivers or has redelivered the message.
- *   `error` is the handler's error when it had failed.
+ *   expired, or a newer delivery exists), or `close()` released it while the handler ran
+ *   (`reason: 'released'`; the handler's signal is aborted); the queue redelivers or has
+ *   redelivered the message. `error` is the handler's error when it had failed.
  */
 export type ConsumeOutcome<T> =
   | { readonly status: 'acked'; readonly message: Delivery<T> }
@@ -241,11 +243,14 @@ function handle<T>(
     let handlerSub: Subscription | undefined;
     let heartbeat: { cancel(): void } | undefined;
     let deadline: { cancel(): void } | undefined;
+    let unwatch: (() => void) | undefined;
     const { scheduler } = settings;
 
     const stopTimers = () => {
       heartbeat?.cancel();
       deadline?.cancel();
+      unwatch?.();
+      unwatch = undefined;
     };
     const stopHandler = (reason: unknown) => {
       handlerSub?.unsubscribe();
@@ -338,6 +343,20 @@ function handle<T>(
         const error = new TimeoutError();
         stopHandler(error);
         settle(true, error);
+      });
+    }
+
+    if (store.watchRelease !== undefined) {
+      // Shutdown took the lease away (close() after its grace): the message may go to another
+      // consumer now, so this handler must stop, and its outcome says why.
+      unwatch = store.watchRelease(message.receipt, () => {
+        if (phase !== RUNNING) return;
+        phase = DONE;
+        stopTimers();
+        stopHandler(
+          new Error(`consume: the queue closed and released the lease on message ${message.id}`),
+        );
+        finish({ status: 'lost', message, reason: 'released' });
       });
     }
 

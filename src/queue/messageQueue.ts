@@ -351,6 +351,15 @@ export class MessageQueue<T> implements QueueStore<T> {
     return this.core.release(receipt);
   }
 
+  /**
+   * Calls `onReleased` if `close()` releases the lease of `receipt` before it was settled (the
+   * `QueueStore` hook `consume` uses to abort a handler that shutdown cut off). Returns a
+   * function that stops watching; settling the lease stops it too.
+   */
+  watchRelease(receipt: string, onReleased: () => void): () => void {
+    return this.core.watchRelease(receipt, onReleased);
+  }
+
   /** The dead letters kept, oldest first. */
   deadLetters(): QueueDeadLetter<T>[] {
     return this.core.deadLetters();

@@ -2,6 +2,7 @@ import { type SchedulerLike, Subject } from 'rxjs';
 import { ChannelClosedError, ChannelFullError } from '../errors.js';
 import { DeadlineTimer, type Scheduled, scheduleAt } from '../internal/deadlineTimer.js';
 import type { Demand, Sink } from '../internal/demand.js';
+import { reportUnhandledError } from '../internal/fromIterableCore.js';
 import { Heap } from '../internal/heap.js';
 import { Ring } from '../internal/ring.js';
 import { Line, type Linked } from '../internal/waiting/line.js';
@@ -171,6 +172,8 @@ export class QueueCore<T> {
   /** Sends waiting for room; an aborted one leaves at once. */
   private readonly senders = new WaitList<SendWaiter<T>, EnqueueResult>();
   readonly deadSubject = new Subject<QueueDeadLetter<T>>();
+  /** Who to tell when close() releases a lease: receipt → callback (`watchRelease`). */
+  private readonly releaseWatchers = new Map<string, () => void>();
 
   /** Generated ids are `<prefix><tag>`: unique, and resolvable to their slot. */
   private readonly idPrefix = `${Math.random().toString(36).slice(2, 6)}-`;
@@ -567,7 +570,7 @@ export class QueueCore<T> {
     this.leases.remove(message.heapHandle);
     message.heapHandle = -1;
     message.state = ACKED;
-    message.receipt = undefined;
+    this.forgetReceipt(message);
     message.payload = undefined;
     this.acked++;
     this.finish(message);
@@ -582,7 +585,7 @@ export class QueueCore<T> {
     if (typeof message === 'string') return REJECTED[message];
     this.leases.remove(message.heapHandle);
     message.heapHandle = -1;
-    message.receipt = undefined;
+    this.forgetReceipt(message);
     message.lastEnd = ENDED_RELEASED;
     if (error !== undefined) message.lastError = error;
     this.nacked++;
@@ -602,7 +605,7 @@ export class QueueCore<T> {
     if (typeof message === 'string') return REJECTED[message];
     this.leases.remove(message.heapHandle);
     message.heapHandle = -1;
-    message.receipt = undefined;
+    this.forgetReceipt(message);
     message.lastEnd = ENDED_RELEASED;
     message.attempts--;
     message.state = VISIBLE;
@@ -656,7 +659,7 @@ export class QueueCore<T> {
         const message = leases.pop()!;
         message.heapHandle = -1;
         this.expired++;
-        message.receipt = undefined;
+        this.forgetReceipt(message);
         message.lastEnd = ENDED_EXPIRED;
         if (message.attempts >= this.maxAttempts) {
           this.kill(message, 'expired', now);
@@ -693,7 +696,7 @@ export class QueueCore<T> {
 
   private kill(message: Message<T>, reason: 'nacked' | 'expired', now: number): void {
     message.state = DEAD;
-    message.receipt = undefined;
+    this.forgetReceipt(message);
     this.deadLettered++;
     const letter: QueueDeadLetter<T> = Object.freeze({
       id: message.id,
@@ -822,10 +825,29 @@ export class QueueCore<T> {
     return this.closing;
   }
 
+  /** The lease ended: its receipt means nothing any more, and nobody watches it. */
+  private forgetReceipt(message: Message<T>): void {
+    if (this.releaseWatchers.size > 0 && message.receipt !== undefined) {
+      this.releaseWatchers.delete(message.receipt);
+    }
+    message.receipt = undefined;
+  }
+
+  /** Tells `onReleased` when close() releases the lease of `receipt` (see `QueueStore`). */
+  watchRelease(receipt: string, onReleased: () => void): () => void {
+    this.releaseWatchers.set(receipt, onReleased);
+    return () => {
+      if (this.releaseWatchers.get(receipt) === onReleased) this.releaseWatchers.delete(receipt);
+    };
+  }
+
   /** The grace period is over: every lease goes back to the queue, its attempt not counted. */
   private releaseAll(): void {
     let count = 0;
+    const told: Array<() => void> = [];
     for (let message = this.leases.pop(); message !== undefined; message = this.leases.pop()) {
+      const watcher = message.receipt && this.releaseWatchers.get(message.receipt);
+      if (watcher) told.push(watcher);
       message.heapHandle = -1;
       message.receipt = undefined;
       message.lastEnd = ENDED_RELEASED;
@@ -834,6 +856,14 @@ export class QueueCore<T> {
       this.visible.push(message);
       this.released++;
       count++;
+    }
+    this.releaseWatchers.clear();
+    for (const onReleased of told) {
+      try {
+        onReleased();
+      } catch (error) {
+        reportUnhandledError(error);
+      }
     }
     this.finalize(count);
   }

@@ -37,6 +37,7 @@ import {
   type ReleaseResult,
 } from 'sluice';
 import { scheduleAt as timerAt } from '../internal/deadlineTimer.js';
+import { reportUnhandledError } from '../internal/fromIterableCore.js';
 import { monotonicScheduler } from '../internal/time/monotonicScheduler.js';
 import {
   checkCapacity,
@@ -308,6 +309,8 @@ export class RedisQueue<T> implements QueueStore<T> {
 
   /** Leases this handle handed out and has not seen end: receipt → deadline (store clock). */
   private readonly leases = new Map<string, number>();
+  /** Handlers to stop when close() releases their lease: receipt → callback (`watchRelease`). */
+  private readonly releaseWatchers = new Map<string, () => void>();
   /** Store clock minus scheduler clock, from the latest script reply. */
   private offset = 0;
   private readonly senders = new Set<(error: unknown) => void>();
@@ -929,7 +932,21 @@ export class RedisQueue<T> implements QueueStore<T> {
     return reply[0] === 'ok' ? ACK_OK : rejection(reply[0]);
   }
 
+  /**
+   * Calls `onReleased` if `close()` releases the lease of `receipt` before it was settled, just
+   * before the release reaches Redis (so the handler stops before another process can receive
+   * the message). Returns a function that stops watching; settling the lease stops it too.
+   */
+  watchRelease(receipt: string, onReleased: () => void): () => void {
+    if (!this.leases.has(receipt)) return () => {};
+    this.releaseWatchers.set(receipt, onReleased);
+    return () => {
+      if (this.releaseWatchers.get(receipt) === onReleased) this.releaseWatchers.delete(receipt);
+    };
+  }
+
   private leaseEnded(receipt: string): void {
+    this.releaseWatchers.delete(receipt);
     if (!this.leases.delete(receipt)) return;
     if (this.leases.size === 0 && this.closing !== undefined && !this.finalized) this.finalize(0);
   }
@@ -1112,6 +1129,15 @@ export class RedisQueue<T> implements QueueStore<T> {
 
   private async releaseAll(): Promise<void> {
     const receipts = Array.from(this.leases.keys());
+    const told = Array.from(this.releaseWatchers.values());
+    this.releaseWatchers.clear();
+    for (const onReleased of told) {
+      try {
+        onReleased();
+      } catch (error) {
+        reportUnhandledError(error);
+      }
+    }
     const results = await Promise.all(
       receipts.map((receipt) =>
         this.run(`${NAME}.close`, 'release', [receipt, this.token()]).then(
