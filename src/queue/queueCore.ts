@@ -1,4 +1,4 @@
-import { type SchedulerLike, Subject } from 'rxjs';
+import { type SchedulerLike, Subject, type Subscription } from 'rxjs';
 import { ChannelClosedError, ChannelFullError } from '../errors.js';
 import { DeadlineTimer, type Scheduled, scheduleAt } from '../internal/deadlineTimer.js';
 import type { Demand, Sink } from '../internal/demand.js';
@@ -147,6 +147,22 @@ const REJECTED: Readonly<Record<ReceiptRejection, { ok: false; reason: ReceiptRe
 };
 const NO_DEMAND: Demand = Object.freeze({ request() {}, cancel() {} });
 
+/** Random words for receipts, drawn in batches from the platform's cryptographic source. */
+const randomWords = new Uint32Array(256);
+let randomLeft = 0;
+
+/**
+ * The secret part of a receipt: 32 random bits, so a receipt cannot be forged from an older
+ * one (bumping the delivery number) or from the message id.
+ */
+function unguessable(): string {
+  if (randomLeft === 0) {
+    globalThis.crypto.getRandomValues(randomWords);
+    randomLeft = randomWords.length;
+  }
+  return (randomWords[--randomLeft] as number).toString(36);
+}
+
 export class QueueCore<T> {
   readonly scheduler: SchedulerLike;
   readonly visibilityTimeout: number;
@@ -160,12 +176,26 @@ export class QueueCore<T> {
 
   private readonly records = new Map<string, Message<T>>();
   private readonly slab: Array<Message<T> | undefined> = [];
-  private readonly freeSlots = new Ring<number>(16);
+  private freeSlots = new Ring<number>(16);
   private readonly visible = new Ring<Message<T>>(16);
+  /**
+   * Messages a consumer just gave back (release, nack without delay): they join `visible` on
+   * the next scheduler turn, so a consumer that gives every delivery back cannot get it again
+   * in the same turn forever and starve the event loop. Explicit pulls (`dequeue`, `receive`)
+   * see them at once.
+   */
+  private readonly returned = new Ring<Message<T>>(4);
+  private returnTask: Subscription | undefined = undefined;
   private readonly delayed = new Heap<Message<T>>();
   private readonly leases = new Heap<Message<T>>();
   private readonly window = new Ring<Message<T>>(16);
   private readonly dead = new Map<number, DeadEntry<T>>();
+  /**
+   * Dead messages oldest first, for O(1) eviction (a Map's first entry is found by skipping
+   * the holes deletions left, which grows with the capacity). Entries redriven or purged stay
+   * here until they reach the front or a compaction drops them.
+   */
+  private readonly deadOrder = new Ring<DeadEntry<T>>(16);
   /** Consumers waiting for deliveries, in the order they started waiting; leave from anywhere. */
   private readonly line = new Line<Taker<T>>();
   private readonly streams = new Set<Taker<T>>();
@@ -222,7 +252,7 @@ export class QueueCore<T> {
 
   /** Visible + delayed + in flight: what counts against `capacity`. */
   get live(): number {
-    return this.visible.size + this.delayed.size + this.leases.size;
+    return this.visible.size + this.returned.size + this.delayed.size + this.leases.size;
   }
 
   // ---- enqueue ------------------------------------------------------------------------
@@ -302,6 +332,7 @@ export class QueueCore<T> {
       message.heapHandle = this.delayed.push(message, due, this.ticket++);
       if (due < this.delayTimer.firesAt) this.armDelayed(now);
     } else {
+      if (this.returned.size > 0) this.flushReturned(); // keep the order of arrival
       this.visible.push(message);
       if (this.line.size > 0) this.serve();
     }
@@ -315,6 +346,7 @@ export class QueueCore<T> {
         this.onOverflow?.(payload, 'drop');
         return { ok: false, reason: 'dropped', id };
       case 'replace': {
+        if (this.returned.size > 0) this.flushReturned();
         const victim = this.visible.size > 0 ? this.visible.shift() : this.delayed.pop();
         if (victim === undefined) throw this.fullError(payload, ' and every message is in flight');
         victim.heapHandle = -1;
@@ -373,6 +405,12 @@ export class QueueCore<T> {
     if (message.state !== DEAD && !message.freed) {
       message.freed = true;
       this.freeSlots.push(message.slot);
+      // Every slot free after a burst: let the slab (and the messages it still points to for
+      // naming old receipts) go, so an idle queue holds nothing of its peak backlog.
+      if (this.freeSlots.size === this.slab.length && this.slab.length > 1024) {
+        this.slab.length = 0;
+        this.freeSlots = new Ring<number>(16);
+      }
     }
   }
 
@@ -380,6 +418,7 @@ export class QueueCore<T> {
 
   dequeue(): Delivery<T> | undefined {
     if (this.closed) return undefined;
+    if (this.returned.size > 0) this.flushReturned();
     const now = this.scheduler.now();
     if (this.leases.minKey() <= now || this.delayed.minKey() <= now) this.processDue(now);
     if (this.visible.size === 0) return undefined;
@@ -389,6 +428,7 @@ export class QueueCore<T> {
   receive(max: number, wait: number, signal: AbortSignal | undefined): Promise<Delivery<T>[]> {
     if (signal?.aborted) return Promise.reject(signal.reason);
     if (this.closed) return Promise.resolve([]);
+    if (this.returned.size > 0) this.flushReturned();
     const now = this.scheduler.now();
     if (this.leases.minKey() <= now || this.delayed.minKey() <= now) this.processDue(now);
     if (this.visible.size > 0) {
@@ -523,7 +563,7 @@ export class QueueCore<T> {
     message.state = IN_FLIGHT;
     const deadline = now + this.visibilityTimeout;
     message.deadline = deadline;
-    const receipt = `${message.tag}:${n}`;
+    const receipt = `${message.tag}:${n}:${unguessable()}`;
     message.receipt = receipt;
     message.heapHandle = this.leases.push(message, deadline, this.ticket++);
     if (deadline < this.leaseTimer.firesAt) this.armLeases(now);
@@ -554,12 +594,14 @@ export class QueueCore<T> {
     }
     // Not the current lease: say why, or 'unknown' if it is not a receipt of this message.
     const parts = receipt.split(':');
-    if (parts.length !== 2 || parts[0] !== message.tag || !/^[1-9][0-9]*$/.test(parts[1]!)) {
+    if (parts.length !== 3 || parts[0] !== message.tag || !/^[1-9][0-9]*$/.test(parts[1]!)) {
       return 'unknown';
     }
     const n = Number(parts[1]);
     if (n > message.deliveries) return 'unknown';
     if (n < message.deliveries) return 'stale';
+    // The current delivery's number with another secret: not a receipt this queue gave out.
+    if (message.state === IN_FLIGHT) return 'unknown';
     if (message.state === ACKED) return 'acked';
     return message.lastEnd === ENDED_EXPIRED ? 'expired' : 'released';
   }
@@ -596,7 +638,7 @@ export class QueueCore<T> {
     }
     if (delay > 0) this.delay(message, now + delay, now);
     this.leaseEnded();
-    if (delay <= 0) this.makeVisible(message);
+    if (delay <= 0) this.returnLater(message);
     return NACK_OK;
   }
 
@@ -611,7 +653,7 @@ export class QueueCore<T> {
     message.state = VISIBLE;
     this.released++;
     this.leaseEnded();
-    this.makeVisible(message);
+    this.returnLater(message);
     return ACK_OK;
   }
 
@@ -632,10 +674,21 @@ export class QueueCore<T> {
     if (due < this.delayTimer.firesAt) this.armDelayed(now);
   }
 
-  private makeVisible(message: Message<T>): void {
+  private returnLater(message: Message<T>): void {
     message.state = VISIBLE;
-    this.visible.push(message);
-    if (this.line.size > 0) this.serve();
+    this.returned.push(message);
+    if (this.returnTask !== undefined || this.closed) return;
+    this.returnTask = this.scheduler.schedule(() => {
+      this.returnTask = undefined;
+      this.flushReturned();
+      if (this.visible.size > 0 && this.line.size > 0) this.serve();
+    }, 0);
+  }
+
+  /** Returned messages join the visible line (behind what is visible now). */
+  private flushReturned(): void {
+    const returned = this.returned;
+    while (returned.size > 0) this.visible.push(returned.shift());
   }
 
   /** A lease left the heap: drop the timer if none is left; finish a pending close. */
@@ -707,19 +760,44 @@ export class QueueCore<T> {
       enqueuedAt: message.enqueuedAt,
       deadAt: now,
     });
-    this.dead.set(message.seq, { letter, message });
+    const deadEntry: DeadEntry<T> = { letter, message };
+    this.dead.set(message.seq, deadEntry);
+    this.deadOrder.push(deadEntry);
     this.finish(message);
     let evicted: QueueDeadLetter<T> | undefined;
     if (this.dead.size > this.deadCapacity) {
-      const oldest = this.dead.entries().next().value!;
-      this.dead.delete(oldest[0]);
-      this.dropDead(oldest[1].message);
-      this.deadEvicted++;
-      evicted = oldest[1].letter;
+      for (;;) {
+        const oldest = this.deadOrder.shift();
+        const seq = oldest.message.seq;
+        if (this.dead.get(seq) !== oldest) continue; // redriven or purged since
+        this.dead.delete(seq);
+        this.dropDead(oldest.message);
+        this.deadEvicted++;
+        evicted = oldest.letter;
+        break;
+      }
     }
     this.admitSenders();
     this.deadSubject.next(letter);
-    if (evicted !== undefined) this.onEvict?.(evicted);
+    if (evicted !== undefined && this.onEvict !== undefined) {
+      // A throwing callback is reported and stops nothing: this may run inside a timer that
+      // still has leases to expire.
+      try {
+        this.onEvict(evicted);
+      } catch (error) {
+        reportUnhandledError(error);
+      }
+    }
+  }
+
+  /** Redrive and purge leave entries behind in `deadOrder`: drop them once they dominate. */
+  private compactDeadOrder(): void {
+    const order = this.deadOrder;
+    if (order.size <= 2 * this.dead.size + 16) return;
+    for (let n = order.size; n > 0; n--) {
+      const entry = order.shift();
+      if (this.dead.get(entry.message.seq) === entry) order.push(entry);
+    }
   }
 
   private dropDead(message: Message<T>): void {
@@ -776,6 +854,7 @@ export class QueueCore<T> {
       redriven.push(message.id);
     }
     skipped.push(...missing);
+    this.compactDeadOrder();
     if (this.line.size > 0) this.serve();
     return { redriven, skipped };
   }
@@ -787,6 +866,7 @@ export class QueueCore<T> {
       this.dropDead(message);
       purged.push(letter);
     }
+    this.compactDeadOrder();
     return purged;
   }
 
@@ -812,6 +892,9 @@ export class QueueCore<T> {
       taker.end();
     }
     this.delayTimer.cancel();
+    this.returnTask?.unsubscribe();
+    this.returnTask = undefined;
+    this.flushReturned();
     if (this.leases.size === 0) {
       this.finalize(0);
     } else if (grace === 0) {
@@ -884,7 +967,7 @@ export class QueueCore<T> {
     this.prune(now);
     if (this.leases.minKey() <= now || this.delayed.minKey() <= now) this.processDue(now);
     return {
-      visible: this.visible.size,
+      visible: this.visible.size + this.returned.size,
       inFlight: this.leases.size,
       delayed: this.delayed.size,
       dead: this.dead.size,
