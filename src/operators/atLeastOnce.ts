@@ -9,6 +9,7 @@ import {
 } from 'rxjs';
 import { AckTimeoutError, DeliveryFailedError } from '../errors.js';
 import { BoundedStage } from '../internal/boundedStage.js';
+import { clampDelay, type Scheduled, scheduleAt } from '../internal/deadlineTimer.js';
 import { LazySignal } from '../internal/deliveryInternals.js';
 import { type Demand, isPullable, pull, type Sink } from '../internal/demand.js';
 import { type BufferConfig, bufferConfig } from '../internal/policyBuffer.js';
@@ -190,7 +191,7 @@ interface Flight<T, A> {
   attempts: number;
   current: Attempt<T, A> | undefined;
   stale: Attempt<T, A>[] | undefined;
-  retry: Subscription | undefined;
+  retry: Scheduled | undefined;
   lastError: unknown;
   /** In the list of messages in flight (an intrusive list: O(1) without hashing). */
   live: boolean;
@@ -464,7 +465,9 @@ export function atLeastOnce<T, A>(
         const now = scheduler.now();
         const due = lineHead.deadline;
         if (due <= now) finalPassAt = now;
-        sweep = scheduler.schedule(expire, Math.max(0, due - now));
+        // Clamped like every timer: a longer delay would fire after 1 ms and spin; a clamped
+        // one wakes early, finds nothing due and re-arms.
+        sweep = scheduler.schedule(expire, clampDelay(due - now));
       };
 
       const expire = (): void => {
@@ -555,7 +558,10 @@ export function atLeastOnce<T, A>(
           return;
         }
         if (subscriber.closed) return;
-        flight.retry = scheduler.schedule(() => attempt(flight), delay);
+        flight.retry = scheduleAt(scheduler, scheduler.now() + delay, () => {
+          flight.retry = undefined;
+          attempt(flight);
+        });
       };
 
       const exhausted = (flight: Flight<T, A>): void => {
@@ -588,7 +594,7 @@ export function atLeastOnce<T, A>(
           inFlight--;
         }
         flight.current = undefined;
-        flight.retry?.unsubscribe();
+        flight.retry?.cancel();
         flight.retry = undefined;
         const stale = flight.stale;
         flight.stale = undefined;
@@ -621,7 +627,7 @@ export function atLeastOnce<T, A>(
         sweep = undefined;
         for (let flight = flights; flight !== undefined; flight = flight.next) {
           flight.live = false;
-          flight.retry?.unsubscribe();
+          flight.retry?.cancel();
           flight.retry = undefined;
           if (flight.current !== undefined) cancelAttempt(flight.current);
           if (flight.stale !== undefined) for (const at of flight.stale) cancelAttempt(at);
