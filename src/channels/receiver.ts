@@ -2,7 +2,7 @@ import type { Observable } from 'rxjs';
 import type { ChannelCore } from '../internal/channelCore.js';
 import { PullObservable } from '../internal/demand.js';
 import { PullIterator } from '../internal/pullIterator.js';
-import { checkOptions, checkSignal } from '../internal/validate.js';
+import { signalOption } from '../internal/validate.js';
 import type { RecvOptions, TryRecvResult } from './types.js';
 
 /**
@@ -72,8 +72,10 @@ export class ChannelReceiver<T> extends PullObservable<T> implements Receiver<T>
 
   recv(options?: RecvOptions): Promise<T> {
     let signal: AbortSignal | undefined;
-    if (options !== undefined) {
-      signal = checkSignal('recv', checkOptions<RecvOptions>('recv', options).signal);
+    try {
+      signal = signalOption('recv', options);
+    } catch (err) {
+      return Promise.reject(err);
     }
     return this.core.recv(signal);
   }

@@ -1,7 +1,7 @@
 import type { Observer } from 'rxjs';
 import { ChannelClosedError } from '../errors.js';
 import type { ChannelCore } from '../internal/channelCore.js';
-import { checkOptions, checkSignal } from '../internal/validate.js';
+import { signalOption } from '../internal/validate.js';
 import type { SendOptions, TrySendResult } from './types.js';
 
 /**
@@ -86,8 +86,10 @@ export class ChannelSender<T> implements Sender<T> {
 
   send(value: T, options?: SendOptions): Promise<void> {
     let signal: AbortSignal | undefined;
-    if (options !== undefined) {
-      signal = checkSignal('send', checkOptions<SendOptions>('send', options).signal);
+    try {
+      signal = signalOption('send', options);
+    } catch (err) {
+      return Promise.reject(err);
     }
     if (!this.open) return Promise.reject(this.handleClosed(value));
     return this.core.send(value, signal);

@@ -22,6 +22,7 @@ import {
   checkRange,
   checkScheduler,
   describe,
+  optionNames,
 } from '../internal/validate.js';
 import type { OverflowOptions } from '../overflow.js';
 
@@ -127,6 +128,21 @@ export interface AtLeastOnceOptions<T, A = unknown> extends OverflowOptions<T> {
 }
 
 const WHERE = 'atLeastOnce';
+const ATLEASTONCE_OPTIONS = optionNames<AtLeastOnceOptions<unknown>>()({
+  ackTimeout: 1,
+  maxAttempts: 1,
+  backoff: 1,
+  random: 1,
+  concurrency: 1,
+  capacity: 1,
+  overflow: 1,
+  onOverflow: 1,
+  deadLetter: 1,
+  onRetry: 1,
+  onStaleAck: 1,
+  scheduler: 1,
+});
+const BACKOFF_OPTIONS = optionNames<Backoff>()({ initial: 1, factor: 1, max: 1, jitter: 1 });
 
 /** What an attempt reports to the subscription it belongs to. */
 interface AttemptHooks<T, A> {
@@ -303,7 +319,7 @@ export function atLeastOnce<T, A>(
   options?: AtLeastOnceOptions<T, A>,
 ): OperatorFunction<T, Delivered<T, A>> {
   checkFunction(WHERE, 'deliver', deliver);
-  const opts = checkOptions<AtLeastOnceOptions<T, A>>(WHERE, options);
+  const opts = checkOptions<AtLeastOnceOptions<T, A>>(WHERE, options, ATLEASTONCE_OPTIONS);
   const ackTimeout =
     opts.ackTimeout === undefined
       ? 30_000
@@ -699,7 +715,7 @@ function backoffConfig(backoff: unknown): BackoffConfig {
     const delay = checkDuration(WHERE, 'backoff', backoff);
     return { initial: delay, factor: 1, max: delay, jitter: 0 };
   }
-  const b = checkOptions<Backoff>(`${WHERE}: backoff`, backoff);
+  const b = checkOptions<Backoff>(`${WHERE}: backoff`, backoff, BACKOFF_OPTIONS);
   const initial =
     b.initial === undefined ? 1000 : checkDuration(WHERE, 'backoff.initial', b.initial);
   return {

@@ -1,7 +1,7 @@
 import { type MonoTypeOperatorFunction, Observable, type SchedulerLike } from 'rxjs';
 import { Intake, KeyWindow, windowConfig } from '../internal/deliveryInternals.js';
 import { monotonicScheduler } from '../internal/time/monotonicScheduler.js';
-import { checkFunction, checkOptions } from '../internal/validate.js';
+import { checkFunction, checkOptions, optionNames } from '../internal/validate.js';
 
 /** Options of `dedupe`. */
 export interface DedupeOptions<T, K = T> {
@@ -21,6 +21,13 @@ export interface DedupeOptions<T, K = T> {
 }
 
 const WHERE = 'dedupe';
+const DEDUPE_OPTIONS = optionNames<DedupeOptions<unknown>>()({
+  key: 1,
+  ttl: 1,
+  maxKeys: 1,
+  scheduler: 1,
+  onDuplicate: 1,
+});
 
 /**
  * Passes a message only if its key was not seen within the last `ttl` milliseconds, with
@@ -83,7 +90,7 @@ const WHERE = 'dedupe';
  * ```
  */
 export function dedupe<T, K = T>(options?: DedupeOptions<T, K>): MonoTypeOperatorFunction<T> {
-  const opts = checkOptions<DedupeOptions<T, K>>(WHERE, options);
+  const opts = checkOptions<DedupeOptions<T, K>>(WHERE, options, DEDUPE_OPTIONS);
   const { key, ttl, maxKeys, scheduler = monotonicScheduler } = windowConfig<T, K>(WHERE, opts);
   const onDuplicate = checkFunction<(message: T, key: K) => void>(
     WHERE,

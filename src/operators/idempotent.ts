@@ -15,7 +15,7 @@ import {
 } from '../internal/deliveryInternals.js';
 import { bufferConfig, PolicyBuffer } from '../internal/policyBuffer.js';
 import { monotonicScheduler } from '../internal/time/monotonicScheduler.js';
-import { checkCapacity, checkFunction, checkOptions } from '../internal/validate.js';
+import { checkCapacity, checkFunction, checkOptions, optionNames } from '../internal/validate.js';
 import type { OverflowOptions } from '../overflow.js';
 
 /** What the handler is told about the message it runs for. */
@@ -60,6 +60,17 @@ export interface IdempotentOptions<T, K = T> extends OverflowOptions<T> {
 }
 
 const WHERE = 'idempotent';
+const IDEMPOTENT_OPTIONS = optionNames<IdempotentOptions<unknown>>()({
+  key: 1,
+  ttl: 1,
+  maxKeys: 1,
+  concurrency: 1,
+  capacity: 1,
+  overflow: 1,
+  onOverflow: 1,
+  scheduler: 1,
+  onDuplicate: 1,
+});
 
 interface Run<T, K, R> {
   readonly key: K;
@@ -164,7 +175,7 @@ export function idempotent<T, R, K = T>(
   options?: IdempotentOptions<T, K>,
 ): OperatorFunction<T, IdempotentOutcome<T, R>> {
   checkFunction(WHERE, 'handler', handler);
-  const opts = checkOptions<IdempotentOptions<T, K>>(WHERE, options);
+  const opts = checkOptions<IdempotentOptions<T, K>>(WHERE, options, IDEMPOTENT_OPTIONS);
   const { key, ttl, maxKeys, scheduler = monotonicScheduler } = windowConfig<T, K>(WHERE, opts);
   const concurrency =
     opts.concurrency === undefined ? 1 : checkCapacity(WHERE, 'concurrency', opts.concurrency);

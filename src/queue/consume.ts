@@ -20,6 +20,7 @@ import {
   describe,
 } from '../internal/validate.js';
 import { workerPool } from '../operators/workerPool.js';
+import { CONSUME_OPTIONS } from './optionNames.js';
 import type { MaybePromise, QueueStore } from './store.js';
 import type { Delivery, ReceiptRejection } from './types.js';
 
@@ -192,7 +193,7 @@ export function consumeQueue<T>(
     throw new TypeError(`${where}: store must be a QueueStore, got ${describe(store)}`);
   }
   checkFunction(where, 'handler', handler);
-  const opts = checkOptions<ConsumeOptions<T>>(where, options);
+  const opts = checkOptions<ConsumeOptions<T>>(where, options, CONSUME_OPTIONS);
   const concurrency =
     opts.concurrency === undefined ? 1 : checkInteger(where, 'concurrency', opts.concurrency, 1);
   const signal = checkSignal(where, opts.signal);

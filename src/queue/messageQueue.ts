@@ -19,6 +19,16 @@ import {
   consumeQueue,
   type MessageHandler,
 } from './consume.js';
+import {
+  CLOSE_OPTIONS,
+  CONSUME_OPTIONS,
+  DEAD_LETTER_OPTIONS,
+  ENQUEUE_OPTIONS,
+  NACK_OPTIONS,
+  QUEUE_OPTIONS,
+  RECEIVE_OPTIONS,
+  SEND_OPTIONS,
+} from './optionNames.js';
 import { QueueCore } from './queueCore.js';
 import type { QueueStore } from './store.js';
 import type {
@@ -160,9 +170,17 @@ export class MessageQueue<T> implements QueueStore<T> {
    * @throws TypeError or RangeError for a bad option, naming it.
    */
   constructor(options?: MessageQueueOptions<T>) {
-    const opts = checkOptions<MessageQueueOptions<T>>(NAME, options);
-    const buffer = bufferConfig<T>(NAME, opts.capacity ?? 10_000, opts);
-    const dead = checkOptions<DeadLetterOptions<T>>(`${NAME}: deadLetter`, opts.deadLetter);
+    const opts = checkOptions<MessageQueueOptions<T>>(NAME, options, QUEUE_OPTIONS);
+    const buffer = bufferConfig<T>(
+      NAME,
+      opts.capacity === undefined ? 10_000 : opts.capacity,
+      opts,
+    );
+    const dead = checkOptions<DeadLetterOptions<T>>(
+      `${NAME}: deadLetter`,
+      opts.deadLetter,
+      DEAD_LETTER_OPTIONS,
+    );
     this.core = new QueueCore<T>({
       visibilityTimeout:
         opts.visibilityTimeout === undefined
@@ -239,7 +257,7 @@ export class MessageQueue<T> implements QueueStore<T> {
   enqueue(payload: T, options?: EnqueueOptions): EnqueueResult {
     if (options === undefined) return this.core.enqueue(payload, undefined, 0);
     const where = `${NAME}.enqueue`;
-    const opts = checkOptions<EnqueueOptions>(where, options);
+    const opts = checkOptions<EnqueueOptions>(where, options, ENQUEUE_OPTIONS);
     const delay = opts.delay === undefined ? 0 : checkDuration(where, 'delay', opts.delay);
     return this.core.enqueue(payload, checkId(where, opts.id), delay);
   }
@@ -257,7 +275,7 @@ export class MessageQueue<T> implements QueueStore<T> {
   send(payload: T, options?: QueueSendOptions): Promise<EnqueueResult> {
     const where = `${NAME}.send`;
     try {
-      const opts = checkOptions<QueueSendOptions>(where, options);
+      const opts = checkOptions<QueueSendOptions>(where, options, SEND_OPTIONS);
       const delay = opts.delay === undefined ? 0 : checkDuration(where, 'delay', opts.delay);
       const id = checkId(where, opts.id);
       const signal = checkSignal(where, opts.signal);
@@ -300,7 +318,7 @@ export class MessageQueue<T> implements QueueStore<T> {
   receive(options?: ReceiveOptions): Promise<Delivery<T>[]> {
     const where = `${NAME}.receive`;
     try {
-      const opts = checkOptions<ReceiveOptions>(where, options);
+      const opts = checkOptions<ReceiveOptions>(where, options, RECEIVE_OPTIONS);
       const max = opts.max === undefined ? 1 : checkInteger(where, 'max', opts.max, 1);
       const wait = opts.wait === undefined ? 0 : checkDuration(where, 'wait', opts.wait, true);
       return this.core.receive(max, wait, checkSignal(where, opts.signal));
@@ -328,7 +346,7 @@ export class MessageQueue<T> implements QueueStore<T> {
   nack(receipt: string, options?: NackOptions): NackResult {
     if (options === undefined) return this.core.nack(receipt, 0, undefined);
     const where = `${NAME}.nack`;
-    const opts = checkOptions<NackOptions>(where, options);
+    const opts = checkOptions<NackOptions>(where, options, NACK_OPTIONS);
     const delay = opts.delay === undefined ? 0 : checkDuration(where, 'delay', opts.delay);
     return this.core.nack(receipt, delay, opts.error);
   }
@@ -424,7 +442,7 @@ export class MessageQueue<T> implements QueueStore<T> {
    * ```
    */
   consume(handler: MessageHandler<T>, options?: ConsumeOptions<T>): Observable<ConsumeOutcome<T>> {
-    const opts = checkOptions<ConsumeOptions<T>>(`${NAME}.consume`, options);
+    const opts = checkOptions<ConsumeOptions<T>>(`${NAME}.consume`, options, CONSUME_OPTIONS);
     return consumeQueue(this, handler, { ...opts, scheduler: opts.scheduler ?? this.scheduler });
   }
 
@@ -440,7 +458,7 @@ export class MessageQueue<T> implements QueueStore<T> {
   close(options?: CloseOptions): Promise<CloseResult> {
     const where = `${NAME}.close`;
     try {
-      const opts = checkOptions<CloseOptions>(where, options);
+      const opts = checkOptions<CloseOptions>(where, options, CLOSE_OPTIONS);
       const grace = opts.grace === undefined ? 0 : checkDuration(where, 'grace', opts.grace, true);
       return this.core.close(grace);
     } catch (error) {

@@ -49,7 +49,17 @@ import {
   checkScheduler,
   checkSignal,
   describe,
+  optionNames,
 } from '../internal/validate.js';
+import {
+  CLOSE_OPTIONS,
+  CONSUME_OPTIONS,
+  DEAD_LETTER_OPTIONS,
+  ENQUEUE_OPTIONS,
+  NACK_OPTIONS,
+  RECEIVE_OPTIONS,
+  SEND_OPTIONS,
+} from '../queue/optionNames.js';
 import {
   decodeError,
   encodeError,
@@ -120,6 +130,24 @@ export interface RedisQueueOptions<T> extends OverflowOptions<T> {
    */
   readonly blockTime?: number;
 }
+
+const REDIS_QUEUE_OPTIONS = optionNames<RedisQueueOptions<unknown>>()({
+  connection: 1,
+  name: 1,
+  prefix: 1,
+  visibilityTimeout: 1,
+  maxAttempts: 1,
+  capacity: 1,
+  overflow: 1,
+  onOverflow: 1,
+  dedupWindow: 1,
+  deadLetter: 1,
+  serializer: 1,
+  consumer: 1,
+  clock: 1,
+  scheduler: 1,
+  blockTime: 1,
+});
 
 interface Waiter<T> {
   readonly max: number;
@@ -330,7 +358,7 @@ export class RedisQueue<T> implements QueueStore<T> {
    *   until the first call.
    */
   constructor(options: RedisQueueOptions<T>) {
-    const opts = checkOptions<RedisQueueOptions<T>>(NAME, options);
+    const opts = checkOptions<RedisQueueOptions<T>>(NAME, options, REDIS_QUEUE_OPTIONS);
     const connection = opts.connection as Partial<RedisQueueConnection> | undefined;
     if (
       connection === null ||
@@ -367,7 +395,11 @@ export class RedisQueue<T> implements QueueStore<T> {
       opts.dedupWindow === undefined
         ? 300_000
         : checkDuration(NAME, 'dedupWindow', opts.dedupWindow, true);
-    const dead = checkOptions<DeadLetterOptions<T>>(`${NAME}: deadLetter`, opts.deadLetter);
+    const dead = checkOptions<DeadLetterOptions<T>>(
+      `${NAME}: deadLetter`,
+      opts.deadLetter,
+      DEAD_LETTER_OPTIONS,
+    );
     this.deadCapacity =
       dead.capacity === undefined
         ? 10_000
@@ -538,7 +570,11 @@ export class RedisQueue<T> implements QueueStore<T> {
   enqueue(payload: T, options?: EnqueueOptions): Promise<EnqueueResult> {
     const where = `${NAME}.enqueue`;
     try {
-      const { id, delay, text } = this.prepare(where, payload, options);
+      const { id, delay, text } = this.prepare(
+        where,
+        payload,
+        checkOptions<EnqueueOptions>(where, options, ENQUEUE_OPTIONS),
+      );
       return this.add(where, payload, text, id, delay).then((result) => {
         if (result === 'full') {
           throw this.fullError(
@@ -564,7 +600,7 @@ export class RedisQueue<T> implements QueueStore<T> {
   send(payload: T, options?: QueueSendOptions): Promise<EnqueueResult> {
     const where = `${NAME}.send`;
     try {
-      const opts = checkOptions<QueueSendOptions>(where, options);
+      const opts = checkOptions<QueueSendOptions>(where, options, SEND_OPTIONS);
       const signal = checkSignal(where, opts.signal);
       const { id, delay, text } = this.prepare(where, payload, opts);
       if (signal?.aborted) return Promise.reject(signal.reason);
@@ -577,9 +613,8 @@ export class RedisQueue<T> implements QueueStore<T> {
   private prepare(
     where: string,
     payload: T,
-    options: EnqueueOptions | undefined,
+    opts: EnqueueOptions,
   ): { id: string | undefined; delay: number; text: string } {
-    const opts = checkOptions<EnqueueOptions>(where, options);
     const delay = opts.delay === undefined ? 0 : checkDuration(where, 'delay', opts.delay);
     let id: string | undefined;
     if (opts.id !== undefined) {
@@ -686,7 +721,7 @@ export class RedisQueue<T> implements QueueStore<T> {
   receive(options?: ReceiveOptions): Promise<Delivery<T>[]> {
     const where = `${NAME}.receive`;
     try {
-      const opts = checkOptions<ReceiveOptions>(where, options);
+      const opts = checkOptions<ReceiveOptions>(where, options, RECEIVE_OPTIONS);
       const max = opts.max === undefined ? 1 : checkInteger(where, 'max', opts.max, 1);
       const wait = opts.wait === undefined ? 0 : checkDuration(where, 'wait', opts.wait, true);
       const signal = checkSignal(where, opts.signal);
@@ -894,7 +929,7 @@ export class RedisQueue<T> implements QueueStore<T> {
    */
   async nack(receipt: string, options?: NackOptions): Promise<NackResult> {
     const where = `${NAME}.nack`;
-    const opts = checkOptions<NackOptions>(where, options);
+    const opts = checkOptions<NackOptions>(where, options, NACK_OPTIONS);
     const delay = opts.delay === undefined ? 0 : checkDuration(where, 'delay', opts.delay);
     if (typeof receipt !== 'string') return rejection('unknown');
     const reply = await this.run(where, 'nack', [
@@ -1075,7 +1110,7 @@ export class RedisQueue<T> implements QueueStore<T> {
    * scheduler by default. Run it in as many processes as you like: they share the work.
    */
   consume(handler: MessageHandler<T>, options?: ConsumeOptions<T>): Observable<ConsumeOutcome<T>> {
-    const opts = checkOptions<ConsumeOptions<T>>(`${NAME}.consume`, options);
+    const opts = checkOptions<ConsumeOptions<T>>(`${NAME}.consume`, options, CONSUME_OPTIONS);
     return consumeQueue(this, handler, { ...opts, scheduler: opts.scheduler ?? this.sched });
   }
 
@@ -1092,7 +1127,7 @@ export class RedisQueue<T> implements QueueStore<T> {
     const where = `${NAME}.close`;
     let grace: number;
     try {
-      const opts = checkOptions<CloseOptions>(where, options);
+      const opts = checkOptions<CloseOptions>(where, options, CLOSE_OPTIONS);
       grace = opts.grace === undefined ? 0 : checkDuration(where, 'grace', opts.grace, true);
     } catch (error) {
       return Promise.reject(error);
