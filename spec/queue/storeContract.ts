@@ -315,6 +315,21 @@ export function describeQueueStore(name: string, open: OpenStore): void {
       expect(await store.stats()).toMatchObject({ duplicates: 3, enqueued: 2 });
     });
 
+    it('a generated id given back is refused as a duplicate while its message is live', async () => {
+      const { store } = await setup();
+      const first = await store.enqueue('a');
+      if (!first.ok) throw new Error('expected the enqueue to be accepted');
+      expect(await store.enqueue('b', { id: first.id })).toEqual({
+        ok: false,
+        reason: 'duplicate',
+        id: first.id,
+      });
+      const delivery = await take(store);
+      expect(await store.enqueue('b', { id: first.id })).toMatchObject({ reason: 'duplicate' });
+      await store.ack(delivery.receipt);
+      await none(store);
+    });
+
     it('duplicate ids: refused after the ack within the window, accepted after it', async () => {
       const { clock, store } = await setup({ dedupWindow: 1_000 });
       clock.advanceTo(100);

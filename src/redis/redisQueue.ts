@@ -561,7 +561,9 @@ export class RedisQueue<T> implements QueueStore<T> {
    * Adds a message, now or after `delay` ms (SQS `SendMessage`).
    *
    * @param payload Serialized at the call (a later change to the object is not seen).
-   * @param options `id` (deduplicated; generated as `#<n>` when absent) and `delay` (ms).
+   * @param options `id` (deduplicated; generated as `#<n>` when absent: a caller's id may not
+   *   start with `#` unless it is a generated id given back, refused as a duplicate while its
+   *   message is live) and `delay` (ms).
    * @returns `{ ok: true, id }`, or `{ ok: false, reason: 'duplicate' | 'dropped', id }`.
    *   Rejects with `TypeError` for a payload the serializer cannot store (nothing is sent),
    *   `ChannelClosedError` after `close()`, `ChannelFullError` when full under `'block'` or
@@ -650,6 +652,11 @@ export class RedisQueue<T> implements QueueStore<T> {
       case 'dropped':
         this.onOverflow?.(payload, 'drop');
         return { ok: false, reason: 'dropped', id };
+      case 'reserved':
+        throw new TypeError(
+          `${where}: id must not start with '#' unless it is a generated id given back ` +
+            `(generated ids are '#<n>'), got ${describe(id)}`,
+        );
       default:
         return 'full';
     }

@@ -224,6 +224,22 @@ local cap = num(ARGV[6])
 local id = ARGV[9]
 local delay = tonumber(ARGV[10])
 local token = ARGV[11]
+if string.sub(id, 1, 1) == '#' then
+  -- Generated ids are '#<seq>': one given back names that message, live or not; a caller id
+  -- there could collide with a later generated one, so it is refused.
+  local g = string.sub(id, 2)
+  if string.match(g, '^%d+$') then
+    local r = redis.call('HMGET', M(g), 's', 'i', 'w', 'etk')
+    if r[2] == id and r[3] == '0' then
+      if r[4] == token then return { 'ok', id, evicted } end
+      if r[1] == 'v' or r[1] == 'd' or r[1] == 'f' then
+        redis.call('HINCRBY', C, 'duplicates', 1)
+        return { 'duplicate', id, evicted }
+      end
+    end
+  end
+  return { 'reserved', id, evicted }
+end
 if id ~= '' then
   local old = redis.call('GET', I(id))
   if old then
