@@ -57,7 +57,9 @@ async function growth(wait: (signal: AbortSignal) => Promise<unknown>): Promise<
   return heapAfterGc() - before;
 }
 
-describe('aborted waits leave nothing behind (100k waits, < 1 MB after GC)', () => {
+describe('aborted waits leave nothing behind (100k waits, < 1 MB after GC)', {
+  timeout: 60_000,
+}, () => {
   it('mpsc send() on a full channel', async () => {
     const [tx] = mpsc<number>(1);
     await tx.send(0);
