@@ -318,6 +318,14 @@ const GROUPS: readonly {
       'scanning every in-flight message per tick (the simple design a lease heap replaces).',
   },
   {
+    group: 'soak',
+    title: 'Soak: one long-lived signal',
+    about:
+      'Millions of messages through each part (mpsc, mpmc, broadcast, watch, `MessageQueue`) ' +
+      'with one `AbortSignal` passed to every waiting call, as a service passes its shutdown ' +
+      'signal; the heap after a full GC must stay flat (within 5 MB).',
+  },
+  {
     group: 'redis',
     title: 'Message queue on Redis',
     about:

@@ -1,6 +1,13 @@
 import { type Observable, Subscriber } from 'rxjs';
 import { ChannelFullError } from '../errors.js';
-import { type Demand, isPullable, type Pullable, pull, type Sink } from './demand.js';
+import {
+  type ConsumerFailure,
+  type Demand,
+  isPullable,
+  type Pullable,
+  pull,
+  type Sink,
+} from './demand.js';
 import { type BufferConfig, PolicyBuffer } from './policyBuffer.js';
 import { hideLink, Room, restoreLink, withLink } from './roomLink.js';
 
@@ -102,7 +109,7 @@ export class BoundedStage<T> implements Demand {
     return this.demand;
   }
 
-  cancel(): void {
+  cancel(failure?: ConsumerFailure): void {
     if (this.ended) return;
     this.ended = true;
     this.cancelled = true;
@@ -111,7 +118,9 @@ export class BoundedStage<T> implements Demand {
       // read ahead from a channel and never used: the channel takes it back
       up.giveBack(this.buffer.drain());
     }
-    this.stopUpstream();
+    if (this.room !== undefined && failure !== undefined) this.room.failure = failure;
+    this.pushSub?.unsubscribe();
+    up?.cancel(failure);
     this.room?.close();
     this.buffer.drain();
   }

@@ -8,6 +8,7 @@ import {
 } from 'rxjs';
 import { BoundedStage } from '../internal/boundedStage.js';
 import {
+  type ConsumerFailure,
   type Demand,
   isPullable,
   pull,
@@ -322,6 +323,8 @@ class Pool<T, R> implements Sink<T> {
   /** Set when the source is a push source: its queue, whose outstanding demand can be lowered. */
   stage: BoundedStage<T> | undefined;
   finished = false;
+  /** Set when the pool failed: its source is told, so a channel closes. */
+  private failure: ConsumerFailure | undefined;
   private limit = 0;
   /** Jobs holding a worker: running, or (ordered) finished and waiting for their turn. */
   private busy = 0;
@@ -426,12 +429,14 @@ class Pool<T, R> implements Sink<T> {
   fail(error: unknown): void {
     if (this.finished) return;
     this.finished = true;
+    // a failed consumer closes a channel it reads, so that its producers are not left waiting
+    this.failure = { error };
     this.out.error(error);
   }
 
   teardown(): void {
     this.finished = true;
-    this.demand?.cancel();
+    this.demand?.cancel(this.failure ?? this.out.cancelledBy);
     const running = this.slots.filter((job) => job !== undefined);
     this.slots.length = 0;
     this.lineHead = this.lineTail = undefined;

@@ -1,5 +1,4 @@
 import {
-  asyncScheduler,
   from,
   Observable,
   type ObservableInput,
@@ -9,6 +8,7 @@ import {
 } from 'rxjs';
 import { scheduleAt as at } from '../internal/deadlineTimer.js';
 import { type Demand, isPullable, PullObservable, pull, type Sink } from '../internal/demand.js';
+import { monotonicScheduler } from '../internal/time/monotonicScheduler.js';
 import {
   checkBoolean,
   checkCapacity,
@@ -20,6 +20,7 @@ import {
   describe,
 } from '../internal/validate.js';
 import { workerPool } from '../operators/workerPool.js';
+import { CONSUME_OPTIONS } from './optionNames.js';
 import type { MaybePromise, QueueStore } from './store.js';
 import type { Delivery, ReceiptRejection } from './types.js';
 
@@ -27,7 +28,8 @@ import type { Delivery, ReceiptRejection } from './types.js';
 export interface ConsumeContext {
   /**
    * Aborted when the handler should stop: its `timeout` ran out, its lease was lost (a
-   * `keepAlive` extension was refused), or the consumer was unsubscribed.
+   * `keepAlive` extension was refused), the queue's `close()` released its lease after the
+   * grace period, or the consumer was unsubscribed.
    */
   readonly signal: AbortSignal;
   /** Which worker runs it: 0 to `concurrency - 1`. */
@@ -68,7 +70,7 @@ export interface ConsumeOptions<T> {
   readonly keepAlive?: boolean;
   /** Delay of the nack after a failure: milliseconds, or computed per message. @default 0 */
   readonly retryDelay?: number | ((message: Delivery<T>, error: unknown) => number);
-  /** Timers (timeout, keep-alive, poll back-off). @default the queue's scheduler for `queue.consume`, else asyncScheduler */
+  /** Timers (timeout, keep-alive, poll back-off). @default the queue's scheduler for `queue.consume`, else a monotonic scheduler (`performance.now()`) */
   readonly scheduler?: SchedulerLike;
   /**
    * Long-poll wait per `receive` call, for a store that is not the in-memory queue (which is
@@ -84,8 +86,9 @@ export interface ConsumeOptions<T> {
  * - `'nacked'`: the handler failed (or timed out) and the message went back to the queue, or to
  *   the dead letters when that was its last attempt (`deadLettered`).
  * - `'lost'`: the lease was gone when the consumer tried to settle it or keep it alive (it
- *   expired, or a newer delivery exists); the queue redelivers or has redelivered the message.
- *   `error` is the handler's error when it had failed.
+ *   expired, or a newer delivery exists), or `close()` released it while the handler ran
+ *   (`reason: 'released'`; the handler's signal is aborted); the queue redelivers or has
+ *   redelivered the message. `error` is the handler's error when it had failed.
  */
 export type ConsumeOutcome<T> =
   | { readonly status: 'acked'; readonly message: Delivery<T> }
@@ -196,7 +199,7 @@ export function consumeQueue<T>(
     throw new TypeError(`${where}: store must be a QueueStore, got ${describe(store)}`);
   }
   checkFunction(where, 'handler', handler);
-  const opts = checkOptions<ConsumeOptions<T>>(where, options);
+  const opts = checkOptions<ConsumeOptions<T>>(where, options, CONSUME_OPTIONS);
   const concurrency =
     opts.concurrency === undefined ? 1 : checkCapacity(where, 'concurrency', opts.concurrency);
   const signal = checkSignal(where, opts.signal);
@@ -213,7 +216,7 @@ export function consumeQueue<T>(
       opts.retryDelay === undefined ? 0 : checkDuration(where, 'retryDelay', opts.retryDelay);
     retryDelay = () => fixed;
   }
-  const scheduler = checkScheduler<SchedulerLike>(where, opts.scheduler) ?? asyncScheduler;
+  const scheduler = checkScheduler<SchedulerLike>(where, opts.scheduler) ?? monotonicScheduler;
   const pollWait =
     opts.pollWait === undefined ? 20_000 : checkDuration(where, 'pollWait', opts.pollWait, true);
   const settings: Settings<T> = { timeout, keepAlive, retryDelay, scheduler, pollWait };
@@ -247,11 +250,14 @@ function handle<T>(
     let handlerSub: Subscription | undefined;
     let heartbeat: { cancel(): void } | undefined;
     let deadline: { cancel(): void } | undefined;
+    let unwatch: (() => void) | undefined;
     const { scheduler } = settings;
 
     const stopTimers = () => {
       heartbeat?.cancel();
       deadline?.cancel();
+      unwatch?.();
+      unwatch = undefined;
     };
     const stopHandler = (reason: unknown) => {
       handlerSub?.unsubscribe();
@@ -344,6 +350,20 @@ function handle<T>(
         const error = new TimeoutError();
         stopHandler(error);
         settle(true, error);
+      });
+    }
+
+    if (store.watchRelease !== undefined) {
+      // Shutdown took the lease away (close() after its grace): the message may go to another
+      // consumer now, so this handler must stop, and its outcome says why.
+      unwatch = store.watchRelease(message.receipt, () => {
+        if (phase !== RUNNING) return;
+        phase = DONE;
+        stopTimers();
+        stopHandler(
+          new Error(`consume: the queue closed and released the lease on message ${message.id}`),
+        );
+        finish({ status: 'lost', message, reason: 'released' });
       });
     }
 

@@ -234,7 +234,22 @@ for k = 0, count - 1 do
   local base = 8 + k * 4
   local payload, id, delay, token = ARGV[base], ARGV[base + 1], tonumber(ARGV[base + 2]), ARGV[base + 3]
   local result
-  if id ~= '' then
+  if string.sub(id, 1, 1) == '#' then
+    -- Generated ids are '#<seq>': one given back names that message, live or not; a caller id
+    -- there could collide with a later generated one, so it is refused.
+    result = 'reserved'
+    local g = string.sub(id, 2)
+    if string.match(g, '^%d+$') then
+      local r = redis.call('HMGET', M(g), 's', 'i', 'w', 'etk')
+      if r[2] == id and r[3] == '0' then
+        if r[4] == token then result = 'ok'
+        elseif r[1] == 'v' or r[1] == 'd' or r[1] == 'f' then
+          dups = dups + 1
+          result = 'duplicate'
+        end
+      end
+    end
+  elseif id ~= '' then
     local old = redis.call('GET', I(id))
     if old then
       local r = redis.call('HMGET', M(old), 's', 't', 'etk')
