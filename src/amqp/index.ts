@@ -5,6 +5,22 @@
  * @module
  */
 export { AmqpPublisher, type AmqpPublisherOptions, type AmqpSendOptions } from './amqpPublisher.js';
+export {
+  type AmqpDelivery,
+  type AmqpNackOptions,
+  type AmqpReceiverOptions,
+  amqpReceiver,
+} from './amqpReceiver.js';
+export { type AmqpRedriveOptions, type AmqpRedriveResult, amqpRedrive } from './amqpRedrive.js';
+export { type AmqpTopology, type AmqpTopologyOptions, amqpTopology } from './amqpTopology.js';
 export { type AmqpSerializer, jsonSerializer } from './codec.js';
 export type { AmqpConnection } from './connection.js';
-export { PublishFailedError, UnroutableError } from './errors.js';
+export {
+  type AmqpConsumeContext,
+  type AmqpConsumeOptions,
+  type AmqpConsumeOutcome,
+  type AmqpMessageHandler,
+  consumeAmqp,
+} from './consumeAmqp.js';
+export type { AmqpDeadLetterTarget } from './deadLetter.js';
+export { ChannelLostError, PublishFailedError, UnroutableError } from './errors.js';
