@@ -118,7 +118,7 @@ export type AmqpConsumeOutcome<T> =
  * ```typescript amqp
  * import assert from 'node:assert/strict';
  * import amqplib from 'amqplib';
- * import { lastValueFrom, toArray } from 'rxjs';
+ * import { lastValueFrom, tap, toArray } from 'rxjs';
  * import { AmqpPublisher, amqpTopology, consumeAmqp } from 'sluice/amqp';
  *
  * const connection = await amqplib.connect(process.env.AMQP_URL ?? 'amqp://127.0.0.1');
@@ -130,16 +130,17 @@ export type AmqpConsumeOutcome<T> =
  * for (const n of [1, 2, 3]) await publisher.send(n);
  *
  * const drain = new AbortController();
- * let done = 0;
  * const outcomes = await lastValueFrom(
  *   consumeAmqp(
  *     { connection, queue: topology.queue, deadLetter: topology.deadLetter },
  *     async (message) => {
  *       if (message.payload === 2) throw new Error('cannot resize');
- *       if (++done === 2) setTimeout(() => drain.abort(), 50);
  *     },
  *     { concurrency: 2, maxAttempts: 2, signal: drain.signal },
- *   ).pipe(toArray()),
+ *   ).pipe(
+ *     tap((o) => o.status === 'dead-lettered' && drain.abort()), // stop once 2 gave up
+ *     toArray(),
+ *   ),
  * );
  * const failures = outcomes.filter((o) => o.message.payload === 2).map((o) => o.status);
  * assert.deepEqual(failures, ['requeued', 'dead-lettered']);

@@ -14,7 +14,9 @@ import { Observable, type Subscriber } from 'rxjs';
  * - `sink` may call `request` or `cancel` re-entrantly from inside `next`.
  * A plain RxJS `subscribe` on such a source is `request(Infinity)`.
  */
-export const pull: unique symbol = Symbol('sluice.pull');
+// Symbol.for: a broker entry point (sluice/amqp) is bundled with its own copy of this file, and
+// its sources must still be seen as pullable by the core's consumers.
+export const pull: unique symbol = Symbol.for('sluice.pull') as typeof pull;
 
 export interface Demand {
   request(n: number): void;
