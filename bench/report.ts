@@ -311,6 +311,14 @@ const GROUPS: readonly {
       "and 4 worker processes, beside `redis-benchmark`'s raw `XADD` rate on the same server " +
       '(the ceiling). The server and the workers share the same two cores.',
   },
+  {
+    group: 'amqp',
+    title: 'RabbitMQ',
+    about:
+      '`AmqpPublisher.send` with publisher confirms and `consumeAmqp` with acks (`sluice/amqp`), ' +
+      'beside raw amqplib doing the same with the same confirm window and prefetch, on the ' +
+      'local RabbitMQ. The broker and the client share the same two cores.',
+  },
 ];
 
 /**

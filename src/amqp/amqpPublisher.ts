@@ -54,7 +54,7 @@ export interface AmqpSendOptions {
   readonly routingKey?: string;
   /** AMQP headers of this message. */
   readonly headers?: Readonly<Record<string, unknown>>;
-  /** The message's `messageId` property. @default a random UUID */
+  /** The message's `messageId` property. @default an id unique to this publisher and message */
   readonly messageId?: string;
 }
 
@@ -67,6 +67,8 @@ interface Pending<T> {
 
 interface Waiter {
   readonly grant: () => void;
+  /** Withdrawn by its signal: skipped when a place frees. */
+  gone: boolean;
 }
 
 /**
@@ -133,10 +135,16 @@ export class AmqpPublisher<T> implements Observer<T> {
   readonly #onFailure: ((error: unknown) => void) | undefined;
   #channel: Promise<ConfirmChannel> | undefined;
   #inFlight = 0;
-  readonly #waiters: Waiter[] = [];
+  /** Sends waiting for a place, first come first served: a queue read from `#head`. */
+  #waiters: Waiter[] = [];
+  #head = 0;
+  #waiting = 0;
   #drained: Promise<void> | undefined;
   readonly #pending = new Map<string, Pending<T>[]>();
   #closing: Promise<void> | undefined;
+  /** Generated message ids: unique per publisher, cheap per message. */
+  readonly #idPrefix = `${randomUUID()}-`;
+  #sequence = 0;
   #settled: (() => void) | undefined;
 
   /**
@@ -231,7 +239,7 @@ export class AmqpPublisher<T> implements Observer<T> {
       this.#release();
       throw error;
     }
-    const messageId = opts.messageId ?? randomUUID();
+    const messageId = opts.messageId ?? `${this.#idPrefix}${++this.#sequence}`;
     const pending: Pending<T> = {
       value: message,
       exchange: this.#exchange,
@@ -301,7 +309,7 @@ export class AmqpPublisher<T> implements Observer<T> {
     if (this.#closing !== undefined) {
       throw new ChannelClosedError('AmqpPublisher.next: the publisher is closed', value);
     }
-    if (this.#inFlight + this.#waiters.length >= this.#maxUnconfirmed) {
+    if (this.#inFlight + this.#waiting >= this.#maxUnconfirmed) {
       throw new ChannelFullError(
         `AmqpPublisher.next: ${this.#maxUnconfirmed} messages are unconfirmed and next() cannot wait; use send()`,
         value,
@@ -327,7 +335,7 @@ export class AmqpPublisher<T> implements Observer<T> {
   close(): Promise<void> {
     this.#closing ??= (async () => {
       await new Promise<void>((resolve) => {
-        if (this.#inFlight === 0 && this.#waiters.length === 0) resolve();
+        if (this.#inFlight === 0 && this.#waiting === 0) resolve();
         else this.#settled = resolve;
       });
       const channel = this.#channel;
@@ -350,14 +358,14 @@ export class AmqpPublisher<T> implements Observer<T> {
   }
 
   #acquire(signal: AbortSignal | undefined): Promise<void> {
-    if (this.#inFlight < this.#maxUnconfirmed && this.#waiters.length === 0) {
+    if (this.#inFlight < this.#maxUnconfirmed && this.#waiting === 0) {
       this.#inFlight++;
       return Promise.resolve();
     }
     return new Promise<void>((resolve, reject) => {
       const onAbort = () => {
-        const at = this.#waiters.indexOf(waiter);
-        if (at >= 0) this.#waiters.splice(at, 1);
+        waiter.gone = true;
+        this.#waiting--;
         reject(signal?.reason);
         this.#checkSettled();
       };
@@ -366,24 +374,36 @@ export class AmqpPublisher<T> implements Observer<T> {
           signal?.removeEventListener('abort', onAbort);
           resolve();
         },
+        gone: false,
       };
       this.#waiters.push(waiter);
+      this.#waiting++;
       signal?.addEventListener('abort', onAbort, { once: true });
     });
   }
 
   /** Frees one place: handed straight to the first waiting send, if any. */
   #release(): void {
-    const next = this.#waiters.shift();
-    if (next !== undefined) next.grant();
-    else {
-      this.#inFlight--;
-      this.#checkSettled();
+    while (this.#head < this.#waiters.length) {
+      const next = this.#waiters[this.#head] as Waiter;
+      this.#head++;
+      if (this.#head > 1024 && this.#head * 2 > this.#waiters.length) {
+        this.#waiters = this.#waiters.slice(this.#head);
+        this.#head = 0;
+      }
+      if (next.gone) continue;
+      this.#waiting--;
+      next.grant();
+      return;
     }
+    this.#waiters.length = 0;
+    this.#head = 0;
+    this.#inFlight--;
+    this.#checkSettled();
   }
 
   #checkSettled(): void {
-    if (this.#inFlight === 0 && this.#waiters.length === 0 && this.#settled !== undefined) {
+    if (this.#inFlight === 0 && this.#waiting === 0 && this.#settled !== undefined) {
       const settled = this.#settled;
       this.#settled = undefined;
       settled();

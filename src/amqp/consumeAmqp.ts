@@ -186,7 +186,7 @@ export function consumeAmqp<T>(
       const inner = amqpReceiver<T>({ ...source, prefetch })
         .pipe(
           workerPool<AmqpDelivery<T>, AmqpConsumeOutcome<T>>(
-            (delivery, context) => handle(run, delivery, context.workerId),
+            (delivery, context) => handle(run, delivery, context),
             { concurrency, signal },
           ),
         )
@@ -211,11 +211,20 @@ interface Run<T> {
 function handle<T>(
   run: Run<T>,
   message: AmqpDelivery<T>,
-  workerId: number,
+  context: { readonly workerId: number; readonly signal: AbortSignal },
 ): Observable<AmqpConsumeOutcome<T>> {
+  const { workerId } = context;
   return new Observable<AmqpConsumeOutcome<T>>((out) => {
     let running = true;
-    const controller = new AbortController();
+    // the pool's job signal aborts on unsubscribe; a timeout needs a signal of its own
+    const controller = run.timeout === Number.POSITIVE_INFINITY ? undefined : new AbortController();
+    // read lazily: the pool makes its job signal only when someone asks for it
+    const handlerContext: AmqpConsumeContext = {
+      workerId,
+      get signal() {
+        return controller?.signal ?? context.signal;
+      },
+    };
     let handlerSub: Subscription | undefined;
     let deadline: Subscription | undefined;
 
@@ -268,14 +277,14 @@ function handle<T>(
         if (!running) return;
         const error = new TimeoutError();
         handlerSub?.unsubscribe();
-        controller.abort(error);
+        controller?.abort(error);
         settle(true, error);
       }, run.timeout);
     }
 
     let input: ObservableInput<unknown> | undefined;
     try {
-      input = run.handler(message, { signal: controller.signal, workerId }) ?? undefined;
+      input = run.handler(message, handlerContext) ?? undefined;
     } catch (error) {
       settle(true, error);
     }
@@ -298,7 +307,7 @@ function handle<T>(
       handlerSub?.unsubscribe();
       if (!running) return;
       running = false;
-      controller.abort(new Error('consumeAmqp: unsubscribed'));
+      controller?.abort(new Error('consumeAmqp: unsubscribed'));
       message.nack({ requeue: true });
     };
   });
