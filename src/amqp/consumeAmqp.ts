@@ -199,6 +199,14 @@ export function consumeAmqp<T>(
   });
 }
 
+function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
+  return (
+    value !== null &&
+    typeof value === 'object' &&
+    typeof (value as PromiseLike<unknown>).then === 'function'
+  );
+}
+
 interface Run<T> {
   readonly handler: AmqpMessageHandler<T>;
   readonly maxAttempts: number;
@@ -290,7 +298,13 @@ function handle<T>(
     }
     if (running) {
       if (input === undefined) settle(false, undefined);
-      else {
+      else if (isPromiseLike(input)) {
+        // the common case, an async handler: no Observable around its promise
+        input.then(
+          () => settle(false, undefined),
+          (error: unknown) => settle(true, error),
+        );
+      } else {
         try {
           handlerSub = from(input).subscribe({
             error: (error: unknown) => settle(true, error),
