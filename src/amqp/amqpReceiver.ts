@@ -232,7 +232,7 @@ function openReceiver<T>(
     done = true;
     signal();
   };
-  const settleOnce = (ch: Channel, message: ConsumeMessage) => {
+  const settleOnce = (ch: Channel) => {
     let settled = false;
     return (how: (ch: Channel) => void): boolean => {
       if (settled) return false;
@@ -247,7 +247,6 @@ function openReceiver<T>(
         }
       }
       finish();
-      void message;
       return ok;
     };
   };
@@ -317,7 +316,7 @@ function openReceiver<T>(
         }
         demand--;
         outstanding++;
-        const settle = settleOnce(ch, message);
+        const settle = settleOnce(ch);
         const deliveryCount = countOf(message);
         sink.next({
           payload,
