@@ -8,15 +8,18 @@ import { defineConfig, type Options } from 'tsup';
 //   the package's own name ('sluice', kept external), so every entry shares one copy of the
 //   core classes (`ChannelClosedError` from either is the same class), and it loads no Redis
 //   client either: the caller hands it an ioredis connection.
+// - `sluice/amqp` (src/amqp/index.ts), RabbitMQ publishers and consumers, built the same way:
+//   it imports the core as 'sluice' and is handed an amqplib connection (types only).
 const entries: Record<string, string> = {
   index: 'src/index.ts',
   redis: 'src/redis/index.ts',
+  amqp: 'src/amqp/index.ts',
 };
 
 const shared: Options = {
   target: 'es2022',
   sourcemap: true,
-  external: ['rxjs', 'sluice', 'ioredis'],
+  external: ['rxjs', 'sluice', 'ioredis', 'amqplib'],
 };
 
 export default defineConfig((options) => {

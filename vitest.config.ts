@@ -15,6 +15,10 @@ export default defineConfig({
         find: /^sluice\/redis$/,
         replacement: fileURLToPath(new URL('./src/redis/index.ts', import.meta.url)),
       },
+      {
+        find: /^sluice\/amqp$/,
+        replacement: fileURLToPath(new URL('./src/amqp/index.ts', import.meta.url)),
+      },
     ],
   },
   test: {

@@ -334,6 +334,14 @@ const GROUPS: readonly {
       "receive + ack beside `redis-benchmark`'s raw `XADD` rate (the ceiling), without and " +
       'with pipelining. The server and the workers share the same two cores.',
   },
+  {
+    group: 'amqp',
+    title: 'RabbitMQ',
+    about:
+      '`AmqpPublisher.send` with publisher confirms and `consumeAmqp` with acks (`sluice/amqp`), ' +
+      'beside raw amqplib doing the same with the same confirm window and prefetch, on the ' +
+      'local RabbitMQ. The broker and the client share the same two cores.',
+  },
 ];
 
 /**

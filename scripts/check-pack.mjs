@@ -6,9 +6,10 @@
 // (the core never loads a Redis client, and sluice/redis loads none itself: it is handed one),
 // and both entries share one copy of the core (an error thrown by sluice/redis is an instance
 // of the class exported by sluice). Then ioredis is installed beside them and an ioredis client
-// must type-check as the queue's connection.
+// must type-check as the queue's connection. sluice/amqp the same way: it loads without
+// amqplib, shares the core, and type-checks against a real amqplib connection once installed.
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
@@ -94,6 +95,44 @@ const { RedisQueue, redisQueueKeys } = require('sluice/redis');`)}
     if (run('node', [file], dir).trim() !== 'ok') throw new Error(`${file} failed`);
   }
 
+  // sluice/amqp, with no amqplib in the project: nothing may try to load it.
+  const amqpProgram = (load) => `${load}
+let amqplib = true;
+try { require.resolve('amqplib'); } catch { amqplib = false; }
+if (amqplib) throw new Error('amqplib is installed: this check needs it absent');
+const connection = { createChannel: async () => { throw new Error('no server'); }, createConfirmChannel: async () => { throw new Error('no server'); } };
+const publisher = new AmqpPublisher({ connection, exchange: '', routingKey: 'q' });
+await publisher.close();
+const refused = await publisher.send('late').then(() => undefined, (error) => error);
+if (!(refused instanceof ChannelClosedError)) throw new Error('two copies of the core: ' + refused);
+if (typeof consumeAmqp !== 'function') throw new Error('consumeAmqp missing');
+// the receiver is bundled apart from the core; the core's workerPool must still pull from it
+if (typeof amqpReceiver({ connection, queue: 'q' })[Symbol.for('sluice.pull')] !== 'function') {
+  throw new Error('amqpReceiver is not demand-aware to the core');
+}
+const loaded = Object.keys(require.cache ?? {}).concat(process.moduleLoadList ?? []);
+if (loaded.some((path) => path.includes('amqplib'))) throw new Error('amqplib was loaded');
+console.log('ok');
+`;
+  writeFileSync(
+    join(dir, 'amqp-esm.mjs'),
+    amqpProgram(`import { createRequire } from 'node:module';
+import { ChannelClosedError } from 'sluice';
+import { AmqpPublisher, amqpReceiver, consumeAmqp } from 'sluice/amqp';
+const require = createRequire(import.meta.url);`),
+  );
+  writeFileSync(
+    join(dir, 'amqp-cjs.cjs'),
+    `(async () => {
+${amqpProgram(`const { ChannelClosedError } = require('sluice');
+const { AmqpPublisher, amqpReceiver, consumeAmqp } = require('sluice/amqp');`)}
+})().catch((error) => { console.error(error); process.exit(1); });
+`,
+  );
+  for (const file of ['amqp-esm.mjs', 'amqp-cjs.cjs']) {
+    if (run('node', [file], dir).trim() !== 'ok') throw new Error(`${file} failed`);
+  }
+
   const typed = `import { mpsc, type Sender } from 'sluice';
 const [tx, rx] = mpsc<number>(2);
 const s: Sender<number> = tx;
@@ -165,6 +204,32 @@ void queue;
   writeFileSync(join(dir, 'typed-client.cts'), typedClient);
   typecheck(['typed-client.mts', 'typed-client.cts']);
 
+  // With amqplib installed beside it, an amqplib connection is what sluice/amqp takes.
+  // amqplib's exports map hides its package.json from require(): read the file
+  const amqplibVersion = JSON.parse(
+    readFileSync(join(root, 'node_modules', 'amqplib', 'package.json'), 'utf8'),
+  ).version;
+  run(
+    'npm',
+    ['install', '--prefer-offline', '--no-audit', '--no-fund', `amqplib@${amqplibVersion}`],
+    dir,
+  );
+  const typedAmqp = `import amqplib from 'amqplib';
+import { AmqpPublisher, amqpReceiver, type AmqpDelivery } from 'sluice/amqp';
+export async function main(): Promise<void> {
+  const connection = await amqplib.connect('amqp://127.0.0.1');
+  const publisher = new AmqpPublisher<{ n: number }>({ connection, exchange: '', routingKey: 'q' });
+  await publisher.send({ n: 1 });
+  amqpReceiver<{ n: number }>({ connection, queue: 'q' }).subscribe((d: AmqpDelivery<{ n: number }>) => {
+    d.payload.n.toFixed();
+    d.ack();
+  });
+}
+`;
+  writeFileSync(join(dir, 'typed-amqp.mts'), typedAmqp);
+  writeFileSync(join(dir, 'typed-amqp.cts'), typedAmqp);
+  typecheck(['typed-amqp.mts', 'typed-amqp.cts']);
+
   for (const file of ['typed.mts', 'typed.cts']) {
     run(
       'node',
@@ -186,7 +251,7 @@ void queue;
     );
   }
   console.log(
-    `package check: ${tarball} works from ESM, CJS and TypeScript (node16, both module kinds); sluice/redis too, without ioredis installed, and with an ioredis client`,
+    `package check: ${tarball} works from ESM, CJS and TypeScript (node16, both module kinds); sluice/redis too, without ioredis installed, and with an ioredis client; sluice/amqp likewise without and with amqplib`,
   );
 } finally {
   rmSync(dir, { recursive: true, force: true });
