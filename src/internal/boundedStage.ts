@@ -2,6 +2,7 @@ import { type Observable, Subscriber } from 'rxjs';
 import { ChannelFullError } from '../errors.js';
 import { type Demand, isPullable, type Pullable, pull, type Sink } from './demand.js';
 import { type BufferConfig, PolicyBuffer } from './policyBuffer.js';
+import { hideLink, Room, restoreLink, withLink } from './roomLink.js';
 
 /**
  * A bounded buffer between an upstream and one demand-aware consumer: the machinery of the
@@ -17,6 +18,14 @@ import { type BufferConfig, PolicyBuffer } from './policyBuffer.js';
  * The upstream is subscribed lazily, on the first `request`, so that a synchronous source
  * meets the consumer's demand instead of an empty buffer. Upstream completion and errors are
  * delivered after the buffered values.
+ *
+ * A push upstream is subscribed with the stage's room published as the current room link
+ * (`roomLink.ts`): a sluice stage further up, reached through synchronous RxJS operators,
+ * produces only what fits (free slots plus the consumer's unmet demand), so the policy never
+ * has to act on it.
+ *
+ * `stop()` (a graceful drain) stops a push upstream at once; a pull upstream is asked to stop
+ * too, and what it already held still arrives and is delivered before completion.
  */
 export class BoundedStage<T> implements Demand {
   private readonly buffer: PolicyBuffer<T>;
@@ -32,6 +41,10 @@ export class BoundedStage<T> implements Demand {
   /** Pull upstream: its demand handle and how much we requested but did not yet receive. */
   private pullUp: Demand | undefined;
   private outstanding = 0;
+  /** Pull upstream asked to stop: what it still delivers is taken, then its completion ends us. */
+  private stopping = false;
+  /** Push upstream: the room published to sluice sources subscribed through RxJS operators. */
+  private room: Room | undefined;
 
   constructor(
     private readonly source: Observable<T> | Pullable<T>,
@@ -56,7 +69,10 @@ export class BoundedStage<T> implements Demand {
     if (this.ended) return;
     this.demand += n;
     if (!this.started) this.start();
-    else this.drain();
+    else {
+      this.drain();
+      this.room?.wake();
+    }
   }
 
   cancel(): void {
@@ -64,14 +80,28 @@ export class BoundedStage<T> implements Demand {
     this.ended = true;
     this.cancelled = true;
     this.stopUpstream();
+    this.room?.close();
     this.buffer.drain();
   }
 
-  /** Graceful drain: take nothing more from upstream; deliver what is buffered, then complete. */
+  /** Graceful drain: take nothing new from upstream; deliver what is held, then complete. */
+  stop(): void {
+    this.stopIntake();
+  }
+
+  /** Graceful drain: take nothing new from upstream; deliver what is held, then complete. */
   stopIntake(): void {
-    if (this.ended || this.upstreamDone) return;
+    if (this.ended || this.upstreamDone || this.stopping) return;
+    const up = this.pullUp;
+    if (up?.stop !== undefined) {
+      // the upstream delivers what it holds, then completes, which ends this stage
+      this.stopping = true;
+      up.stop();
+      return;
+    }
     this.upstreamDone = true;
     this.stopUpstream();
+    this.room?.close();
     this.drain();
   }
 
@@ -79,15 +109,20 @@ export class BoundedStage<T> implements Demand {
     this.started = true;
     const source = this.source;
     if (isPullable<T>(source)) {
-      this.pullUp = source[pull]({
-        next: (value) => {
-          this.outstanding--;
-          this.onValue(value);
-        },
-        error: (error: unknown) => this.onEnd({ error }),
-        complete: () => this.onEnd(undefined),
-      });
-      this.drain();
+      const link = hideLink();
+      try {
+        this.pullUp = source[pull]({
+          next: (value) => {
+            this.outstanding--;
+            this.onValue(value);
+          },
+          error: (error: unknown) => this.onEnd({ error }),
+          complete: () => this.onEnd(undefined),
+        });
+        this.drain();
+      } finally {
+        restoreLink(link);
+      }
       return;
     }
     const sub = new Subscriber<T>({
@@ -96,7 +131,12 @@ export class BoundedStage<T> implements Demand {
       complete: () => this.onEnd(undefined),
     });
     this.pushSub = sub;
-    (source as Observable<T>).subscribe(sub);
+    const buffer = this.buffer;
+    const room = new Room(() =>
+      this.upstreamDone ? 0 : buffer.capacity - buffer.size + this.demand,
+    );
+    this.room = room;
+    withLink(room, () => (source as Observable<T>).subscribe(sub));
     this.drain();
   }
 
@@ -105,12 +145,24 @@ export class BoundedStage<T> implements Demand {
     if (this.demand > 0 && this.buffer.size === 0 && !this.delivering) {
       this.demand--;
       this.delivering = true;
+      const link = hideLink();
       try {
         this.sink.next(value);
       } finally {
+        restoreLink(link);
         this.delivering = false;
       }
       this.drain();
+      return;
+    }
+    if (
+      this.delivering &&
+      this.demand > 0 &&
+      this.buffer.size < this.buffer.capacity + this.demand
+    ) {
+      // arrived while a value is being handed over (re-entrantly), and the consumer has asked
+      // for it: the hand-over loop gives it to the consumer next, so it takes no slot
+      this.buffer.push(value);
       return;
     }
     const offer = this.buffer.offer(value);
@@ -124,6 +176,7 @@ export class BoundedStage<T> implements Demand {
         ),
       });
       this.stopUpstream();
+      this.room?.close();
       return;
     }
     if (!this.delivering) this.drain();
@@ -133,6 +186,7 @@ export class BoundedStage<T> implements Demand {
     if (this.ended || this.upstreamDone) return;
     this.upstreamDone = true;
     this.failure = failure;
+    this.room?.close();
     this.drain();
   }
 
@@ -144,14 +198,19 @@ export class BoundedStage<T> implements Demand {
   private drain(): void {
     if (this.delivering || this.ended) return;
     this.delivering = true;
+    const link = hideLink();
+    let shifted = false;
     try {
       while (this.demand > 0 && this.buffer.size > 0 && !this.ended) {
         this.demand--;
+        shifted = true;
         this.sink.next(this.buffer.shift());
       }
     } finally {
+      restoreLink(link);
       this.delivering = false;
     }
+    if (shifted && !this.ended) this.room?.wake();
     if (this.ended) return;
     if (this.upstreamDone) {
       if (this.buffer.size === 0) {
@@ -168,6 +227,7 @@ export class BoundedStage<T> implements Demand {
   private refill(): void {
     const up = this.pullUp;
     if (up === undefined || this.cancelled) return;
+
     const unmet = Math.max(0, this.demand - this.buffer.size);
     const target = this.buffer.capacity + unmet;
     const want = target - this.buffer.size - this.outstanding;

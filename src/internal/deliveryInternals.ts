@@ -5,8 +5,9 @@ import {
   type Subscriber,
   Subscription,
 } from 'rxjs';
-import { type Demand, isPullable, pull, type Sink } from './demand.js';
+import { type Demand, isPullable, pull, type Sink, wantsReadAhead } from './demand.js';
 import { Ring } from './ring.js';
+import { type Room, withLink } from './roomLink.js';
 import { checkCapacity, checkDuration, checkFunction, checkScheduler } from './validate.js';
 
 /**
@@ -78,20 +79,23 @@ export class Feed<T> {
 
   constructor(
     private readonly source: Observable<T>,
-    private readonly subscriber: Subscriber<unknown>,
+    private readonly subscriber: Pick<Subscriber<unknown>, 'add'>,
     private readonly sink: Sink<T>,
   ) {
-    this.pulled = isPullable<T>(source);
+    this.pulled = isPullable<T>(source) && !wantsReadAhead(source);
   }
 
   /**
    * Subscribes. The intake is tied to the operator's subscriber before the source starts, so
    * an unsubscribe during a synchronous emission stops the source. A pull source is opened
-   * with zero demand and then asked for `initialDemand` values.
+   * with zero demand (the operator then requests); a push source is subscribed with `room`
+   * published as the current room link, so a sluice stage reached through synchronous RxJS
+   * operators produces only what fits. A working stage (a pool) is subscribed that way too:
+   * the room lets it work up to `capacity` ahead.
    */
-  start(initialDemand: number): void {
+  start(room: Room): void {
     const { source, subscriber, sink } = this;
-    if (isPullable<T>(source)) {
+    if (this.pulled && isPullable<T>(source)) {
       subscriber.add(() => this.cancel());
       if (this.cancelled) return;
       this.demand = source[pull]({
@@ -109,7 +113,6 @@ export class Feed<T> {
           sink.complete();
         },
       });
-      this.request(initialDemand);
       return;
     }
     const intake = new Intake<T>(
@@ -120,7 +123,22 @@ export class Feed<T> {
     this.intake = intake;
     subscriber.add(intake);
     if (this.cancelled) intake.unsubscribe();
-    source.subscribe(intake);
+    withLink(room, () => source.subscribe(intake));
+  }
+
+  /**
+   * Graceful end: a pull source that supports it is asked to stop (what it holds still
+   * arrives, then it completes) and `true` is returned; otherwise the intake is cancelled and
+   * `false` says that no completion will come.
+   */
+  stop(): boolean {
+    if (this.cancelled) return false;
+    if (this.demand?.stop !== undefined) {
+      this.demand.stop();
+      return true;
+    }
+    this.cancel();
+    return false;
   }
 
   /** Asks a pull source for `n` more values; a no-op for a push source. */

@@ -1,4 +1,5 @@
 import { Observable, type Subscriber } from 'rxjs';
+import { currentLink, type RoomLink, withLink } from './roomLink.js';
 
 /**
  * sluice's internal demand protocol (DESIGN.md, principle 3; docs/architecture.md).
@@ -11,14 +12,32 @@ import { Observable, type Subscriber } from 'rxjs';
  * - the source never calls `sink.next` more often than requested; `complete` and `error` need
  *   no demand and end the pull subscription.
  * - `cancel()` ends it from the consumer side; nothing reaches `sink` afterwards.
+ * - `stop()`, where a source has it, is the graceful end: the source takes nothing new from its
+ *   own upstream, delivers (on demand) what it already holds, then completes. A consumer that
+ *   drains calls `stop()` when it exists and `cancel()` otherwise.
  * - `sink` may call `request` or `cancel` re-entrantly from inside `next`.
- * A plain RxJS `subscribe` on such a source is `request(Infinity)`.
+ * A plain RxJS `subscribe` on such a source is `request(Infinity)`, unless a downstream sluice
+ * stage published a room link during the synchronous subscribe chain (`roomLink.ts`): then the
+ * subscription requests only as much as that stage has room for.
+ *
+ * The symbols are registered (`Symbol.for`), so that two loaded copies of the library (its ESM
+ * and CJS builds side by side) speak one protocol.
  */
-export const pull: unique symbol = Symbol('sluice.pull');
+export const pull: unique symbol = Symbol.for('sluice.pull');
+
+/**
+ * Marks a pull source whose values take time to produce (a worker pool's results, deliveries
+ * being acknowledged): a consumer keeps up to its own `capacity` requested from it, so that the
+ * upstream stage can work ahead. A source without the mark holds its values at rest (a
+ * channel's buffer, an iterator) and is asked only for what the consumer can take now.
+ */
+export const readAhead: unique symbol = Symbol.for('sluice.readAhead');
 
 export interface Demand {
   request(n: number): void;
   cancel(): void;
+  /** Graceful end, where supported: nothing new is taken upstream; what is held is delivered. */
+  stop?(): void;
 }
 
 export interface Sink<T> {
@@ -39,15 +58,85 @@ export function isPullable<T>(source: unknown): source is Pullable<T> {
   );
 }
 
+/** True for a pull source that a consumer should read ahead of (see `readAhead`). */
+export function wantsReadAhead(source: unknown): boolean {
+  return isPullable(source) && (source as unknown as Record<symbol, unknown>)[readAhead] === true;
+}
+
+/** Ends a pull subscription gracefully where the source supports it, at once otherwise. */
+export function stopOrCancel(demand: Demand): void {
+  if (demand.stop !== undefined) demand.stop();
+  else demand.cancel();
+}
+
 /**
- * Subscribes a plain RxJS subscriber to a pull source with unlimited demand. Used as the
- * `subscribe` function of every demand-aware Observable in sluice.
+ * Subscribes a plain RxJS subscriber to a pull source. Used as the `subscribe` function of every
+ * demand-aware Observable in sluice: with unlimited demand, or, when a downstream sluice stage
+ * published a room link while this subscription was being made, with exactly as much demand as
+ * that stage has room for.
  */
 export function subscribeUnlimited<T>(source: Pullable<T>, subscriber: Subscriber<T>): () => void {
-  const demand = source[pull](subscriber);
+  const link = currentLink();
+  if (link !== undefined) return subscribeLinked(source, subscriber, link);
+  const demand = withLink(undefined, () => source[pull](subscriber));
   subscriber.add(() => demand.cancel());
-  if (!subscriber.closed) demand.request(Number.POSITIVE_INFINITY);
+  if (!subscriber.closed) withLink(undefined, () => demand.request(Number.POSITIVE_INFINITY));
   return () => demand.cancel();
+}
+
+/**
+ * Requests from `source` only what the linked stage downstream has room for. Room is a level,
+ * not a count: a value that an operator in between swallows (a `filter`) leaves the room as it
+ * was, so the next one is requested at once; a value that reaches the stage lowers its room.
+ */
+function subscribeLinked<T>(
+  source: Pullable<T>,
+  subscriber: Subscriber<T>,
+  link: RoomLink,
+): () => void {
+  /** Requested and not yet delivered. */
+  let outstanding = 0;
+  let topping = false;
+  let again = false;
+  let demand: Demand | undefined;
+  const top = (): void => {
+    if (topping) {
+      again = true;
+      return;
+    }
+    topping = true;
+    try {
+      do {
+        again = false;
+        if (subscriber.closed || demand === undefined) return;
+        const want = link.room() - outstanding;
+        if (want > 0) {
+          outstanding += want;
+          demand.request(want);
+        }
+      } while (again);
+    } finally {
+      topping = false;
+    }
+  };
+  withLink(undefined, () => {
+    demand = source[pull]({
+      next: (value) => {
+        outstanding--;
+        subscriber.next(value);
+        top();
+      },
+      error: (error) => subscriber.error(error),
+      complete: () => subscriber.complete(),
+    });
+    const unwatch = link.watch(top);
+    subscriber.add(() => {
+      unwatch();
+      demand?.cancel();
+    });
+    top();
+  });
+  return () => demand?.cancel();
 }
 
 /** An Observable that is also a pull source, built from a pull function. */
@@ -57,4 +146,13 @@ export class PullObservable<T> extends Observable<T> implements Pullable<T> {
     super((subscriber) => subscribeUnlimited({ [pull]: pullFn }, subscriber));
     this[pull] = pullFn;
   }
+}
+
+/**
+ * The output of a sluice stage that works on its values (a pool, a delivery stage): a pull
+ * source marked for read-ahead, so that a sluice consumer lets it work up to the consumer's own
+ * capacity ahead.
+ */
+export class StageObservable<T> extends PullObservable<T> {
+  readonly [readAhead] = true;
 }

@@ -1,7 +1,6 @@
 import {
   asyncScheduler,
   from,
-  Observable,
   type ObservableInput,
   type Observer,
   type OperatorFunction,
@@ -11,8 +10,17 @@ import {
 import { AckTimeoutError, DeliveryFailedError } from '../errors.js';
 import { BoundedStage } from '../internal/boundedStage.js';
 import { LazySignal } from '../internal/deliveryInternals.js';
-import { type Demand, isPullable, pull, type Sink } from '../internal/demand.js';
+import {
+  type Demand,
+  isPullable,
+  pull,
+  type Sink,
+  StageObservable,
+  wantsReadAhead,
+} from '../internal/demand.js';
+import { Outlet } from '../internal/outlet.js';
 import { type BufferConfig, bufferConfig } from '../internal/policyBuffer.js';
+import { hideLink, restoreLink } from '../internal/roomLink.js';
 import {
   checkCapacity,
   checkDuration,
@@ -348,10 +356,13 @@ export function atLeastOnce<T, A>(
   }
 
   return (source) =>
-    new Observable<Delivered<T, A>>((subscriber) => {
+    new StageObservable<Delivered<T, A>>((downstream) => {
+      const subscriber = new Outlet<Delivered<T, A>>(downstream);
       /** Messages in flight, newest first, and how many. */
       let flights: Flight<T, A> | undefined;
       let inFlight = 0;
+      /** Messages requested from the intake and not yet received. */
+      let asked = 0;
       let ending: { readonly error?: unknown; readonly failed: boolean } | undefined;
 
       const fail = (error: unknown): void => {
@@ -365,12 +376,24 @@ export function atLeastOnce<T, A>(
       };
 
       /**
-       * A slot freed: ask for one more message (a pull source sends it when it has one; the
-       * push source's stage hands over the oldest waiting message at once).
+       * Asks for as many messages as there are free slots, as far as the output has room: a
+       * message is taken only when its acknowledgement has somewhere to go. A pull source sends
+       * them when it has them; the push source's stage hands over waiting messages at once.
        */
+      const topUp = (): void => {
+        if (subscriber.closed || ending !== undefined) return;
+        const credit = subscriber.credit;
+        const want = Math.min(credit, concurrency) - inFlight - asked;
+        if (want > 0) {
+          asked += want;
+          intake.request(want);
+        }
+      };
+
+      /** A slot freed: take more, or end if nothing more will come. */
       const release = (): void => {
         if (subscriber.closed) return;
-        if (ending === undefined) intake.request(1);
+        topUp();
         checkEnd();
       };
 
@@ -398,9 +421,11 @@ export function atLeastOnce<T, A>(
         const at = new Attempt<T, A>(flight, n, new AttemptContext(n), hooks);
         flight.current = at;
         let input: ObservableInput<A>;
+        const link = hideLink(); // the delivery's own sources must not see a link meant for us
         try {
           input = deliver(flight.message, at.context);
         } catch (error) {
+          restoreLink(link);
           abandon(at, error, 'error');
           return;
         }
@@ -411,6 +436,8 @@ export function atLeastOnce<T, A>(
           onAttemptError(at, error);
           at.unsubscribe();
           return;
+        } finally {
+          restoreLink(link);
         }
         if (
           at.state === 'current' &&
@@ -640,6 +667,7 @@ export function atLeastOnce<T, A>(
        */
       const sink: Sink<T> = {
         next: (message) => {
+          asked--;
           if (ending === undefined) start(message);
         },
         error: (error) => {
@@ -653,11 +681,27 @@ export function atLeastOnce<T, A>(
           checkEnd();
         },
       };
-      const intake: Demand = isPullable<T>(source)
-        ? source[pull](sink)
-        : new BoundedStage<T>(source, failOnOverflowError(buffer, fail), sink, WHERE);
+      // A channel or an iterator is asked for one message per free slot; a push source, or a
+      // working stage allowed to work up to `capacity` ahead, goes through a BoundedStage.
+      const intake: Demand =
+        isPullable<T>(source) && !wantsReadAhead(source)
+          ? source[pull](sink)
+          : new BoundedStage<T>(source, failOnOverflowError(buffer, fail), sink, WHERE);
       subscriber.add(() => intake.cancel());
-      intake.request(concurrency);
+      subscriber.onCredit = topUp;
+      subscriber.onStop = () => {
+        // the consumer drains: take nothing new, finish what is in flight, then complete
+        if (ending !== undefined) return;
+        if (intake.stop !== undefined) {
+          intake.stop();
+          return;
+        }
+        intake.cancel();
+        ending = { failed: false };
+        checkEnd();
+      };
+      topUp();
+      return subscriber;
     });
 }
 

@@ -5,6 +5,15 @@ import {
   type SchedulerLike,
 } from 'rxjs';
 import { Intake, KeyWindow, windowConfig } from '../internal/deliveryInternals.js';
+import {
+  type Demand,
+  isPullable,
+  PullObservable,
+  pull,
+  type Sink,
+  StageObservable,
+  wantsReadAhead,
+} from '../internal/demand.js';
 import { checkFunction, checkOptions } from '../internal/validate.js';
 
 /** Options of `dedupe`. */
@@ -96,8 +105,67 @@ export function dedupe<T, K = T>(options?: DedupeOptions<T, K>): MonoTypeOperato
     true,
   );
 
-  return (source) =>
-    new Observable<T>((subscriber) => {
+  return (source) => {
+    if (isPullable<T>(source)) {
+      // a sluice source stays one: demand passes through, and a duplicate asks for one more
+      const pullFn = (sink: Sink<T>): Demand => {
+        const seen = new KeyWindow<K, true>(ttl, maxKeys);
+        let over = false;
+        const end = (): void => {
+          over = true;
+          seen.clear();
+        };
+        const up: Demand = source[pull]({
+          next: (message) => {
+            if (over) return;
+            let k: K;
+            try {
+              k = key(message);
+              const now = scheduler.now();
+              seen.expire(now);
+              if (seen.has(k)) {
+                onDuplicate?.(message, k);
+                up.request(1);
+                return;
+              }
+              seen.set(k, true, now);
+            } catch (error) {
+              end();
+              up.cancel();
+              sink.error(error);
+              return;
+            }
+            sink.next(message);
+          },
+          error: (error) => {
+            if (over) return;
+            end();
+            sink.error(error);
+          },
+          complete: () => {
+            if (over) return;
+            end();
+            sink.complete();
+          },
+        });
+        const demand: Demand = {
+          request: (n) => {
+            if (!over) up.request(n);
+          },
+          cancel: () => {
+            if (over) return;
+            end();
+            up.cancel();
+          },
+        };
+        if (up.stop !== undefined) demand.stop = () => up.stop?.();
+        return demand;
+      };
+      return wantsReadAhead(source)
+        ? new StageObservable<T>(pullFn)
+        : new PullObservable<T>(pullFn);
+    }
+    return new Observable<T>((subscriber) => {
       const seen = new KeyWindow<K, true>(ttl, maxKeys);
       subscriber.add(() => seen.clear());
       const intake = new Intake<T>(
@@ -124,4 +192,5 @@ export function dedupe<T, K = T>(options?: DedupeOptions<T, K>): MonoTypeOperato
       subscriber.add(intake);
       source.subscribe(intake);
     });
+  };
 }

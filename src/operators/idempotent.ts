@@ -1,7 +1,6 @@
 import {
   asyncScheduler,
   from,
-  Observable,
   type ObservableInput,
   type OperatorFunction,
   type SchedulerLike,
@@ -14,7 +13,10 @@ import {
   LazySignal,
   windowConfig,
 } from '../internal/deliveryInternals.js';
+import { StageObservable } from '../internal/demand.js';
+import { Outlet } from '../internal/outlet.js';
 import { bufferConfig, PolicyBuffer } from '../internal/policyBuffer.js';
+import { hideLink, Room, restoreLink } from '../internal/roomLink.js';
 import { checkCapacity, checkFunction, checkOptions } from '../internal/validate.js';
 import type { OverflowOptions } from '../overflow.js';
 
@@ -180,7 +182,8 @@ export function idempotent<T, R, K = T>(
   );
 
   return (source) =>
-    new Observable<IdempotentOutcome<T, R>>((subscriber) => {
+    new StageObservable<IdempotentOutcome<T, R>>((downstream) => {
+      const subscriber = new Outlet<IdempotentOutcome<T, R>>(downstream);
       const done = new KeyWindow<K, R>(ttl, maxKeys);
       const running = new Map<K, Run<T, K, R>>();
       const waiting = new PolicyBuffer<T>(buffer);
@@ -188,6 +191,41 @@ export function idempotent<T, R, K = T>(
       let attached = 0;
       let ending: { readonly error?: unknown; readonly failed: boolean } | undefined;
       let pumping = false;
+      /** Pull source: messages taken whose outcome is not yet emitted, and messages asked for. */
+      let pending = 0;
+      let asked = 0;
+
+      /**
+       * A run may start when a worker slot is free and every outcome owed (running messages and
+       * the copies attached to them) has room in the output: its result has somewhere to go.
+       */
+      const canStart = (): boolean =>
+        running.size < concurrency && running.size + attached < subscriber.credit;
+
+      /** Pull source: ask for as many messages as there are slots with room in the output. */
+      const topUp = (): void => {
+        if (!feed.pulled || subscriber.closed || ending !== undefined) return;
+        const credit = subscriber.credit;
+        const want = Math.min(credit, concurrency) - pending - asked;
+        if (want > 0) {
+          asked += want;
+          feed.request(want);
+        }
+      };
+
+      /**
+       * Push source: how many more messages fit without the policy acting: free places in the
+       * waiting line (copies attached to a run and outcomes the consumer has not asked for yet
+       * count against it), plus the runs that could start at once.
+       */
+      const room = new Room(() => {
+        if (ending !== undefined) return 0;
+        const free = waiting.capacity - waiting.size - attached - subscriber.backlog;
+        if (waiting.size > 0) return free;
+        const credit = subscriber.credit - running.size - attached;
+        const slots = concurrency - running.size;
+        return free + Math.max(0, Math.min(credit, slots));
+      });
 
       const fail = (error: unknown): void => {
         subscriber.error(error);
@@ -204,7 +242,10 @@ export function idempotent<T, R, K = T>(
       /** Emits one message's outcome; a pull source may then send one more. */
       const emit = (outcome: IdempotentOutcome<T, R>): void => {
         subscriber.next(outcome);
-        if (feed.pulled && ending === undefined) feed.request(1);
+        if (feed.pulled) {
+          pending--;
+          topUp();
+        }
       };
 
       const duplicate = (message: T, k: K): boolean => {
@@ -233,7 +274,7 @@ export function idempotent<T, R, K = T>(
           else hold(message, run, k);
           return;
         }
-        if (running.size < concurrency && (fromQueue || waiting.size === 0)) {
+        if ((fromQueue || waiting.size === 0) && (feed.pulled || canStart())) {
           start(message, k);
         } else if (fromQueue) {
           waiting.push(message); // not reached: the pump only routes while a slot is free
@@ -255,7 +296,7 @@ export function idempotent<T, R, K = T>(
           if (run !== undefined) attach(run, message, k);
           else waiting.push(message);
         };
-        if (waiting.size + attached < waiting.capacity) {
+        if (waiting.size + attached + subscriber.backlog < waiting.capacity) {
           place();
           return;
         }
@@ -308,9 +349,11 @@ export function idempotent<T, R, K = T>(
         };
         running.set(k, run);
         let input: ObservableInput<R>;
+        const link = hideLink(); // the handler's own sources must not see a link meant for us
         try {
           input = handler(message, run.context);
         } catch (error) {
+          restoreLink(link);
           finish(run, { ok: false, error });
           return;
         }
@@ -329,6 +372,8 @@ export function idempotent<T, R, K = T>(
         } catch (error) {
           inner.unsubscribe();
           finish(run, { ok: false, error });
+        } finally {
+          restoreLink(link);
         }
       };
 
@@ -366,7 +411,7 @@ export function idempotent<T, R, K = T>(
         if (pumping) return;
         pumping = true;
         try {
-          while (!subscriber.closed && waiting.size > 0 && running.size < concurrency) {
+          while (!subscriber.closed && waiting.size > 0 && canStart()) {
             const message = waiting.shift();
             let k: K;
             try {
@@ -380,10 +425,12 @@ export function idempotent<T, R, K = T>(
         } finally {
           pumping = false;
         }
+        room.wake();
       };
 
       subscriber.add(() => {
         ending ??= { failed: false };
+        room.close();
         for (const run of running.values()) {
           run.over = true;
           run.followers = undefined;
@@ -398,6 +445,10 @@ export function idempotent<T, R, K = T>(
 
       const feed = new Feed<T>(source, subscriber, {
         next: (message) => {
+          if (feed.pulled) {
+            asked--;
+            pending++;
+          }
           if (ending !== undefined) return;
           let k: K;
           try {
@@ -419,6 +470,18 @@ export function idempotent<T, R, K = T>(
           checkEnd();
         },
       });
-      feed.start(concurrency);
+      subscriber.onCredit = () => {
+        pump();
+        topUp();
+      };
+      subscriber.onStop = () => {
+        // the consumer drains: take nothing new, finish the runs, then complete
+        if (ending !== undefined) return;
+        if (feed.stop()) return;
+        ending = { failed: false };
+        checkEnd();
+      };
+      subscriber.onStart = () => feed.start(room);
+      return subscriber;
     });
 }

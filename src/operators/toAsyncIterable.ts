@@ -1,6 +1,13 @@
 import type { Observable } from 'rxjs';
 import { BoundedStage } from '../internal/boundedStage.js';
-import { type Demand, isPullable, type Pullable, pull, type Sink } from '../internal/demand.js';
+import {
+  type Demand,
+  isPullable,
+  type Pullable,
+  pull,
+  type Sink,
+  wantsReadAhead,
+} from '../internal/demand.js';
 import { type BufferConfig, bufferConfig } from '../internal/policyBuffer.js';
 import { PullIterator } from '../internal/pullIterator.js';
 import { checkOptions, describe } from '../internal/validate.js';
@@ -154,7 +161,9 @@ export function toAsyncIterable<T>(
   }
   const opts = checkOptions<ToAsyncIterableOptions<T>>(WHERE, options);
   const config = bufferConfig<T>(WHERE, opts.capacity ?? DEFAULT_CAPACITY, options);
-  if (isPullable<T>(source)) return new BufferedIterator(source, UNBUFFERED);
+  if (isPullable<T>(source) && !wantsReadAhead(source)) {
+    return new BufferedIterator(source, UNBUFFERED);
+  }
   const staged = new StagedSource(source, config);
   return new BufferedIterator(staged, staged);
 }

@@ -1,15 +1,24 @@
 import {
   from,
   isObservable,
-  Observable,
+  type Observable,
   type ObservableInput,
   type OperatorFunction,
   Subscriber,
 } from 'rxjs';
 import { BoundedStage } from '../internal/boundedStage.js';
-import { type Demand, isPullable, pull, type Sink } from '../internal/demand.js';
+import {
+  type Demand,
+  isPullable,
+  pull,
+  type Sink,
+  StageObservable,
+  wantsReadAhead,
+} from '../internal/demand.js';
+import { Outlet } from '../internal/outlet.js';
 import { bufferConfig } from '../internal/policyBuffer.js';
 import { Ring } from '../internal/ring.js';
+import { hideLink, restoreLink } from '../internal/roomLink.js';
 import {
   checkBoolean,
   checkFunction,
@@ -139,23 +148,31 @@ export function workerPool<T, R>(
   );
 
   return (source) =>
-    new Observable<R>((subscriber) => {
+    new StageObservable<R>((downstream) => {
+      const subscriber = new Outlet<R>(downstream);
       const pool = new Pool<T, R>(work, ordered, onJobError, subscriber);
       const sink: Sink<T> = pool; // next = accept a job, error = fail, complete = intake done
       let stopIntake: () => void;
-      if (isPullable<T>(source)) {
+      if (isPullable<T>(source) && !wantsReadAhead(source)) {
+        // a channel or an iterator: it is the buffer, asked for one job per free worker
         const demand = source[pull](sink);
         pool.demand = demand;
         stopIntake = () => {
-          demand.cancel();
-          pool.intakeDone();
+          if (demand.stop !== undefined) demand.stop();
+          else {
+            demand.cancel();
+            pool.intakeDone();
+          }
         };
       } else {
+        // a push source, or a working stage allowed to work up to `capacity` ahead
         const stage = new BoundedStage<T>(source, queue, sink, where);
         pool.demand = stage;
         stopIntake = () => stage.stopIntake();
       }
       subscriber.add(() => pool.teardown());
+      subscriber.onCredit = () => pool.fill();
+      subscriber.onStop = () => stopIntake();
       if (signal) {
         if (signal.aborted) stopIntake();
         else {
@@ -182,6 +199,7 @@ export function workerPool<T, R>(
       } else {
         pool.setLimit(concurrency);
       }
+      return subscriber;
     });
 }
 
@@ -249,7 +267,7 @@ class Pool<T, R> implements Sink<T> {
     private readonly work: (job: T, context: WorkerContext) => ObservableInput<R>,
     ordered: boolean,
     private readonly onJobError: ((failure: JobFailure<T>) => void) | undefined,
-    private readonly out: Subscriber<R>,
+    private readonly out: Outlet<R>,
   ) {
     this.ordered = ordered;
   }
@@ -271,10 +289,14 @@ class Pool<T, R> implements Sink<T> {
     this.fill();
   }
 
-  /** Requests a job for every free worker not yet covered by a request or a parked job. */
+  /**
+   * Requests a job for every free worker not yet covered by a request or a parked job, as far
+   * as the output has room: a job starts only when its result has somewhere to go.
+   */
   fill(): void {
     if (this.finished || this.noMoreJobs) return;
-    const want = this.limit - this.busy - this.requested - this.parked.size;
+    const credit = this.out.credit;
+    const want = Math.min(credit, this.limit) - this.busy - this.requested - this.parked.size;
     if (want > 0) {
       this.requested += want;
       this.demand?.request(want);
@@ -335,9 +357,11 @@ class Pool<T, R> implements Sink<T> {
       this.lineTail = job;
     }
     let result: ObservableInput<R>;
+    const link = hideLink(); // the job's own sources must not see a link meant for the pool
     try {
       result = this.work(value, job);
     } catch (error) {
+      restoreLink(link);
       this.jobFailed(job, error);
       return;
     }
@@ -352,6 +376,7 @@ class Pool<T, R> implements Sink<T> {
           if (!job.settled) this.jobFailed(job, error);
         },
       );
+      restoreLink(link);
       return;
     }
     const inner = new Subscriber<R>({
@@ -364,6 +389,8 @@ class Pool<T, R> implements Sink<T> {
       from(result).subscribe(inner);
     } catch (error) {
       this.jobFailed(job, error);
+    } finally {
+      restoreLink(link);
     }
   }
 
