@@ -197,10 +197,34 @@ const pipelineSpec: fc.Arbitrary<PipelineSpec> = fc
       ),
     }),
   )
-  // a consumer that pulls reads the last stage itself (an operator after it would hide its demand)
-  .map((spec) =>
-    spec.consumer.kind === 'pull' ? { ...spec, ops: [...spec.ops.slice(0, -1), []] } : spec,
-  );
+  // a consumer that pulls reads the last stage itself (an operator after it would hide its
+  // demand), and only a stage whose output is demand-aware
+  .map((spec) => {
+    if (spec.consumer.kind !== 'pull') return spec;
+    const pulled = { ...spec, ops: [...spec.ops.slice(0, -1), []] };
+    return outputIsDemandAware(pulled, pulled.stages.length - 1)
+      ? pulled
+      : { ...spec, consumer: { kind: 'subscribe' as const } };
+  });
+
+/**
+ * Whether stage `i`'s output is demand-aware: every working stage's and `bounded`'s is;
+ * `dedupe`, a filter that holds nothing, is one only when it reads a demand-aware source
+ * directly (over a push source there is nothing it could pause).
+ */
+function outputIsDemandAware(spec: PipelineSpec, i: number): boolean {
+  if (spec.stages[i]!.stage !== 'dedupe') return true;
+  if (spec.ops[i]!.length > 0) return false;
+  if (i === 0) return true;
+  // the harness puts a `map` after atLeastOnce and idempotent (unwrapping their outcomes) and
+  // after an ordered pool (recording its order)
+  const before = spec.stages[i - 1]!;
+  const mapped =
+    before.stage === 'atLeastOnce' ||
+    before.stage === 'idempotent' ||
+    (before.stage === 'workerPool' && before.ordered);
+  return !mapped && outputIsDemandAware(spec, i - 1);
+}
 
 /** A readable one-line picture of a pipeline, for failure messages and shrunk examples. */
 function describePipeline(spec: PipelineSpec): string {

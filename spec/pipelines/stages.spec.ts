@@ -330,6 +330,23 @@ describe('regressions found by the pipeline property test', () => {
     clock.runAll();
     expect(outcomes).toEqual(['a:false', 'a:true', 'a:true']);
   });
+
+  it('idempotent pulled one at a time through a map completes after its last outcome', () => {
+    const clock = new ManualClock();
+    const consumer = new LoggingConsumer(
+      fromIterable([0, 1, 2, 3, 4]).pipe(
+        map((n) => n),
+        idempotent(work(clock, 2), { key: (n) => Math.floor(n / 3), scheduler: clock }),
+      ),
+      clock,
+    );
+    for (let i = 0; i < 10; i++) {
+      consumer.request(1);
+      clock.advance(3);
+    }
+    expect(consumer.values.map((o) => o.message)).toEqual([0, 1, 2, 3, 4]);
+    expect(consumer.completed).toBe(true);
+  });
 });
 
 // ------------------------------------------------------------------------------------------
@@ -341,9 +358,11 @@ const testScheduler = () =>
   new TestScheduler((actual, expected) => expect(actual).toEqual(expected));
 
 describe('output demand of each stage (marbles)', () => {
+  // idempotent opens its upstream on the first request; the other two when subscribed
   const stages: {
     name: string;
     stage: (s: TestScheduler) => OperatorFunction<string, unknown>;
+    upstream?: string;
   }[] = [
     {
       name: 'workerPool',
@@ -367,10 +386,11 @@ describe('output demand of each stage (marbles)', () => {
           concurrency: 2,
           scheduler: s,
         }),
+      upstream: '--^-----------------!',
     },
   ];
 
-  for (const { name, stage } of stages) {
+  for (const { name, stage, upstream = '^-------------------!' } of stages) {
     it(`${name}(concurrency 2, jobs of 3 frames) starts a job only for downstream demand`, () => {
       const s = testScheduler();
       s.run(({ flush }) => {
@@ -387,7 +407,7 @@ describe('output demand of each stage (marbles)', () => {
         expect(source.requestedBy(16)).toEqual([0, 0, 1, 1, 1, 1, 3, 3, 3, 5, 5, 5, 6, 6, 6, 6, 6]);
         expect(consumer.values.length).toBe(6);
         expect(consumer.events.map((e) => e.frame)).toEqual([5, 9, 9, 12, 12, 15]);
-        expect(source.subscriptions).toEqual([subscriptionLog('^-------------------!')]);
+        expect(source.subscriptions).toEqual([subscriptionLog(upstream)]);
       });
     });
   }
