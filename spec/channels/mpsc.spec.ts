@@ -1,7 +1,13 @@
-import { of, Subject, take } from 'rxjs';
+import { config, of, Subject, take } from 'rxjs';
 import { TestScheduler } from 'rxjs/testing';
 import { describe, expect, it } from 'vitest';
-import { ChannelClosedError, ChannelFullError, mpsc, ReceiverBusyError } from '../../src/index.js';
+import {
+  ChannelClosedError,
+  ChannelFullError,
+  fromIterable,
+  mpsc,
+  ReceiverBusyError,
+} from '../../src/index.js';
 import { flush, track } from '../support/promises.js';
 
 describe('mpsc', () => {
@@ -114,18 +120,63 @@ describe('mpsc', () => {
       expect(rx.size).toBe(0);
     });
 
-    it('next() throws ChannelFullError carrying the value rather than wait or drop', () => {
-      const [tx] = mpsc<string>(1);
-      tx.next('a');
-      let error: unknown;
+    it('next() from a push source that overflows fails the channel after what was buffered, throwing nothing', async () => {
+      const [tx2, rx2] = mpsc<string>(1);
+      tx2.next('a');
+      expect(() => tx2.next('b')).not.toThrow();
+      expect(() => tx2.next('c')).not.toThrow(); // refused: the channel already failed
+      expect(tx2.refused).toBe(1);
+      expect(rx2.tryRecv()).toEqual({ ok: true, value: 'a' });
+      const err = await rx2.recv().catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(ChannelFullError);
+      expect((err as ChannelFullError<string>).value).toBe('b');
+      expect((err as Error).message).toMatch(/push source cannot wait/);
+    });
+
+    it('source.subscribe(tx) with a plain push source: the receiver fails after the buffer, no unhandled error', async () => {
+      const [tx, rx] = mpsc<number>(2);
+      const unhandled: unknown[] = [];
+      const previous = config.onUnhandledError;
+      config.onUnhandledError = (e) => unhandled.push(e);
       try {
-        tx.next('b');
-      } catch (err) {
-        error = err;
+        const source = new Subject<number>();
+        source.subscribe(tx);
+        for (let i = 1; i <= 5; i++) source.next(i);
+        const got: number[] = [];
+        let error: unknown;
+        for (;;) {
+          const r = await rx.recv().catch((e: unknown) => ({ failed: e }));
+          if (typeof r === 'object') {
+            error = r.failed;
+            break;
+          }
+          got.push(r);
+        }
+        expect(got).toEqual([1, 2]);
+        expect(error).toBeInstanceOf(ChannelFullError);
+        expect((error as ChannelFullError<number>).value).toBe(3);
+        expect(tx.refused).toBe(2);
+        await Promise.resolve();
+        expect(unhandled).toEqual([]);
+      } finally {
+        config.onUnhandledError = previous;
       }
-      expect(error).toBeInstanceOf(ChannelFullError);
-      expect((error as ChannelFullError<string>).value).toBe('b');
-      expect((error as Error).message).toMatch(/next\(\) cannot wait/);
+    });
+
+    it('sluiceSource.subscribe(tx) is paced by the channel: every message arrives, nothing thrown', async () => {
+      const [tx, rx] = mpsc<number>(3);
+      let produced = 0;
+      function* numbers() {
+        for (let i = 0; i < 100; i++) {
+          produced++;
+          yield i;
+        }
+      }
+      fromIterable(numbers()).subscribe(tx);
+      expect(produced).toBe(4); // 3 buffered and one waiting, as an awaited send would
+      const got: number[] = [];
+      for await (const n of rx) got.push(n);
+      expect(got).toEqual(Array.from({ length: 100 }, (_, i) => i));
     });
   });
 
@@ -166,7 +217,8 @@ describe('mpsc', () => {
       const err = await tx.send('b').catch((e: unknown) => e);
       expect(err).toBeInstanceOf(ChannelFullError);
       expect((err as ChannelFullError<string>).value).toBe('b');
-      expect(() => tx.next('c')).toThrow(ChannelFullError);
+      tx.next('c'); // a push source overflowing 'error': the channel fails, nothing thrown
+      expect(tx.refused).toBe(0);
     });
 
     it('an onOverflow that throws reaches the sender, after the buffer is consistent', () => {

@@ -1,6 +1,9 @@
-import type { Observer } from 'rxjs';
-import { ChannelClosedError } from '../errors.js';
+import { type Observer, Subscription } from 'rxjs';
+
+import { ChannelClosedError, ChannelFullError } from '../errors.js';
 import type { ChannelCore } from '../internal/channelCore.js';
+import { type Demand, type Pullable, pull, sendFrom } from '../internal/demand.js';
+import { reportUnhandledError } from '../internal/fromIterableCore.js';
 import { checkOptions, checkSignal } from '../internal/validate.js';
 import type { SendOptions, TrySendResult } from './types.js';
 
@@ -25,6 +28,12 @@ export interface Sender<T> extends Observer<T> {
   /** Messages discarded by the `'drop'` or `'replace'` policy (each also reached `onOverflow`). */
   readonly dropped: number;
   /**
+   * Messages a push source offered after it had overflowed a `'block'` or `'error'` channel
+   * (the channel failed with `ChannelFullError` carrying the first one; a plain Observable
+   * cannot be stopped from inside its Observer, so what it sends afterwards is counted here).
+   */
+  readonly refused: number;
+  /**
    * Sends a message. Under `'block'` it waits while the buffer is full (waiting sends are
    * served first-in first-out); under the other policies it settles at once.
    *
@@ -40,11 +49,17 @@ export interface Sender<T> extends Observer<T> {
   /** Sends without waiting; reports full, dropped or closed together with the message. */
   trySend(value: T): TrySendResult<T>;
   /**
-   * The Observer path, for `source$.subscribe(tx)`. A push source cannot wait, so `next`
-   * follows the policy and never loses a message silently: it throws `ChannelFullError` when
-   * the buffer is full under `'block'` or `'error'`, and `ChannelClosedError` when the channel
-   * is closed, each carrying the message. Thrown inside a subscription, RxJS reports the error
-   * through `config.onUnhandledError` (by default rethrown asynchronously).
+   * The Observer path, for `source$.subscribe(tx)`.
+   *
+   * A sluice source (a channel receiver, `fromIterable`, a sluice operator's output) is fed at
+   * the channel's pace instead: it is asked only for what fits, so under `'block'` every
+   * message arrives and nothing is thrown.
+   *
+   * A plain push source cannot wait, so `next` follows the policy and never loses a message
+   * silently: when the buffer is full under `'block'` or `'error'`, the channel fails with
+   * `ChannelFullError` carrying the message (receivers read what was buffered, then get the
+   * error) and nothing is thrown into the source; what it offers afterwards is counted in
+   * `refused`. On a closed channel `next` throws `ChannelClosedError` carrying the message.
    */
   next(value: T): void;
   /** Fails the channel: consumers receive what is buffered, then this error. */
@@ -83,6 +98,9 @@ export class ChannelSender<T> implements Sender<T> {
   get dropped(): number {
     return this.core.buffer.dropped;
   }
+  get refused(): number {
+    return this.core.refused;
+  }
 
   send(value: T, options?: SendOptions): Promise<void> {
     let signal: AbortSignal | undefined;
@@ -118,6 +136,85 @@ export class ChannelSender<T> implements Sender<T> {
     if (!this.open) return;
     this.open = false;
     this.core.releaseSender();
+  }
+
+  /**
+   * `sluiceSource.subscribe(tx)`: feeds the channel from a demand-aware source at the pace the
+   * channel takes messages. The source is asked for what fits (at least one); a message that
+   * meets a full `'block'` channel waits as `send()` does, and the next is asked for only once
+   * it is in. `'drop'` and `'replace'` apply as usual; under `'error'` a full channel fails
+   * with `ChannelFullError` carrying the message. The source's end closes (or fails) this
+   * handle, as with any Observer.
+   */
+  [sendFrom](source: Pullable<T>): Subscription {
+    const core = this.core;
+    const feeding = new Subscription();
+    /** Requested from the source and not yet received. */
+    let outstanding = 0;
+    let waiting = false;
+    let demand: Demand | undefined;
+    const top = (): void => {
+      if (feeding.closed || waiting || demand === undefined) return;
+      const free = core.buffer.capacity - core.buffer.size;
+      const want = Math.max(free, 1) - outstanding;
+      if (want > 0) {
+        outstanding += want;
+        demand.request(want);
+      }
+    };
+    const refuse = (error: unknown): void => {
+      feeding.unsubscribe();
+      reportUnhandledError(error);
+    };
+    demand = source[pull]({
+      next: (value) => {
+        outstanding--;
+        if (feeding.closed) return;
+        if (!this.open) {
+          refuse(this.handleClosed(value));
+          return;
+        }
+        const result = core.trySend(value);
+        if (result.ok || result.reason === 'dropped') {
+          top();
+          return;
+        }
+        if (result.reason === 'closed') {
+          refuse(new ChannelClosedError('send: the channel is closed', value));
+          return;
+        }
+        if (core.buffer.policy !== 'block') {
+          feeding.unsubscribe();
+          core.overflowed = true;
+          core.fail(
+            new ChannelFullError(
+              `send: channel is full (capacity ${core.buffer.capacity}) under 'error'`,
+              value,
+            ),
+          );
+          return;
+        }
+        waiting = true;
+        core.send(value, undefined).then(
+          () => {
+            waiting = false;
+            top();
+          },
+          (error: unknown) => refuse(error),
+        );
+      },
+      error: (error) => {
+        feeding.unsubscribe();
+        this.error(error);
+      },
+      complete: () => {
+        feeding.unsubscribe();
+        this.complete();
+      },
+    });
+    feeding.add(() => demand?.cancel());
+    top();
+    return feeding;
   }
 
   clone(): Sender<T> {

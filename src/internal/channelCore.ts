@@ -49,6 +49,10 @@ export class ChannelCore<T> {
   received = 0;
   /** Open sender handles; sending closes when it reaches zero. */
   senders = 1;
+  /** The channel failed because a push source overflowed it (see `next`). */
+  overflowed = false;
+  /** Messages a push source offered after it overflowed the channel (see `next`). */
+  refused = 0;
 
   private readonly waiters = new Ring<Waiter<T>>(4);
   private waiting = 0;
@@ -164,15 +168,33 @@ export class ChannelCore<T> {
     });
   }
 
-  /** The synchronous Observer path: follows the policy, throws rather than lose a message. */
+  /**
+   * The synchronous Observer path (`source.subscribe(tx)` with a push source): follows the
+   * policy. A push source cannot wait, so where the policy would make it wait (`'block'`) or
+   * fail (`'error'`), the channel fails with `ChannelFullError` carrying the message: consumers
+   * read what was buffered, then get the error. Nothing is thrown into the source (RxJS would
+   * only report it as unhandled, and the source would go on). What the source offers after
+   * that is refused and counted in `refused`. A send to a channel that was closed otherwise
+   * throws `ChannelClosedError` carrying the message.
+   */
   next(value: T): void {
     const result = this.trySend(value);
     if (result.ok || result.reason === 'dropped') return;
-    if (result.reason === 'closed') throw this.closedError(value);
-    throw new ChannelFullError(
-      `${this.where}: channel is full (capacity ${this.buffer.capacity}) and next() cannot wait; ` +
-        `use await send() to wait, or the 'drop' or 'replace' policy for a push source`,
-      value,
+    if (result.reason === 'closed') {
+      if (this.overflowed) {
+        this.refused++;
+        return;
+      }
+      throw this.closedError(value);
+    }
+    this.overflowed = true;
+    this.fail(
+      new ChannelFullError(
+        `${this.where}: channel is full (capacity ${this.buffer.capacity}) and a push source cannot wait; ` +
+          `feed it from a sluice source (paced by the channel), use await send(), ` +
+          `or choose the 'drop' or 'replace' policy`,
+        value,
+      ),
     );
   }
 

@@ -1,4 +1,4 @@
-import { Observable, type Subscriber } from 'rxjs';
+import { Observable, type Observer, type Subscriber, type Subscription } from 'rxjs';
 import { currentLink, type RoomLink, withLink } from './roomLink.js';
 
 /**
@@ -32,6 +32,24 @@ export const pull: unique symbol = Symbol.for('sluice.pull');
  * channel's buffer, an iterator) and is asked only for what the consumer can take now.
  */
 export const readAhead: unique symbol = Symbol.for('sluice.readAhead');
+
+/**
+ * Carried by a channel's sender: `pullSource.subscribe(tx)` hands the source to this method, which
+ * feeds the channel at its own pace instead of taking an unlimited push.
+ */
+export const sendFrom: unique symbol = Symbol.for('sluice.sendFrom');
+
+interface PacedTarget<T> {
+  [sendFrom](source: Pullable<T>): Subscription;
+}
+
+function isPacedTarget<T>(value: unknown): value is PacedTarget<T> {
+  return (
+    value !== null &&
+    typeof value === 'object' &&
+    typeof (value as Partial<PacedTarget<T>>)[sendFrom] === 'function'
+  );
+}
 
 export interface Demand {
   request(n: number): void;
@@ -145,6 +163,34 @@ export class PullObservable<T> extends Observable<T> implements Pullable<T> {
   constructor(pullFn: (sink: Sink<T>) => Demand) {
     super((subscriber) => subscribeUnlimited({ [pull]: pullFn }, subscriber));
     this[pull] = pullFn;
+  }
+
+  /**
+   * As RxJS's, except that a channel sender as the Observer is fed at the channel's pace: every
+   * message arrives under `'block'`, and nothing is thrown.
+   */
+  override subscribe(
+    observerOrNext?: Partial<Observer<T>> | ((value: T) => void) | null,
+  ): Subscription;
+  /** @deprecated as in RxJS: pass an Observer. */
+  override subscribe(
+    next?: ((value: T) => void) | null,
+    error?: ((error: unknown) => void) | null,
+    complete?: (() => void) | null,
+  ): Subscription;
+  override subscribe(
+    observerOrNext?: Partial<Observer<T>> | ((value: T) => void) | null,
+    error?: ((error: unknown) => void) | null,
+    complete?: (() => void) | null,
+  ): Subscription {
+    if (error == null && complete == null && isPacedTarget<T>(observerOrNext)) {
+      return observerOrNext[sendFrom](this);
+    }
+    return super.subscribe(
+      observerOrNext as ((value: T) => void) | null | undefined,
+      error,
+      complete,
+    );
   }
 }
 
