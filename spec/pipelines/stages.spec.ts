@@ -331,6 +331,58 @@ describe('regressions found by the pipeline property test', () => {
     expect(outcomes).toEqual(['a:false', 'a:true', 'a:true']);
   });
 
+  it('idempotent behind a map counts copies waiting on a running key in the room it offers', () => {
+    const clock = new ManualClock();
+    const outcomes: unknown[] = [];
+    fromIterable([0, 1, 2, 3, 4])
+      .pipe(
+        map((n) => n),
+        idempotent(work(clock, 3), {
+          key: (n) => Math.floor(n / 3),
+          concurrency: 4,
+          capacity: 2,
+          scheduler: clock,
+        }),
+      )
+      .subscribe({
+        next: (o) => outcomes.push(o.message),
+        error: (e: unknown) => outcomes.push(e),
+        complete: () => outcomes.push('|'),
+      });
+    clock.runAll();
+    expect(outcomes).toEqual([0, 1, 2, 3, 4, '|']);
+  });
+
+  it("idempotent under 'replace' feeding atLeastOnce still completes", () => {
+    const clock = new ManualClock();
+    const replaced: number[] = [];
+    const delivered: number[] = [];
+    let completed = false;
+    fromIterable(range(8))
+      .pipe(
+        take(8),
+        idempotent(work(clock, 2), {
+          key: (n) => Math.floor(n / 2),
+          concurrency: 4,
+          capacity: 2,
+          overflow: 'replace',
+          onOverflow: (n) => replaced.push(n),
+          scheduler: clock,
+        }),
+        map((o) => o.message),
+        atLeastOnce(work(clock, 5), { concurrency: 1, capacity: 2, scheduler: clock }),
+      )
+      .subscribe({
+        next: (d) => delivered.push(d.message),
+        complete: () => {
+          completed = true;
+        },
+      });
+    clock.runAll();
+    expect(delivered.length + replaced.length).toBe(8);
+    expect(completed).toBe(true);
+  });
+
   it('idempotent pulled one at a time through a map completes after its last outcome', () => {
     const clock = new ManualClock();
     const consumer = new LoggingConsumer(
