@@ -1,4 +1,4 @@
-import { catchError, type Observable, of, range, take, tap } from 'rxjs';
+import { catchError, lastValueFrom, type Observable, of, range, take, tap, toArray } from 'rxjs';
 import { TestScheduler } from 'rxjs/testing';
 import { describe, expect, it } from 'vitest';
 import {
@@ -7,6 +7,7 @@ import {
   fromIterable,
   mpsc,
   type OverflowPolicy,
+  toAsyncIterable,
   workerPool,
 } from '../../src/index.js';
 import { type Pullable, pull } from '../../src/internal/demand.js';
@@ -178,6 +179,61 @@ describe('bounded: demand', () => {
     sub.unsubscribe();
     rx.close();
     await producer.catch(() => {});
+  });
+
+  it('break out of for await gives what bounded read ahead back to the channel, in order', async () => {
+    const [tx, rx] = mpsc<number>(10);
+    for (let i = 0; i < 10; i++) await tx.send(i);
+    tx.close();
+    const first: number[] = [];
+    for await (const n of toAsyncIterable(rx.pipe(bounded(3)))) {
+      first.push(n);
+      if (n === 1) break;
+    }
+    expect(first).toEqual([0, 1]);
+    const rest: number[] = [];
+    for await (const n of rx) rest.push(n);
+    expect(rest).toEqual([2, 3, 4, 5, 6, 7, 8, 9]); // nothing bounded had taken was dropped
+    expect(rx.received).toBe(10);
+  });
+
+  it('a graceful drain through bounded processes what bounded had taken; the channel keeps the rest', async () => {
+    const [tx, rx] = mpsc<number>(20);
+    for (let i = 0; i < 20; i++) await tx.send(i);
+    const drain = new AbortController();
+    const gates: Array<() => void> = [];
+    const done: number[] = [];
+    const finished = lastValueFrom(
+      rx.pipe(
+        bounded(4),
+        workerPool(
+          (n: number) =>
+            new Promise<number>((resolve) => {
+              gates.push(() => resolve(n));
+            }),
+          { concurrency: 2, signal: drain.signal },
+        ),
+        tap((n) => done.push(n)),
+        toArray(),
+      ),
+    );
+    await Promise.resolve();
+    expect(gates.length).toBe(2); // 2 running, 4 read ahead into bounded's buffer
+    expect(rx.size).toBe(14);
+    drain.abort();
+    while (gates.length > 0) {
+      gates.shift()?.();
+      for (let i = 0; i < 5; i++) await Promise.resolve();
+    }
+    expect((await finished).sort((a, b) => a - b)).toEqual([0, 1, 2, 3, 4, 5]);
+    expect(rx.size).toBe(14); // nothing taken was thrown away, nothing more was taken
+    const rest: number[] = [];
+    let r = rx.tryRecv();
+    while (r.ok) {
+      rest.push(r.value);
+      r = rx.tryRecv();
+    }
+    expect(rest).toEqual([6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19]);
   });
 
   it('rejects bad arguments with the argument name', () => {

@@ -39,7 +39,7 @@ export class BoundedStage<T> implements Demand {
   /** Push upstream: the subscriber we can close even during a synchronous emission. */
   private pushSub: Subscriber<T> | undefined;
   /** Pull upstream: its demand handle and how much we requested but did not yet receive. */
-  private pullUp: Demand | undefined;
+  private pullUp: Demand<T> | undefined;
   private outstanding = 0;
   /** Pull upstream asked to stop: what it still delivers is taken, then its completion ends us. */
   private stopping = false;
@@ -79,6 +79,11 @@ export class BoundedStage<T> implements Demand {
     if (this.ended) return;
     this.ended = true;
     this.cancelled = true;
+    const up = this.pullUp;
+    if (up?.giveBack !== undefined && this.buffer.size > 0) {
+      // read ahead from a channel and never used: the channel takes it back
+      up.giveBack(this.buffer.drain());
+    }
     this.stopUpstream();
     this.room?.close();
     this.buffer.drain();

@@ -298,7 +298,7 @@ export class ChannelCore<T> {
   }
 
   /** A stream consumer (subscription, async iterator, pool) with its own demand. */
-  pull(sink: Sink<T>): Demand {
+  pull(sink: Sink<T>): Demand<T> {
     if (this.exclusive && (this.streams > 0 || this.onces > 0)) {
       sink.error(this.busy('a second subscription'));
       return { request() {}, cancel() {} };
@@ -312,6 +312,14 @@ export class ChannelCore<T> {
       },
       cancel: () => {
         if (!taker.removed) this.removeTaker(taker);
+      },
+      giveBack: (values: readonly T[]) => {
+        // a stage that read ahead of its consumer and is cancelled hands its unread messages
+        // back: they go to the front, in order, and are delivered first to the next consumer
+        if (this.ended || values.length === 0) return;
+        this.buffer.giveBack(values);
+        this.received -= values.length;
+        this.pump();
       },
     };
   }

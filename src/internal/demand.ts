@@ -51,11 +51,16 @@ function isPacedTarget<T>(value: unknown): value is PacedTarget<T> {
   );
 }
 
-export interface Demand {
+export interface Demand<T = unknown> {
   request(n: number): void;
   cancel(): void;
   /** Graceful end, where supported: nothing new is taken upstream; what is held is delivered. */
   stop?(): void;
+  /**
+   * Where supported (a channel), takes back values this consumer received but could not use,
+   * oldest first; they are delivered again, first, to the next consumer. Called before `cancel`.
+   */
+  giveBack?(values: readonly T[]): void;
 }
 
 export interface Sink<T> {
@@ -65,7 +70,7 @@ export interface Sink<T> {
 }
 
 export interface Pullable<T> {
-  [pull](sink: Sink<T>): Demand;
+  [pull](sink: Sink<T>): Demand<T>;
 }
 
 export function isPullable<T>(source: unknown): source is Pullable<T> {
@@ -159,8 +164,8 @@ function subscribeLinked<T>(
 
 /** An Observable that is also a pull source, built from a pull function. */
 export class PullObservable<T> extends Observable<T> implements Pullable<T> {
-  readonly [pull]: (sink: Sink<T>) => Demand;
-  constructor(pullFn: (sink: Sink<T>) => Demand) {
+  readonly [pull]: (sink: Sink<T>) => Demand<T>;
+  constructor(pullFn: (sink: Sink<T>) => Demand<T>) {
     super((subscriber) => subscribeUnlimited({ [pull]: pullFn }, subscriber));
     this[pull] = pullFn;
   }

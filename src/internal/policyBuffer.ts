@@ -87,6 +87,14 @@ export class PolicyBuffer<T> {
     this.ring.push(value);
   }
 
+  /**
+   * Puts messages a consumer had taken but could not use back in front, oldest first, in
+   * their order, regardless of capacity (they were accepted once; they are not offered again).
+   */
+  giveBack(values: readonly T[]): void {
+    for (let i = values.length - 1; i >= 0; i--) this.ring.unshift(values[i] as T);
+  }
+
   /** The oldest message; the caller checks `size` first. */
   shift(): T {
     return this.ring.shift();

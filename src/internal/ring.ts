@@ -27,6 +27,14 @@ export class Ring<T> {
     this.count++;
   }
 
+  /** Puts an item back in front of the oldest (it becomes the next `shift`). */
+  unshift(value: T): void {
+    if (this.count === this.items.length) this.grow();
+    this.head = (this.head - 1) & this.mask;
+    this.items[this.head] = value;
+    this.count++;
+  }
+
   /** Removes and returns the oldest item; the caller checks `size` first. */
   shift(): T {
     const value = this.items[this.head] as T;

@@ -162,7 +162,7 @@ export function toAsyncIterable<T>(
   const opts = checkOptions<ToAsyncIterableOptions<T>>(WHERE, options);
   const config = bufferConfig<T>(WHERE, opts.capacity ?? DEFAULT_CAPACITY, options);
   if (isPullable<T>(source) && !wantsReadAhead(source)) {
-    return new BufferedIterator(source, UNBUFFERED);
+    return new BufferedIterator<T>(source, UNBUFFERED);
   }
   const staged = new StagedSource(source, config);
   return new BufferedIterator(staged, staged);
@@ -192,7 +192,7 @@ class StagedSource<T> implements Pullable<T>, Counters {
     return this.stage?.dropped ?? 0;
   }
 
-  [pull](sink: Sink<T>): Demand {
+  [pull](sink: Sink<T>): Demand<T> {
     this.stage = new BoundedStage(this.source, this.config, sink, WHERE);
     return this.stage;
   }
