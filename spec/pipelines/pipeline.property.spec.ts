@@ -550,11 +550,28 @@ function stageOf(
 
 const same = (out: unknown): Msg => out as Msg;
 
-/** The pool's `signal` drains only a pool that reads the producer directly. */
+/**
+ * The pool's `signal` drains a pool that reads the producer directly, or (from a channel)
+ * through a `bounded` right before it, which must then give back or pass on what it took.
+ */
 function drainHow(spec: PipelineSpec): 'producer' | 'poolSignal' | undefined {
   if (!spec.drain) return undefined;
-  const direct = spec.stages[0]!.stage === 'workerPool' && spec.ops[0]!.length === 0;
-  return spec.drain.how === 'poolSignal' && direct ? 'poolSignal' : 'producer';
+  return spec.drain.how === 'poolSignal' && drainedPool(spec) !== undefined
+    ? 'poolSignal'
+    : 'producer';
+}
+
+/** Which stage a pool `signal` drain applies to, if any. */
+function drainedPool(spec: PipelineSpec): number | undefined {
+  const [first, second] = spec.stages;
+  if (first!.stage === 'workerPool' && spec.ops[0]!.length === 0) return 0;
+  const throughBounded =
+    spec.source === 'mpsc' &&
+    first!.stage === 'bounded' &&
+    second?.stage === 'workerPool' &&
+    spec.ops[0]!.length === 0 &&
+    spec.ops[1]!.length === 0;
+  return throughBounded ? 1 : undefined;
 }
 
 type PullFn = (sink: {
@@ -636,7 +653,7 @@ async function runPipeline(spec: PipelineSpec): Promise<Outcome> {
       i,
       books,
       clock,
-      i === 0 && drainHow(spec) === 'poolSignal' ? drainPool.signal : undefined,
+      i === drainedPool(spec) && drainHow(spec) === 'poolSignal' ? drainPool.signal : undefined,
       ordered,
     );
     stream = (stream as Observable<Msg>).pipe(built.op);
@@ -850,6 +867,17 @@ describe('pipelines of sluice stages', () => {
         drain: { at: 7, how: 'poolSignal' },
       },
     },
+    ...[3, 6, 11].map((at) => ({
+      name: `mpsc → bounded(4) → workerPool, drained by the pool signal at frame ${at}`,
+      spec: {
+        ...base(
+          [{ stage: 'bounded', capacity: 4, overflow: 'block' }, pool(2)],
+          [[], [], []],
+          'mpsc',
+        ),
+        drain: { at, how: 'poolSignal' as const },
+      },
+    })),
     {
       name: 'fromIterable → bounded → atLeastOnce with dead letters',
       spec: base(
@@ -899,6 +927,7 @@ describe('pipelines of sluice stages', () => {
     it(name, async () => {
       const outcome = await runPipeline(spec);
       expect(verdict(spec, outcome)).toBeUndefined();
+      if (spec.drain) expect(drainHow(spec)).toBe(spec.drain.how);
       expect(outcome.books.output.length).toBeGreaterThan(0);
     });
   }
