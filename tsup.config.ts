@@ -1,17 +1,47 @@
-import { defineConfig } from 'tsup';
+import { rmSync, writeFileSync } from 'node:fs';
+import { defineConfig, type Options } from 'tsup';
 
-// Two public entries, each emitted as ESM and CJS with declarations for both:
-// - `sluice` (src/index.ts), which never loads a Redis client;
+// The public entries: `dist/<name>.js` (ESM), `dist/<name>.cjs` (CJS) and their declarations
+// for each. Another entry point is one more line here and its `exports` block in package.json.
+// - `sluice` (src/index.ts), which never loads a broker client;
 // - `sluice/redis` (src/redis/index.ts), the Redis Streams queue. It imports the core through
-//   the package's own name ('sluice', kept external), so both entries share one copy of the
+//   the package's own name ('sluice', kept external), so every entry shares one copy of the
 //   core classes (`ChannelClosedError` from either is the same class), and it loads no Redis
 //   client either: the caller hands it an ioredis connection.
-export default defineConfig({
-  entry: { index: 'src/index.ts', redis: 'src/redis/index.ts' },
-  format: ['esm', 'cjs'],
-  dts: true,
-  sourcemap: true,
-  clean: true,
+const entries: Record<string, string> = {
+  index: 'src/index.ts',
+  redis: 'src/redis/index.ts',
+};
+
+const shared: Options = {
   target: 'es2022',
+  sourcemap: true,
   external: ['rxjs', 'sluice', 'ioredis'],
+};
+
+export default defineConfig((options) => {
+  // The builds below run side by side: clean once here rather than in each.
+  if (!options.watch) rmSync('dist', { recursive: true, force: true });
+  return [
+    // ESM, one module per source file (dist/esm/…), so a bundler keeps only the modules an
+    // import reaches: `import { mpsc } from 'sluice'` leaves the queue, the operators and the
+    // heap behind. Each entry's `dist/<name>.js` re-exports its module in that tree.
+    {
+      ...shared,
+      entry: ['src/**/*.ts'],
+      outDir: 'dist/esm',
+      format: ['esm'],
+      bundle: false,
+      async onSuccess() {
+        for (const [name, source] of Object.entries(entries)) {
+          const module = source.replace(/^src\//, './esm/').replace(/\.ts$/, '.js');
+          writeFileSync(`dist/${name}.js`, `export * from '${module}';\n`);
+        }
+      },
+    },
+    // CJS, one file per entry (`sluice` itself stays external, so still one core).
+    { ...shared, entry: entries, format: ['cjs'] },
+    // The declarations, one file per entry and module kind (.d.ts and .d.cts).
+    { ...shared, entry: entries, format: ['esm', 'cjs'], dts: { only: true } },
+  ];
 });

@@ -2,7 +2,7 @@
  * Channel benchmarks: sluice's channels beside RxJS and the async-iterator libraries people
  * reach for, measured in one run and reported as ratios.
  *
- * Targets (from the issue):
+ * Targets (the project's own):
  * - `mpsc` with a plain subscriber, `trySend` in a loop: at least 0.5x the messages per second
  *   of `Subject.next` into a subscriber;
  * - `await tx.send()` with a `for await` consumer, capacity 100: at least 2x the fastest of
@@ -31,7 +31,7 @@ import {
 import { MinimalChannel } from './minimalChannel.js';
 
 const group = 'channels';
-/** Buffer size of every async hand-off, as the issue states it. */
+/** Buffer size of every async hand-off. */
 const CAPACITY = 100;
 
 /** Every workload sums what it received and checks it, so a broken hand-off cannot look fast. */

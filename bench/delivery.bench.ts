@@ -2,7 +2,7 @@
  * Delivery benchmarks: `atLeastOnce` beside `mergeMap` doing the same deliveries, and the
  * memory and per-message cost of `dedupe` beside RxJS's `distinct`.
  *
- * Targets (from the issue "Delivery guarantees"):
+ * Targets (the project's own):
  * - `atLeastOnce` with immediate acks, against `mergeMap` doing the same deliveries at the same
  *   concurrency (4), on 10k messages (a backlog small enough that `mergeMap`'s `Array.shift`
  *   is not the bottleneck): at least 0.7x its messages per second. Two kinds of immediate ack
@@ -34,7 +34,7 @@ import {
 
 const group = 'delivery';
 const CONCURRENCY = 4;
-/** The issue's backlog: each timed run delivers batches of this many messages. */
+/** The backlog: each timed run delivers batches of this many messages. */
 const MESSAGES = 10_000;
 const DEDUPE_KEYS = 1_000_000;
 const MAX_KEYS = 100_000;

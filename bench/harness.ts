@@ -30,7 +30,7 @@ export interface Row {
   ratio: number;
   /** Whether a larger `value` is better. @default true */
   higherIsBetter?: boolean;
-  /** The target on `ratio`, as the issue states it, e.g. `'>= 0.5x'`. */
+  /** The target on `ratio` the project sets itself, e.g. `'>= 0.5x'`. */
   target?: string;
   /** Whether `target` was met in this run. */
   pass?: boolean;

@@ -6,7 +6,12 @@
  * numbers at a pool of 4 workers whose jobs finish only after a macrotask, so nothing finishes
  * while the producer runs and every message must be held, dropped or refused:
  *
- * - `workerPool`: capacity 1000, `'drop'` (every dropped message counted via `onOverflow`);
+ * - `workerPool`: capacity 1000, `'drop'` (every dropped message counted via `onOverflow`):
+ *   bounded, and lossy;
+ * - `workerPool block`: the lossless way, `fromIterable(messages)` into capacity 1000 and
+ *   `'block'`: the pool pulls a message only when it has room, so the producer waits instead of
+ *   anything being dropped. It runs until every message is processed; the heap is sampled as
+ *   messages are pulled;
  * - `mergeMap`: `mergeMap(job, 4)`, whose backlog is an unbounded array;
  * - `p-queue`: `queue.add(() => job(i))` in a loop, concurrency 4;
  * - `fastq`: `queue.push(i, done)` in a loop (the callback API, fastq's leanest), concurrency 4.
@@ -20,9 +25,9 @@
 import fastq from 'fastq';
 import PQueue from 'p-queue';
 import { mergeMap, Subject } from 'rxjs';
-import { workerPool } from '../src/index.js';
+import { fromIterable, workerPool } from '../src/index.js';
 
-const LIBS = ['workerPool', 'mergeMap', 'p-queue', 'fastq'] as const;
+const LIBS = ['workerPool', 'workerPool block', 'mergeMap', 'p-queue', 'fastq'] as const;
 /** The pools measured; import this file only with `import type`: it runs when loaded. */
 export type Lib = (typeof LIBS)[number];
 
@@ -34,7 +39,10 @@ export interface OverloadResult {
   peakHeapBytes: number;
   /** Heap still reachable when the producer is done (after full GCs), minus the settled start. */
   heldHeapBytes: number;
-  /** Jobs started or waiting when the producer is done (dropped ones excluded). */
+  /**
+   * Jobs started or waiting when the producer is done (dropped ones excluded); for
+   * `workerPool block`, the most pulled and not yet finished at any sample.
+   */
   pending: number;
   /** Messages discarded and reported (workerPool only). */
   dropped: number;
@@ -57,7 +65,11 @@ function settle(gc: Gc): number {
 }
 
 /** A producer for `lib`: `push(i)` sends one message; `pending()` counts what is held. */
-function open(lib: Lib): { push(i: number): void; pending(): number; dropped(): number } {
+function open(lib: Exclude<Lib, 'workerPool block'>): {
+  push(i: number): void;
+  pending(): number;
+  dropped(): number;
+} {
   switch (lib) {
     case 'workerPool': {
       const subject = new Subject<number>();
@@ -121,7 +133,7 @@ function open(lib: Lib): { push(i: number): void; pending(): number; dropped(): 
   }
 }
 
-function measure(lib: Lib, n: number, gc: Gc): OverloadResult {
+function measure(lib: Exclude<Lib, 'workerPool block'>, n: number, gc: Gc): OverloadResult {
   const start = settle(gc);
   const started = process.hrtime.bigint();
   const producer = open(lib);
@@ -148,7 +160,57 @@ function measure(lib: Lib, n: number, gc: Gc): OverloadResult {
   };
 }
 
-function main(): void {
+/** `fromIterable` into a `'block'` pool: pulled on demand, run until every job is done. */
+async function measurePulled(n: number, gc: Gc): Promise<OverloadResult> {
+  const start = settle(gc);
+  const started = process.hrtime.bigint();
+  let peak = process.memoryUsage().heapUsed;
+  let pulled = 0;
+  let finished = 0;
+  let held = 0;
+  function* messages(): Generator<number> {
+    for (let i = 0; i < n; i++) {
+      if (++pulled % SAMPLE_EVERY === 0) {
+        const used = process.memoryUsage().heapUsed;
+        if (used > peak) peak = used;
+        held = Math.max(held, pulled - finished);
+      }
+      yield i;
+    }
+  }
+  let sum = 0;
+  await new Promise<void>((resolve, reject) => {
+    fromIterable(messages())
+      .pipe(
+        workerPool(slowJob, { concurrency: CONCURRENCY, capacity: CAPACITY, overflow: 'block' }),
+      )
+      .subscribe({
+        next: (v) => {
+          finished++;
+          sum += v;
+        },
+        error: reject,
+        complete: resolve,
+      });
+  });
+  if (finished !== n || sum !== (n * (n - 1)) / 2) {
+    throw new Error(`workerPool block: ${finished} of ${n} jobs finished, sum ${sum}`);
+  }
+  const ms = Number(process.hrtime.bigint() - started) / 1e6;
+  const end = process.memoryUsage().heapUsed;
+  if (end > peak) peak = end;
+  return {
+    lib: 'workerPool block',
+    n,
+    peakHeapBytes: peak - start,
+    heldHeapBytes: settle(gc) - start,
+    pending: held,
+    dropped: 0,
+    ms,
+  };
+}
+
+async function main(): Promise<void> {
   const [lib, count] = process.argv.slice(2);
   const n = Number(count);
   if (!LIBS.includes(lib as Lib) || !Number.isInteger(n) || n <= 0) {
@@ -156,10 +218,13 @@ function main(): void {
   }
   const gc = (globalThis as { gc?: unknown }).gc;
   if (typeof gc !== 'function') throw new Error('poolOverload.ts needs node --expose-gc');
-  const result = measure(lib as Lib, n, gc as Gc);
+  const result =
+    lib === 'workerPool block'
+      ? await measurePulled(n, gc as Gc)
+      : measure(lib as Exclude<Lib, 'workerPool block'>, n, gc as Gc);
   process.stdout.write(`${JSON.stringify(result)}\n`);
   // Leave the backlog undrained: see the module comment.
   process.exit(0);
 }
 
-main();
+await main();

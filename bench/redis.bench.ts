@@ -1,7 +1,7 @@
 /**
  * `RedisQueue` throughput on a private redis-server, beside that server's own ceiling.
  *
- * Measured (issue "Scale out: the MessageQueue on Redis Streams"; no target is set, the figures
+ * Measured (no target is set; the figures
  * are recorded):
  * - enqueue: one process, 64 enqueues in flight, `RedisQueue.enqueue` of a small JSON payload;
  * - receive + ack through `consume()`: 20k preloaded messages consumed by 1, 2 and 4 worker

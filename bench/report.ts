@@ -121,11 +121,23 @@ const MINOR = '#f3f4f6';
 /** Fixed colours for the libraries the pool bench measures; others take the spare ones. */
 const COLOURS: Readonly<Record<string, string>> = {
   workerPool: '#2563eb',
+  'workerPool block': '#059669',
   mergeMap: '#dc2626',
   'p-queue': '#7c3aed',
   fastq: '#d97706',
 };
-const SPARE = ['#059669', '#db2777', '#0891b2', '#4b5563'];
+const SPARE = ['#db2777', '#0891b2', '#4b5563', '#65a30d'];
+
+/**
+ * How the chart and the page name a series: the two `workerPool` lines say their policy
+ * (`'drop'` is the lossy one, `'block'` fed by `fromIterable` the lossless one).
+ */
+const LABELS: Readonly<Record<string, string>> = {
+  workerPool: "workerPool 'drop'",
+  'workerPool block': "workerPool 'block'",
+};
+export const seriesLabel = (lib: string): string => LABELS[lib] ?? lib;
+const isSluice = (lib: string): boolean => lib === 'workerPool' || lib === 'workerPool block';
 
 const esc = (s: string): string =>
   s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
@@ -171,10 +183,11 @@ export function renderOverloadSvg(points: readonly OverloadPoint[]): string {
 
   const out: string[] = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${HEIGHT}" viewBox="0 0 ${WIDTH} ${HEIGHT}" font-family="sans-serif" font-size="12">`,
-    '<title>Peak heap against messages produced under overload</title>',
+    "<title>Peak heap against messages produced under overload: workerPool 'drop' is lossy, every other line lossless</title>",
     `<rect width="${WIDTH}" height="${HEIGHT}" fill="#ffffff"/>`,
-    `<text x="16" y="26" font-size="15" font-weight="bold" fill="${INK}">Peak heap under overload: 4 workers, a producer that cannot wait</text>`,
-    `<text x="16" y="46" font-size="11" fill="${MUTED}">Both axes logarithmic: flat is bounded memory; a line rising a decade per decade grows with the backlog.</text>`,
+    `<text x="16" y="26" font-size="15" font-weight="bold" fill="${INK}">Peak heap under overload, 4 workers: only workerPool 'drop' loses messages</text>`,
+    `<text x="16" y="44" font-size="11" fill="${MUTED}">Lossless: workerPool 'block' fed by fromIterable (the producer waits), and the others (they queue all).</text>`,
+    `<text x="16" y="58" font-size="11" fill="${MUTED}">Both axes logarithmic: flat is bounded memory; a line rising a decade per decade grows with the backlog.</text>`,
   ];
 
   // Grid and y labels: a labelled line per decade, light lines at 2x and 5x.
@@ -216,7 +229,7 @@ export function renderOverloadSvg(points: readonly OverloadPoint[]): string {
   }
   for (const s of series) {
     const stroke = colour.get(s.lib)!;
-    const width = s.lib === 'workerPool' ? 3 : 2;
+    const width = isSluice(s.lib) ? 3 : 2;
     const coords = s.points.map((p) => `${c(x(p.n))},${c(y(p.peakHeapBytes / MB))}`);
     out.push(
       `<polyline class="series" data-lib="${esc(s.lib)}" points="${coords.join(' ')}" fill="none" stroke="${stroke}" stroke-width="${width}" stroke-linejoin="round"/>`,
@@ -238,9 +251,9 @@ export function renderOverloadSvg(points: readonly OverloadPoint[]): string {
     const last = lastOf(s);
     const growth = last.peakHeapBytes - first.peakHeapBytes;
     out.push(
-      `<line x1="${LEGEND_X}" y1="${top}" x2="${LEGEND_X + 24}" y2="${top}" stroke="${stroke}" stroke-width="${s.lib === 'workerPool' ? 3 : 2}"/>`,
+      `<line x1="${LEGEND_X}" y1="${top}" x2="${LEGEND_X + 24}" y2="${top}" stroke="${stroke}" stroke-width="${isSluice(s.lib) ? 3 : 2}"/>`,
       `<circle cx="${LEGEND_X + 12}" cy="${top}" r="3.5" fill="${stroke}"/>`,
-      `<text x="${LEGEND_X + 32}" y="${top + 4}" font-weight="bold" fill="${INK}">${esc(s.lib)}</text>`,
+      `<text x="${LEGEND_X + 32}" y="${top + 4}" font-weight="bold" fill="${INK}">${esc(seriesLabel(s.lib))}</text>`,
       `<text x="${LEGEND_X + 32}" y="${top + 20}" font-size="11" fill="${MUTED}">${esc(`${formatMB(last.peakHeapBytes)} MB at ${formatCount(last.n)}`)}</text>`,
     );
     if (last.n !== first.n) {
@@ -285,8 +298,9 @@ const GROUPS: readonly {
     title: 'Worker pools',
     about:
       "`workerPool` with 4 workers on 200k already-resolved jobs beside Effect's `forEach`, " +
-      'fastq, p-queue, `mergeMap` and four hand-written async loops (the practical limit); ' +
-      'then memory under overload, each point in a fresh process.',
+      'fastq, p-queue (paced as its users feed it, and unpaced), `mergeMap` and four ' +
+      'hand-written async loops (the practical limit); then memory under overload, lossy and ' +
+      'lossless, each point in a fresh process.',
   },
   {
     group: 'pipeline',
@@ -310,7 +324,7 @@ const GROUPS: readonly {
     about:
       '`MessageQueue` enqueue → dequeue → ack throughput beside a plain array queue (the ' +
       'limit), and the cost of one lease expiry as more messages are in flight, beside ' +
-      "scanning every in-flight message per tick (the tutorial's queue).",
+      'scanning every in-flight message per tick (the simple design a lease heap replaces).',
   },
   {
     group: 'redis',
@@ -403,12 +417,16 @@ function overloadSection(points: readonly OverloadPoint[], chart: string): strin
     '',
     'A synchronous producer (a `Subject` in a loop, which cannot be made to wait) sends every ' +
       'message at once to 4 workers whose jobs finish only after the producer is done, so ' +
-      "each message is held, dropped or refused. `workerPool` has capacity 1000 and `'drop'`: " +
-      'it holds at most 1000 waiting jobs and reports every dropped one to `onOverflow`. ' +
-      '`mergeMap`, p-queue and fastq keep every message. Each point is a fresh process; the ' +
-      'figure is the highest heap sampled while producing, minus the settled heap at the start.',
+      "each message is held, dropped or refused. `workerPool 'drop'` has capacity 1000 and " +
+      "`'drop'`: it holds at most 1000 waiting jobs and reports every dropped one to " +
+      '`onOverflow`; it is the only **lossy** line. `mergeMap`, p-queue and fastq keep every ' +
+      "message in memory. `workerPool 'block'` is sluice's lossless way: the messages come " +
+      'from `fromIterable`, which the pool pulls only when it has room, so the producer waits ' +
+      'and nothing is dropped (that run goes on until every job is done). Each point is a ' +
+      'fresh process; the figure is the highest heap sampled while producing, minus the ' +
+      'settled heap at the start.',
     '',
-    `![Peak heap against messages produced under overload, one line per library, both axes logarithmic](${chart})`,
+    `![Peak heap against messages produced under overload, one line per library, both axes logarithmic; only workerPool 'drop' loses messages](${chart})`,
     '',
     `| peak heap, MB | ${counts.map(formatCount).join(' | ')} |`,
     `|---|${counts.map(() => '---:').join('|')}|`,
@@ -419,7 +437,7 @@ function overloadSection(points: readonly OverloadPoint[], chart: string): strin
       const p = at.get(n);
       return p === undefined ? '' : formatMB(p.peakHeapBytes);
     });
-    lines.push(`| ${cell(s.lib)} | ${cells.join(' | ')} |`);
+    lines.push(`| ${cell(seriesLabel(s.lib))} | ${cells.join(' | ')} |`);
   }
   lines.push('');
   return lines;
@@ -465,11 +483,11 @@ export function renderPerformanceMarkdown(report: Report): string {
     '```',
     '',
     'How to read a table: `ratio = value / baseline value`; **better** says which way is good ' +
-      '(higher for rates, lower for memory and time per message); **target** is the goal the ' +
-      'issue set on the ratio, and **result** says whether this run met it. ' +
+      '(higher for rates, lower for memory and time per message); **target** is a goal the ' +
+      'project sets itself for the ratio, and **result** says whether this run met it. ' +
       'Rates are the best of several interleaved runs, the one least disturbed by other ' +
       'processes. How each case is built is described in ' +
-      '[bench/README.md](../bench/README.md) and at the top of each `bench/*.bench.ts`.',
+      '`bench/README.md` and at the top of each `bench/*.bench.ts` in the repository.',
     '',
     ...machineSection(machine),
     '## Results',

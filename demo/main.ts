@@ -1,7 +1,11 @@
 /**
  * `npm run demo`: the order pipeline with a live view. On a terminal the view redraws in place
- * and `+`/`-` change the number of pricing workers; otherwise it prints a plain line a second.
- * Ctrl-C drains (the storefront stops, everything accepted finishes); a second Ctrl-C exits.
+ * and `+`/`-` change the number of pricing workers (and the autoscaler's floor); otherwise it
+ * prints a plain line a second. Ctrl-C drains (the storefront stops, everything accepted
+ * finishes); a second Ctrl-C exits at once. Exit status: 0 for a finished, balanced run; 1 if
+ * the accounting does not balance or the demo failed; 2 for bad flags; 130 after Ctrl-C (a key
+ * in a terminal or SIGINT, drained or forced) and 143 after SIGTERM, as a shell reports a
+ * process that a signal ended.
  */
 import { interval } from 'rxjs';
 import { parseFlags, usage } from './options.js';
@@ -25,9 +29,9 @@ const tty = out.isTTY === true;
 const run = runDemo(options);
 
 let drawn = 0;
-const draw = () => {
+const draw = (done = false) => {
   if (tty) {
-    const lines = renderLive(run.snapshot(), options);
+    const lines = renderLive(run.snapshot(), options, done);
     let text = drawn > 0 ? `\x1b[${drawn}A` : '';
     for (const line of lines) text += `\x1b[2K${line}\n`;
     for (let i = lines.length; i < drawn; i++) text += '\x1b[2K\n';
@@ -35,26 +39,34 @@ const draw = () => {
     out.write(text);
     drawn = Math.max(drawn, lines.length);
   } else {
-    out.write(`${renderPlain(run.snapshot())}\n`);
+    out.write(`${renderPlain(run.snapshot(), done)}\n`);
   }
 };
-const ticker = interval(tty ? 200 : 1000).subscribe(draw);
-draw();
-
+// Signals are handled before anything is drawn: a Ctrl-C right at the start drains too.
+/** 128 + the signal's number: what a shell reports for a process that the signal ended. */
+const INTERRUPTED = 130; // SIGINT, or Ctrl-C read as a key in raw mode
+const TERMINATED = 143; // SIGTERM
 let interrupts = 0;
-const onInterrupt = () => {
+let interruptedWith: number | undefined;
+const onInterrupt = (status: number) => {
   interrupts++;
+  interruptedWith ??= status;
   if (interrupts === 1) {
     run.stop();
     draw();
   } else {
     ticker.unsubscribe();
     out.write('\nforced exit: work in flight was abandoned\n');
-    process.exit(130);
+    process.exit(interruptedWith);
   }
 };
-process.on('SIGINT', onInterrupt);
-process.on('SIGTERM', onInterrupt);
+const onSigint = () => onInterrupt(INTERRUPTED);
+const onSigterm = () => onInterrupt(TERMINATED);
+process.on('SIGINT', onSigint);
+process.on('SIGTERM', onSigterm);
+
+const ticker = interval(tty ? 200 : 1000).subscribe(() => draw());
+draw();
 
 if (tty && process.stdin.isTTY) {
   process.stdin.setRawMode(true);
@@ -62,7 +74,7 @@ if (tty && process.stdin.isTTY) {
   process.stdin.on('data', (key: Buffer) => {
     const k = key.toString();
     if (k === '\u0003')
-      onInterrupt(); // Ctrl-C in raw mode
+      onInterrupt(INTERRUPTED); // Ctrl-C in raw mode
     else if (k === '+') run.setConcurrency(run.snapshot().concurrency + 1);
     else if (k === '-') run.setConcurrency(run.snapshot().concurrency - 1);
   });
@@ -71,15 +83,15 @@ if (tty && process.stdin.isTTY) {
 run.done.then(
   (accounting) => {
     ticker.unsubscribe();
-    draw();
+    draw(true);
     for (const line of renderTable(accounting)) out.write(`${line}\n`);
     if (tty && process.stdin.isTTY) {
       process.stdin.setRawMode(false);
       process.stdin.pause();
     }
-    process.off('SIGINT', onInterrupt);
-    process.off('SIGTERM', onInterrupt);
-    process.exitCode = accounting.balanced ? 0 : 1;
+    process.off('SIGINT', onSigint);
+    process.off('SIGTERM', onSigterm);
+    process.exitCode = !accounting.balanced ? 1 : (interruptedWith ?? 0);
   },
   (err: unknown) => {
     ticker.unsubscribe();

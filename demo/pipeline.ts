@@ -118,7 +118,10 @@ export interface DemoRun {
   snapshot(): Snapshot;
   /** Graceful stop: the storefront stops producing; everything accepted drains. */
   stop(): void;
-  /** Changes the number of pricing workers (through the watch channel). */
+  /**
+   * Changes the number of pricing workers (through the watch channel) and makes it the
+   * autoscaler's floor, so the autoscaler does not take the change back.
+   */
   setConcurrency(n: number): void;
 }
 
@@ -337,12 +340,14 @@ export function runDemo(
   });
 
   // ---- an operator that watches the orders channel and sets the concurrency ----
+  // It never goes below a floor: --concurrency at the start, then what setConcurrency chose.
+  let floor = options.concurrency;
   subscriptions.add(
     timer(scale(100), scale(100)).subscribe(() => {
       const current = concurrency.borrow();
       const fill = orderQueue.size / options.capacity;
       if (fill > 0.75 && current < 64) setConcurrency(Math.min(64, current * 2));
-      else if (fill === 0 && current > options.concurrency) setConcurrency(current - 1);
+      else if (fill === 0 && current > floor) setConcurrency(current - 1);
     }),
   );
   const setConcurrency = (n: number) => {
@@ -406,6 +411,9 @@ export function runDemo(
     statuses,
     snapshot,
     stop: () => stopProducing.abort(),
-    setConcurrency: (n) => setConcurrency(n),
+    setConcurrency: (n) => {
+      setConcurrency(n);
+      floor = concurrency.borrow();
+    },
   };
 }

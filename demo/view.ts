@@ -9,13 +9,25 @@ function bar(done: number, total: number, width = 32): string {
   return `[${'#'.repeat(full)}${'.'.repeat(width - full)}] ${String(Math.floor(share * 100)).padStart(3)}%`;
 }
 
-/** The live view's lines: progress, counters, depths and the latest notable events. */
-export function renderLive(s: Snapshot, options: DemoOptions): string[] {
+/**
+ * What the header says about the run: still running, draining after Ctrl-C, or over (`done`
+ * once the run has finished, drained or not).
+ */
+function phase(s: Snapshot, done: boolean): string {
+  if (done) return s.stopping ? '  stopped: drained' : '  finished';
+  return s.stopping ? '  draining (Ctrl-C again to force exit)' : '';
+}
+
+/**
+ * The live view's lines: progress, counters, depths and the latest notable events. `done`
+ * marks the last frame, drawn once the run has finished.
+ */
+export function renderLive(s: Snapshot, options: DemoOptions, done = false): string[] {
   const c = s.counters;
   const settled = c.processed + c.dropped + c.deadLettered;
   return [
     `sluice demo  policy=${options.policy} capacity=${options.capacity} seed=${options.seed}` +
-      `  ${(s.elapsedMs / 1000).toFixed(1)}s${s.stopping ? '  draining (Ctrl-C again to force exit)' : ''}`,
+      `  ${(s.elapsedMs / 1000).toFixed(1)}s${phase(s, done)}`,
     `${bar(settled, options.count)}  ${n(settled)}/${n(options.count)} settled`,
     `produced ${n(c.produced)}  in flight ${n(s.inFlight)}  processed ${n(c.processed)}  dropped ${n(c.dropped)}`,
     `retried ${n(c.retried)}  dead-lettered ${n(c.deadLettered)}  deduplicated ${n(c.deduplicated)}  stale acks ${n(c.staleAcks)}`,
@@ -25,14 +37,15 @@ export function renderLive(s: Snapshot, options: DemoOptions): string[] {
   ];
 }
 
-/** One plain line for logs (no cursor movement). */
-export function renderPlain(s: Snapshot): string {
+/** One plain line for logs (no cursor movement); `done` marks the last one. */
+export function renderPlain(s: Snapshot, done = false): string {
   const c = s.counters;
   return (
     `[${(s.elapsedMs / 1000).toFixed(1)}s] produced=${c.produced} inFlight=${s.inFlight} processed=${c.processed} ` +
     `dropped=${c.dropped} retried=${c.retried} deadLettered=${c.deadLettered} deduplicated=${c.deduplicated} ` +
     `channel=${s.channel.size}/${s.channel.capacity} queue=${s.queue.visible + s.queue.inFlight} ` +
-    `workers=${s.concurrency} throughput=${s.throughput}/s${s.stopping ? ' draining' : ''}`
+    `workers=${s.concurrency} throughput=${s.throughput}/s` +
+    (done ? (s.stopping ? ' stopped: drained' : ' finished') : s.stopping ? ' draining' : '')
   );
 }
 

@@ -14,6 +14,7 @@ import {
   overloadSeriesFromRows,
   renderOverloadSvg,
   renderPerformanceMarkdown,
+  seriesLabel,
 } from '../bench/report.js';
 
 const MB = 1024 * 1024;
@@ -195,10 +196,11 @@ describe('bench report: the Markdown page', () => {
     );
     const overload = section('#### Heap under overload');
     expect(overload).toContain(
-      '![Peak heap against messages produced under overload, one line per library, both axes logarithmic](performance-overload.svg)',
+      "![Peak heap against messages produced under overload, one line per library, both axes logarithmic; only workerPool 'drop' loses messages](performance-overload.svg)",
     );
+    expect(overload.join(' ')).toContain('it is the only **lossy** line');
     expect(overload).toContain('| peak heap, MB | 100k | 250k | 500k | 1M |');
-    expect(overload).toContain('| workerPool | 3.90 | 3.95 | 3.96 | 4.10 |');
+    expect(overload).toContain("| workerPool 'drop' | 3.90 | 3.95 | 3.96 | 4.10 |");
     expect(overload).toContain('| p-queue | 68.5 | 172 | 336 | 678 |');
   });
 
@@ -398,7 +400,7 @@ describe('bench report: the overload chart', () => {
   it('draws one line per library, a dot per point, with axis labels and a legend', () => {
     for (const [lib] of series) {
       expect(line(lib)).toHaveLength(4);
-      expect(svg).toContain(`font-weight="bold" fill="#1f2937">${lib}</text>`);
+      expect(svg).toContain(`font-weight="bold" fill="#1f2937">${seriesLabel(lib)}</text>`);
     }
     expect(svg.match(/<circle /g)).toHaveLength(16 + 4);
     expect(svg).toContain('>messages produced (log scale)</text>');
@@ -439,6 +441,26 @@ describe('bench report: the overload chart', () => {
     const rise = (lib: string) => line(lib, flat)[0]![1] - line(lib, flat)[1]![1];
     expect(rise('a')).toBeGreaterThan(0);
     expect(rise('a')).toBeCloseTo(rise('b'), 0);
+  });
+
+  it("says which line is lossy, and draws the lossless workerPool 'block' line beside it", () => {
+    const both = renderOverloadSvg(
+      [100_000, 1_000_000].flatMap((n) => [
+        { lib: 'workerPool', n, peakHeapBytes: 4 * MB },
+        { lib: 'workerPool block', n, peakHeapBytes: 3 * MB },
+        { lib: 'mergeMap', n, peakHeapBytes: (n / 100_000) * 10 * MB },
+      ]),
+    );
+    expect(checkWellFormed(both)).toEqual([]);
+    expect(both).toContain(
+      ">Peak heap under overload, 4 workers: only workerPool 'drop' loses messages</text>",
+    );
+    expect(both).toContain("workerPool 'block' fed by fromIterable");
+    expect(both).toContain(">workerPool 'drop'</text>");
+    expect(both).toContain(">workerPool 'block'</text>");
+    expect(line('workerPool block', both)).toHaveLength(2);
+    const strokes = [...both.matchAll(/class="series" data-lib="([^"]+)"[^>]*stroke="([^"]+)"/g)];
+    expect(new Set(strokes.map((m) => m[2])).size).toBe(3);
   });
 
   it('escapes library names and refuses to draw nothing', () => {

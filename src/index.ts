@@ -68,3 +68,10 @@ export {
   LaggedError,
   ReceiverBusyError,
 } from './errors.js';
+
+// channels as RxJS Subjects, and multicast that keeps demand
+export * from './channels/broadcastSubject.js';
+export * from './channels/watchSubject.js';
+export * from './channels/mpmcSubject.js';
+export * from './channels/oneshotSubject.js';
+export * from './operators/shareBounded.js';

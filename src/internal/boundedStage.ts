@@ -170,6 +170,13 @@ export class BoundedStage<T> implements Demand {
       this.buffer.push(value);
       return;
     }
+    if (this.room !== undefined && this.room.inflow > 0) {
+      // handed on by a linked producer within our room: an operator in between may have made
+      // several values of one (bounded by what it expands), so it is taken, not refused
+      this.buffer.push(value);
+      if (!this.delivering) this.drain();
+      return;
+    }
     const offer = this.buffer.offer(value);
     if (offer === 'full') {
       this.onEnd({

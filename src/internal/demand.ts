@@ -146,7 +146,12 @@ function subscribeLinked<T>(
     demand = source[pull]({
       next: (value) => {
         outstanding--;
-        subscriber.next(value);
+        link.enter();
+        try {
+          subscriber.next(value);
+        } finally {
+          link.exit();
+        }
         top();
       },
       error: (error) => subscriber.error(error),

@@ -18,6 +18,13 @@ export interface RoomLink {
   room(): number;
   /** Calls `wake` whenever room may have grown; returns the function that stops it. */
   watch(wake: () => void): () => void;
+  /**
+   * A linked producer hands a value on: whatever reaches the stage until the matching `exit`
+   * was invited by its room, even beyond it (an operator in between that expands one value
+   * into several), and is taken without the overflow policy acting.
+   */
+  enter(): void;
+  exit(): void;
 }
 
 interface LinkSlot {
@@ -66,6 +73,8 @@ export function restoreLink(previous: RoomLink | undefined): void {
  * still attached to it (a second subscriber of a `share`) is never frozen.
  */
 export class Room implements RoomLink {
+  /** Depth of linked hand-overs in progress (see `RoomLink.enter`). */
+  inflow = 0;
   private watchers: Array<() => void> = [];
   private closed = false;
   private waking = false;
@@ -84,6 +93,14 @@ export class Room implements RoomLink {
       const index = this.watchers.indexOf(wake);
       if (index >= 0) this.watchers.splice(index, 1);
     };
+  }
+
+  enter(): void {
+    this.inflow++;
+  }
+
+  exit(): void {
+    this.inflow--;
   }
 
   /** Tells every watcher that room may have grown (re-entrancy safe: a loop, never recursion). */

@@ -115,8 +115,8 @@ export interface AtLeastOnceOptions<T, A = unknown> extends OverflowOptions<T> {
   /** Messages in flight at once (being attempted or waiting to retry). @default 1 */
   readonly concurrency?: number;
   /**
-   * Messages that may wait for a free slot, from a push source; `Infinity` for no bound.
-   * @default 1000
+   * Messages that may wait for a free slot: from a push source, or read ahead from a sluice
+   * stage in front; `Infinity` for no bound. @default 1000
    */
   readonly capacity?: number;
   /**
@@ -243,15 +243,17 @@ class AttemptContext extends LazySignal implements DeliveryContext {
  * for a retry has one. A synchronous ack reads no clock and arms nothing.
  *
  * **Backpressure.** At most `concurrency` messages are in flight (attempted, or waiting to be
- * retried); the output does not wait for its own subscriber. A sluice pull source (a channel
- * receiver, `fromIterable`) is asked for one message per free slot, so nothing waits inside
- * the operator and a `'block'` channel in front pushes back on its senders. From any other
- * (push) source, messages beyond `concurrency` wait in a bounded buffer of `capacity`
- * (default 1000) with the `overflow` policy: `'drop'` and `'replace'` report to
- * `onOverflow`; `'block'` (the default) and `'error'` cannot make a push source wait, so the
- * output stops taking messages, finishes every message already accepted, then fails with
- * `ChannelFullError` carrying the refused message. RxJS operators between the source and
- * this one (`map`, `filter`) hide a pull source: put them inside `deliver`.
+ * retried), and a message is taken only when its acknowledgement has somewhere to go: the
+ * output is demand-aware, so a sluice stage after this one (a `workerPool`, another delivery
+ * stage, `for await`) slows it down; a plain subscriber is unlimited demand. A channel receiver
+ * or `fromIterable` is asked for one message per free slot, so a `'block'` channel in front
+ * pushes back on its senders; a sluice stage in front (a pool) is let work up to `capacity`
+ * (default 1000) ahead; synchronous RxJS operators in between (`map`, `filter`, `scan`, ...)
+ * carry that demand. A source that cannot be paced (a `Subject`, `interval`, or a `delay` in
+ * between) fills a buffer of `capacity` under the `overflow` policy: `'drop'` and `'replace'`
+ * report to `onOverflow`; `'block'` (the default) and `'error'` cannot make a push source wait,
+ * so the output stops taking messages, finishes every message already accepted, then fails
+ * with `ChannelFullError` carrying the refused message.
  *
  * **Errors.** With no `deadLetter`, a message that exhausts `maxAttempts` fails the output at
  * once with `DeliveryFailedError` (`value` the message, `attempts`, `cause` the last error);

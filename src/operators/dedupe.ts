@@ -61,8 +61,8 @@ const WHERE = 'dedupe';
  * Size `maxKeys` for the number of distinct keys expected within one `ttl`.
  *
  * **Backpressure.** Nothing is buffered: each message is passed or dropped synchronously.
- * Demand is not carried: like any filter, `dedupe` between a sluice pull source and a sluice
- * consumer turns the source into a push source.
+ * Demand passes through: over a sluice source the output is one too (a duplicate asks for one
+ * more), and between two sluice stages it carries their demand like any synchronous operator.
  *
  * **Errors.** Source errors pass through. A `key` or `onDuplicate` that throws fails the output
  * with that error. A dropped duplicate is not an error: it is reported to `onDuplicate`.

@@ -51,8 +51,9 @@ export interface IdempotentOptions<T, K = T> extends OverflowOptions<T> {
   /** Handlers running at once. @default 1 */
   readonly concurrency?: number;
   /**
-   * Messages from a push source that may wait, for a free slot or for the outcome of a
-   * running duplicate; `Infinity` for no bound. @default 1000
+   * Messages that may wait, for a free slot or for the outcome of a running duplicate (from a
+   * push source, or read ahead from a sluice stage in front; outcomes not yet taken by a
+   * sluice consumer count too); `Infinity` for no bound. @default 1000
    */
   readonly capacity?: number;
   /** The clock that TTLs are measured on (only `now()` is used). @default asyncScheduler */
@@ -105,9 +106,12 @@ class RunContext<K> extends LazySignal implements HandlerContext<K> {
  *                           z = a shared the remembered outcome (the handler ran once)
  * ```
  *
- * **Backpressure.** At most `concurrency` handlers run. From a sluice pull source (channel
- * receiver, `fromIterable`) at most `concurrency` messages are taken and unanswered at a time,
- * running or sharing a running outcome; a copy answered from memory frees its place at once.
+ * **Backpressure.** At most `concurrency` handlers run, and a handler starts only when its
+ * outcome has somewhere to go: the output is demand-aware, so a sluice stage after this one
+ * slows it down (a plain subscriber is unlimited demand). From a channel receiver or
+ * `fromIterable` at most `concurrency` messages are taken and unanswered at a time, running or
+ * sharing a running outcome; a copy answered from memory frees its place at once. A sluice
+ * stage in front, also through synchronous RxJS operators, is let work up to `capacity` ahead.
  * From a push source, messages wait for a free slot, or for a running copy's outcome, in a
  * bound of `capacity` (default 1000) under `overflow`: `'drop'` discards the incoming message
  * and `'replace'` the oldest one waiting for a slot (the incoming one if only copies wait),
@@ -296,7 +300,7 @@ export function idempotent<T, R, K = T>(
           if (run !== undefined) attach(run, message, k);
           else waiting.push(message);
         };
-        if (waiting.size + attached + subscriber.backlog < waiting.capacity) {
+        if (waiting.size + attached + subscriber.backlog < waiting.capacity || room.inflow > 0) {
           place();
           return;
         }

@@ -53,8 +53,9 @@ export interface WorkerPoolConfig<T> extends OverflowOptions<T> {
    */
   readonly concurrency?: number | Observable<number>;
   /**
-   * How many jobs a push source may queue ahead of the workers (ignored for a demand-aware
-   * source, which is pulled one job per free worker). @default 1000
+   * How many jobs may wait ahead of the workers: from a push source, or read ahead from a
+   * sluice stage in front (a channel or an iterator is pulled one job per free worker instead,
+   * and needs no queue). @default 1000
    */
   readonly capacity?: number;
   /** Emit results in input order (Akka's `mapAsync`) rather than as they finish. @default false */
@@ -81,16 +82,21 @@ export interface WorkerPoolConfig<T> extends OverflowOptions<T> {
  * output:   -----A-B---C-D|    (ordered: false emits as jobs finish)
  * ```
  *
- * **Backpressure.** From a demand-aware source (a sluice channel receiver, `fromIterable`,
- * `bounded`) the pool requests one job per free worker, so `await tx.send()` on a `'block'`
+ * **Backpressure.** The pool starts a job only when its result has somewhere to go: its output
+ * is demand-aware, so a sluice stage after it (another pool, `atLeastOnce`, `for await`) sets
+ * its pace, and a plain subscriber is unlimited demand. From a channel receiver, `fromIterable`
+ * or `bounded` the pool requests one job per free worker, so `await tx.send()` on a `'block'`
  * channel of capacity C never has more than C + `concurrency` messages accepted and unfinished.
- * From a plain Observable, which cannot be paused, jobs wait in a queue of `capacity` (default
- * 1000) governed by `overflow` and `onOverflow`, exactly as `bounded`: `'drop'` and `'replace'`
- * discard and report, `'block'` and `'error'` fail the output with `ChannelFullError` carrying
- * the job that did not fit. Under `ordered: true` a finished job keeps its worker until its
- * results are emitted, so the reorder buffer never exceeds `concurrency` jobs. Demand does not
- * pass through foreign operators: `rx.pipe(map(f), workerPool(w))` treats `map`'s output as a
- * push source; move `f` into `w`.
+ * A sluice stage in front (another pool, a delivery stage) is let work up to `capacity`
+ * (default 1000) ahead, so that its workers stay busy. Synchronous RxJS operators between
+ * stages (`map`, `filter`, `scan`, `take`, ...) carry that demand: a chain of stages stays
+ * within the sum of their capacities and concurrencies. A source that cannot be paced (a
+ * `Subject`, `interval`, or a `delay`, `observeOn` or asynchronous `mergeMap` in between) fills
+ * a queue of `capacity` governed by `overflow` and `onOverflow`, exactly as `bounded`: `'drop'`
+ * and `'replace'` discard and report, `'block'` and `'error'` fail the output with
+ * `ChannelFullError` carrying the job that did not fit. Under `ordered: true` a finished job
+ * keeps its worker until its results are emitted, so the reorder buffer never exceeds
+ * `concurrency` jobs.
  *
  * **Errors.** By default a job that throws or whose result errors fails the output, and every
  * other running job is aborted (like `mergeMap`). With `onJobError` the pool reports each

@@ -39,21 +39,8 @@ export type MaybePromise<T> = T | PromiseLike<T>;
  * results, never exceptions, for a bad receipt. A rejected promise means the store itself
  * failed (a lost connection), not that the receipt was refused.
  *
- * How a Redis Streams backend maps onto it (a sketch for the later issue):
- *
- * ```text
- * enqueue    SET dedup:<id> NX PX <window>, then XADD queue * id <id> payload <ref>
- * receive    XAUTOCLAIM queue group <consumer> <visibilityTimeout> for expired leases first,
- *            then XREADGROUP GROUP group <consumer> COUNT max BLOCK wait STREAMS queue >;
- *            the receipt is <entry id>:<delivery count>, the deadline idle time + timeout
- * ack        Lua: XPENDING entry; refuse if the delivery count differs (stale) or idle >=
- *            timeout (expired); else XACK + XDEL
- * nack       Lua: same check; XACK + XDEL and XADD the entry again (with a delay: ZADD to a
- *            delayed set that a poller moves back), or XADD to the dead stream at maxAttempts
- * extend     Lua: same check; XCLAIM entry to the same consumer with IDLE 0 (resets the lease)
- * release    as nack, restoring the attempt count
- * deadLetters / deadLettered / redrive   XRANGE / XREAD BLOCK / XADD back of the dead stream
- * ```
+ * `RedisQueue` (from `sluice/redis`) is this contract on Redis Streams, shared by many
+ * processes; `docs/redis.md` says how it keeps each rule and where it differs.
  *
  * **Backpressure.** `enqueue` follows the store's capacity policy; `receive` hands out at
  * most `max` deliveries, so a consumer leases only what it asked for.
