@@ -327,12 +327,21 @@ const GROUPS: readonly {
       'scanning every in-flight message per tick (the simple design a lease heap replaces).',
   },
   {
+    group: 'soak',
+    title: 'Soak: one long-lived signal',
+    about:
+      'Millions of messages through each part (mpsc, mpmc, broadcast, watch, `MessageQueue`) ' +
+      'with one `AbortSignal` passed to every waiting call, as a service passes its shutdown ' +
+      'signal; the heap after a full GC must stay flat (within 5 MB).',
+  },
+  {
     group: 'redis',
     title: 'Message queue on Redis',
     about:
-      '`RedisQueue` (`sluice/redis`) enqueue, and receive + ack through `consume()` with 1, 2 ' +
-      "and 4 worker processes, beside `redis-benchmark`'s raw `XADD` rate on the same server " +
-      '(the ceiling). The server and the workers share the same two cores.',
+      '`RedisQueue` (`sluice/redis`) enqueue, and consume with 1 and 4 worker processes, beside ' +
+      'BullMQ on the same private server (three interleaved rounds, the median shown), and ' +
+      "receive + ack beside `redis-benchmark`'s raw `XADD` rate (the ceiling), without and " +
+      'with pipelining. The server and the workers share the same two cores.',
   },
 ];
 
@@ -464,7 +473,7 @@ export function renderPerformanceMarkdown(report: Report): string {
     '# Performance',
     '',
     "sluice's benchmarks run each piece beside what you would otherwise use — RxJS built-ins, " +
-      'p-queue, fastq, it-pushable, @repeaterjs/repeater and Effect — in the same process, ' +
+      'p-queue, fastq, it-pushable, @repeaterjs/repeater, Effect and BullMQ — in the same process, ' +
       'in the same run, interleaved, and report the ratio of the two. Absolute figures depend ' +
       'on the machine and on whatever else it was doing; a ratio between two things measured ' +
       'side by side moves much less. Read the ratios: the absolute figures are there to show ' +

@@ -121,11 +121,11 @@ describe('diagrams: what each scenario recorded', () => {
     });
   });
 
-  it("bounded, block: the output fails with d after b; 'error' records the same", () => {
+  it("bounded, block: the output fails with d after b and c have run; 'error' records the same", () => {
     const expected = {
       source: fromMarble('-abcd|'),
-      worker: '1-5:a 5-9:b 9-9:c cancelled',
-      output: fromMarble('----a---b#', 'ChannelFullError(d)'),
+      worker: '1-5:a 5-9:b 9-13:c',
+      output: fromMarble('----a---b---c#', 'ChannelFullError(d)'),
     };
     expect(rows('bounded-block')).toEqual(expected);
     expect(describeDiagram(record(boundedScenario('error')))).toEqual(expected);

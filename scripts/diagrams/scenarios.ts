@@ -46,7 +46,7 @@ export function boundedScenario(overflow: OverflowPolicy): Scenario {
   const policy = `bounded(2, { overflow: '${overflow}' })`;
   const captions: Record<OverflowPolicy, string> = {
     block:
-      "A push source cannot wait, so under 'block' the first message that does not fit (d) stops the source; the output fails with ChannelFullError carrying d once the messages buffered before it were taken. 'error' does the same.",
+      "A push source cannot wait, so under 'block' the first message that does not fit (d) stops the source; the output fails with ChannelFullError carrying d once the messages buffered before it were taken and have run. 'error' does the same.",
     error: 'Same as block for a push source.',
     drop: "Capacity 2 in front of one worker, busy 4 frames per job (its result after 3). a goes straight to the worker, b and c fill the buffer, and under 'drop' the incoming d is discarded and reported to onOverflow.",
     replace:

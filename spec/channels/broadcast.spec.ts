@@ -54,9 +54,9 @@ describe('broadcast: arguments', () => {
     );
   });
 
-  it('rejects a bad recv signal at the call', () => {
+  it('rejects a bad recv signal at the call (a rejected promise, never a throw)', async () => {
     const [, rx] = broadcast<number>(1);
-    expect(() => rx.recv({ signal: {} as AbortSignal })).toThrow(TypeError);
+    await expect(rx.recv({ signal: {} as AbortSignal })).rejects.toThrow(TypeError);
   });
 });
 

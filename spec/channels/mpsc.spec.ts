@@ -389,7 +389,7 @@ describe('mpsc', () => {
     });
   });
 
-  it('rejects bad capacity and options with the argument name', () => {
+  it('rejects bad capacity and options with the argument name', async () => {
     expect(() => mpsc(0)).toThrow(
       new RangeError('mpsc: capacity must be a whole number >= 1 or Infinity, got 0'),
     );
@@ -405,10 +405,10 @@ describe('mpsc', () => {
     );
     expect(() => mpsc(1, 'fast' as never)).toThrow('mpsc: options must be an object, got "fast"');
     const [tx, rx] = mpsc<number>(1);
-    expect(() => tx.send(1, { signal: 'x' as never })).toThrow(
+    await expect(tx.send(1, { signal: 'x' as never })).rejects.toThrow(
       'send: signal must be an AbortSignal, got "x"',
     );
-    expect(() => rx.recv({ signal: 1 as never })).toThrow(
+    await expect(rx.recv({ signal: 1 as never })).rejects.toThrow(
       'recv: signal must be an AbortSignal, got 1',
     );
   });

@@ -255,12 +255,12 @@ describe('oneshot: receiver', () => {
     expect(rx.dropped).toBe(0);
   });
 
-  it('rejects bad recv options', () => {
+  it('rejects bad recv options', async () => {
     const [, rx] = oneshot<number>();
-    expect(() => rx.recv(null as never)).toThrow(
+    await expect(rx.recv(null as never)).rejects.toThrow(
       new TypeError('recv: options must be an object, got null'),
     );
-    expect(() => rx.recv({ signal: 'x' as never })).toThrow(
+    await expect(rx.recv({ signal: 'x' as never })).rejects.toThrow(
       new TypeError('recv: signal must be an AbortSignal, got "x"'),
     );
   });

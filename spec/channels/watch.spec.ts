@@ -788,12 +788,12 @@ describe('watch: argument checks', () => {
     );
   });
 
-  it('rejects bad wait options', () => {
+  it('rejects bad wait options', async () => {
     const [, rx] = watch(0);
-    expect(() => rx.changed(null as never)).toThrow(
+    await expect(rx.changed(null as never)).rejects.toThrow(
       new TypeError('changed: options must be an object, got null'),
     );
-    expect(() => rx.recv({ signal: {} as never })).toThrow(
+    await expect(rx.recv({ signal: {} as never })).rejects.toThrow(
       new TypeError('recv: signal must be an AbortSignal, got an object (Object)'),
     );
   });

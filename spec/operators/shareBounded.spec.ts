@@ -297,10 +297,10 @@ describe('shareBounded: a push source meets the slowest subscriber', () => {
       const shared = source.pipe(shareBounded(1));
       const values = { a: 'a', b: 'b', x: 'full:c' };
       // b waits for the busy worker, c does not fit: the plain subscriber fails at once; the
-      // pool gets b at 6, then the error, which fails a pool at once (as any source error)
+      // pool takes b at 6 and finishes it (a job it took is never thrown away), then fails
       expectObservable(errorAsValue(shared)).toBe('-a-b-(x|)', values);
       expectObservable(errorAsValue(shared.pipe(workerPool(slow(5), { concurrency: 1 })))).toBe(
-        '------(ax|)',
+        '------a----(bx|)',
         values,
       );
       expectSubscriptions(source.subscriptions).toBe('^----!');

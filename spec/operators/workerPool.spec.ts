@@ -225,13 +225,26 @@ describe('workerPool: marble tests', () => {
     expect(emitted).toBe(3);
   });
 
-  it('a pushed job that does not fit fails the output under block, carrying it', () => {
-    testScheduler().run(({ hot, cold, expectObservable }) => {
+  it('a pushed job that does not fit fails the output under block, carrying it, after the accepted jobs', () => {
+    testScheduler().run(({ hot, cold, expectObservable, expectSubscriptions }) => {
       const source = hot('-abc---|');
-      const result = source.pipe(workerPool(() => cold('----X|'), { concurrency: 1, capacity: 1 }));
-      // a runs, b waits in the queue, c does not fit: the source stops, b is handed to the worker,
+      const inners: Record<string, ReturnType<typeof cold>> = {
+        a: cold('----A|'),
+        b: cold('----B|'),
+      };
+      const result = source.pipe(
+        workerPool((x: string) => inners[x]!, { concurrency: 1, capacity: 1 }),
+      );
+      // a runs, b waits in the queue, c does not fit: the source stops; a and b run to the end,
       // then the output fails with c
-      expectObservable(errorAsValue(result)).toBe('-----X(F|)', { X: 'X', F: 'full:c' });
+      expectObservable(errorAsValue(result)).toBe('-----A----B(F|)', {
+        A: 'A',
+        B: 'B',
+        F: 'full:c',
+      });
+      expectSubscriptions(source.subscriptions).toBe('^--!');
+      expectSubscriptions(inners.a!.subscriptions).toBe('-^----!');
+      expectSubscriptions(inners.b!.subscriptions).toBe('------^----!');
     });
   });
 
@@ -240,7 +253,7 @@ describe('workerPool: marble tests', () => {
       const result = hot('-abc---|').pipe(
         workerPool(() => cold('----X|'), { concurrency: 1, capacity: 1, overflow: 'error' }),
       );
-      expectObservable(errorAsValue(result)).toBe('-----X(F|)', { X: 'X', F: 'full:c' });
+      expectObservable(errorAsValue(result)).toBe('-----X----X(F|)', { X: 'X', F: 'full:c' });
     });
   });
 
@@ -383,7 +396,7 @@ describe('workerPool: marble tests', () => {
       expectObservable(result).toBe(
         '--#',
         undefined,
-        new RangeError('workerPool: concurrency must be a whole number >= 1, got 0'),
+        new RangeError('workerPool: concurrency must be a whole number >= 1 or Infinity, got 0'),
       );
     });
   });
@@ -398,7 +411,7 @@ describe('workerPool: marble tests', () => {
   it('rejects bad arguments with the argument name', () => {
     expect(() => workerPool(42 as never)).toThrow(/workerPool: work must be a function, got 42/);
     expect(() => workerPool(() => of(1), { concurrency: 0 })).toThrow(
-      /workerPool: concurrency must be a whole number >= 1, got 0/,
+      /workerPool: concurrency must be a whole number >= 1 or Infinity, got 0/,
     );
     expect(() => workerPool(() => of(1), { capacity: -1 })).toThrow(/workerPool: capacity must be/);
     expect(() => workerPool(() => of(1), { overflow: 'fast' as never })).toThrow(

@@ -8,7 +8,9 @@
  * `clock.advance(ms)` moves it and fires the store's timers. Nothing sleeps. Every call is
  * awaited, so a synchronous store and a remote one are driven the same way.
  */
+import { lastValueFrom, toArray } from 'rxjs';
 import { afterEach, describe, expect, it } from 'vitest';
+import { consumeQueue } from '../../src/queue/consume.js';
 import type { QueueStore } from '../../src/queue/store.js';
 import type { Delivery } from '../../src/queue/types.js';
 import { ManualClock } from './manualClock.js';
@@ -313,6 +315,21 @@ export function describeQueueStore(name: string, open: OpenStore): void {
       expect(await store.stats()).toMatchObject({ duplicates: 3, enqueued: 2 });
     });
 
+    it('a generated id given back is refused as a duplicate while its message is live', async () => {
+      const { store } = await setup();
+      const first = await store.enqueue('a');
+      if (!first.ok) throw new Error('expected the enqueue to be accepted');
+      expect(await store.enqueue('b', { id: first.id })).toEqual({
+        ok: false,
+        reason: 'duplicate',
+        id: first.id,
+      });
+      const delivery = await take(store);
+      expect(await store.enqueue('b', { id: first.id })).toMatchObject({ reason: 'duplicate' });
+      await store.ack(delivery.receipt);
+      await none(store);
+    });
+
     it('duplicate ids: refused after the ack within the window, accepted after it', async () => {
       const { clock, store } = await setup({ dedupWindow: 1_000 });
       clock.advanceTo(100);
@@ -441,5 +458,39 @@ export function describeQueueStore(name: string, open: OpenStore): void {
       await store.nack(a.receipt);
       await expect(closed).resolves.toEqual({ released: 0 });
     });
+
+    for (const grace of [0, 500]) {
+      it(`close({ grace: ${grace} }) cuts a running consume() handler off: its signal aborts before a peer can receive the message, the outcome says released, consume completes`, async () => {
+        const { clock, store, peer } = await setup({ visibilityTimeout: 10_000 });
+        const other = await peer();
+        await store.enqueue('job');
+        let signal: AbortSignal | undefined;
+        let started!: () => void;
+        const running = new Promise<void>((resolve) => {
+          started = resolve;
+        });
+        const outcomes = lastValueFrom(
+          consumeQueue(
+            store,
+            (_, context) => {
+              signal = context.signal;
+              started();
+              return new Promise<void>(() => {}); // works until stopped
+            },
+            { scheduler: clock, pollWait: 0 },
+          ).pipe(toArray()),
+        );
+        await running;
+        const closed = store.close({ grace });
+        clock.advance(grace);
+        expect(await closed).toEqual({ released: 1 });
+        expect(signal?.aborted).toBe(true); // stopped by the time the message is back in the queue
+        const done = await outcomes; // completes
+        expect(done).toHaveLength(1);
+        expect(done[0]).toMatchObject({ status: 'lost', reason: 'released' });
+        expect(done[0]?.message.payload).toBe('job');
+        if (other !== store) expect((await take(other)).payload).toBe('job');
+      });
+    }
   });
 }

@@ -1,5 +1,7 @@
 /**
- * Several processes share one queue: three `node` workers consume 10,000 messages, one is
+ * Several processes share one queue: three `node` workers consume 10,000 messages on the
+ * batched path (`consume()`'s defaults: receives sized by free workers, acks of one turn in
+ * one script; checked through the server's command counts), one is
  * killed with SIGKILL mid-run, and the survivors finish the work, including the killed
  * worker's messages once their leases run out (real time: a 2 s visibility timeout).
  *
@@ -69,6 +71,7 @@ describeRedis('RedisQueue across processes', () => {
       await Promise.all(batch);
     }
     expect((await queue.stats()).visible).toBe(MESSAGES);
+    await connection.call('CONFIG', ['RESETSTAT']);
 
     const [victim, ...survivors] = await Promise.all([0, 1, 2].map(() => startWorker(name)));
     await waitFor(async () => (await connection.hlen(`${name}:acks`)) >= MESSAGES / 5, {
@@ -119,6 +122,10 @@ describeRedis('RedisQueue across processes', () => {
     expect(recorded + unrecorded.length).toBe(stats.acked);
     // the killed worker's leases ran out and were handled again by the survivors
     expect(await connection.hlen(`${name}:redelivered`)).toBeGreaterThan(0);
+    // the batched path ran: one receive and one ack script per message would be 2 x MESSAGES
+    const commandStats = String(await connection.call('INFO', ['commandstats']));
+    const scripts = Number(/cmdstat_evalsha:calls=(\d+)/.exec(commandStats)?.[1] ?? Number.NaN);
+    expect(scripts).toBeLessThan(MESSAGES);
     await queue.close();
   }, 90_000);
 });

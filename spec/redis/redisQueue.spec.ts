@@ -47,6 +47,16 @@ describeRedis('RedisQueue on a real redis-server', () => {
     return { clock, connection, queue };
   }
 
+  it("a caller id in the generated range ('#<n>') is refused, so it can never collide with a generated one", async () => {
+    const { queue } = open();
+    await expect(queue.enqueue('x', { id: '#999' })).rejects.toThrow(
+      /id must not start with '#' unless it is a generated id given back/,
+    );
+    const generated = await queue.enqueue('a');
+    expect(generated).toMatchObject({ ok: true, id: expect.stringMatching(/^#\d+$/) });
+    expect(await queue.stats()).toMatchObject({ visible: 1 });
+  });
+
   it('rejects payloads that do not serialise, naming them, and enqueues nothing', async () => {
     const { queue } = open<unknown>();
     const cyclic: Record<string, unknown> = { name: 'loop' };

@@ -1,7 +1,7 @@
 /**
  * A worker process for spec/redis/multiProcess.spec.ts:
  *   node --import tsx spec/redis/worker.ts <redis url> <queue name>
- * Consumes the queue with `consume()` and records, per message id, every handler run
+ * Consumes the queue with `consume()` (its defaults: the batched receive and ack path) and records, per message id, every handler run
  * (`<name>:runs`), every run of a redelivery (`<name>:redelivered`) and every ack the store
  * accepted (`<name>:acks`), with HINCRBY so that a duplicate shows as a count of 2.
  * Prints "ready" once consuming; SIGTERM drains (running handlers finish) and exits 0.
@@ -19,7 +19,6 @@ const queue = new RedisQueue<{ n: number }>({
   visibilityTimeout: 2_000,
   maxAttempts: 5,
   capacity: 20_000,
-  blockTime: 200,
 });
 const drain = new AbortController();
 process.on('SIGTERM', () => drain.abort());
@@ -36,7 +35,8 @@ queue
       await connection.hincrby(`${name}:runs`, message.id, 1);
       if (message.attempt > 1) await connection.hincrby(`${name}:redelivered`, message.id, 1);
     },
-    { concurrency: 8, signal: drain.signal, pollWait: 500 },
+    // the defaults: consume pulls deliveries in batches, acks go out in batches
+    { concurrency: 8, signal: drain.signal },
   )
   .subscribe({
     next: (outcome) => {

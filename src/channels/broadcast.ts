@@ -8,9 +8,12 @@ import {
   checkFunction,
   checkOneOf,
   checkOptions,
-  checkSignal,
+  optionNames,
+  signalOption,
 } from '../internal/validate.js';
 import type { RecvOptions, TryRecvResult } from './types.js';
+
+const BROADCAST_OPTIONS = optionNames<BroadcastOptions>()({ lag: 1, onLag: 1 });
 
 /** Options of {@link broadcast}. */
 export interface BroadcastOptions {
@@ -277,7 +280,7 @@ export function broadcast<T>(
   options?: BroadcastOptions,
 ): [tx: BroadcastSender<T>, rx: BroadcastReceiver<T>] {
   const size = checkCapacity('broadcast', 'capacity', capacity, false);
-  const opts = checkOptions<BroadcastOptions>('broadcast', options);
+  const opts = checkOptions<BroadcastOptions>('broadcast', options, BROADCAST_OPTIONS);
   const lag: LagPolicy =
     opts.lag === undefined ? 'skip' : checkOneOf('broadcast', 'lag', opts.lag, ['skip', 'error']);
   const onLag = checkFunction<(skipped: number) => void>('broadcast', 'onLag', opts.onLag, true);
@@ -397,8 +400,10 @@ class Receiver<T> extends PullObservable<T> implements BroadcastReceiver<T> {
 
   recv(options?: RecvOptions): Promise<T> {
     let signal: AbortSignal | undefined;
-    if (options !== undefined) {
-      signal = checkSignal('recv', checkOptions<RecvOptions>('recv', options).signal);
+    try {
+      signal = signalOption('recv', options);
+    } catch (err) {
+      return Promise.reject(err);
     }
     return this.handle.recv(signal);
   }

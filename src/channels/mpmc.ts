@@ -1,5 +1,5 @@
 import { ChannelCore } from '../internal/channelCore.js';
-import { bufferConfig } from '../internal/policyBuffer.js';
+import { bufferConfig, OVERFLOW_OPTIONS } from '../internal/policyBuffer.js';
 import type { OverflowOptions } from '../overflow.js';
 import { ChannelReceiver, type Receiver } from './receiver.js';
 import { ChannelSender, type Sender } from './sender.js';
@@ -60,6 +60,10 @@ export function mpmc<T>(
   capacity: number,
   options?: OverflowOptions<T>,
 ): [tx: Sender<T>, rx: Receiver<T>] {
-  const core = new ChannelCore<T>(bufferConfig<T>('mpmc', capacity, options), 'mpmc', false);
+  const core = new ChannelCore<T>(
+    bufferConfig<T>('mpmc', capacity, options, OVERFLOW_OPTIONS),
+    'mpmc',
+    false,
+  );
   return [new ChannelSender(core), new ChannelReceiver(core)];
 }

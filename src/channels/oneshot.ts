@@ -2,7 +2,7 @@ import type { Observable, Observer } from 'rxjs';
 import { PullObservable } from '../internal/demand.js';
 import { OneshotCore } from '../internal/oneshotCore.js';
 import { PullIterator } from '../internal/pullIterator.js';
-import { checkOptions, checkSignal } from '../internal/validate.js';
+import { signalOption } from '../internal/validate.js';
 import type { RecvOptions, TryRecvResult } from './types.js';
 
 /**
@@ -158,8 +158,10 @@ class Rx<T> extends PullObservable<T> implements OneshotReceiver<T> {
 
   recv(options?: RecvOptions): Promise<T> {
     let signal: AbortSignal | undefined;
-    if (options !== undefined) {
-      signal = checkSignal('recv', checkOptions<RecvOptions>('recv', options).signal);
+    try {
+      signal = signalOption('recv', options);
+    } catch (err) {
+      return Promise.reject(err);
     }
     return this.core.recv(signal);
   }

@@ -2,7 +2,7 @@ import type { Observable } from 'rxjs';
 import type { ChannelCore } from '../internal/channelCore.js';
 import { PullObservable } from '../internal/demand.js';
 import { PullIterator } from '../internal/pullIterator.js';
-import { checkOptions, checkSignal } from '../internal/validate.js';
+import { signalOption } from '../internal/validate.js';
 import type { RecvOptions, TryRecvResult } from './types.js';
 
 /**
@@ -17,7 +17,10 @@ export interface Receiver<T> extends Observable<T>, AsyncIterable<T> {
   readonly capacity: number;
   /** Messages buffered now. */
   readonly size: number;
-  /** True once the channel accepts no more messages (receiver closed, every sender closed, or failed). */
+  /**
+   * True once no message can arrive beyond those buffered: the channel accepts no more (receiver
+   * closed, every sender closed, failed, or its consumer failed) and no send still waits to deliver.
+   */
   readonly isClosed: boolean;
   /** Messages accepted by the channel. */
   readonly sent: number;
@@ -55,7 +58,7 @@ export class ChannelReceiver<T> extends PullObservable<T> implements Receiver<T>
     return this.core.buffer.size;
   }
   get isClosed(): boolean {
-    return this.core.isClosed;
+    return this.core.isClosedForReceiver;
   }
   get sent(): number {
     return this.core.sent;
@@ -69,8 +72,10 @@ export class ChannelReceiver<T> extends PullObservable<T> implements Receiver<T>
 
   recv(options?: RecvOptions): Promise<T> {
     let signal: AbortSignal | undefined;
-    if (options !== undefined) {
-      signal = checkSignal('recv', checkOptions<RecvOptions>('recv', options).signal);
+    try {
+      signal = signalOption('recv', options);
+    } catch (err) {
+      return Promise.reject(err);
     }
     return this.core.recv(signal);
   }

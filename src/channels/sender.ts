@@ -4,7 +4,7 @@ import { ChannelClosedError, ChannelFullError } from '../errors.js';
 import type { ChannelCore } from '../internal/channelCore.js';
 import { type Demand, type Pullable, pull, sendFrom } from '../internal/demand.js';
 import { reportUnhandledError } from '../internal/fromIterableCore.js';
-import { checkOptions, checkSignal } from '../internal/validate.js';
+import { signalOption } from '../internal/validate.js';
 import type { SendOptions, TrySendResult } from './types.js';
 
 /**
@@ -104,8 +104,10 @@ export class ChannelSender<T> implements Sender<T> {
 
   send(value: T, options?: SendOptions): Promise<void> {
     let signal: AbortSignal | undefined;
-    if (options !== undefined) {
-      signal = checkSignal('send', checkOptions<SendOptions>('send', options).signal);
+    try {
+      signal = signalOption('send', options);
+    } catch (err) {
+      return Promise.reject(err);
     }
     if (!this.open) return Promise.reject(this.handleClosed(value));
     return this.core.send(value, signal);

@@ -2,7 +2,7 @@ import type { Observable, Observer } from 'rxjs';
 import { ChannelClosedError } from '../errors.js';
 import { PullObservable } from '../internal/demand.js';
 import { PullIterator } from '../internal/pullIterator.js';
-import { checkBoolean, checkFunction, checkOptions, checkSignal } from '../internal/validate.js';
+import { checkBoolean, checkFunction, signalOption } from '../internal/validate.js';
 import { type Handle, WatchCore } from '../internal/watchCore.js';
 import type { RecvOptions, TryRecvResult } from './types.js';
 
@@ -309,11 +309,23 @@ class Rx<T> extends PullObservable<T> implements WatchReceiver<T> {
   }
 
   changed(options?: RecvOptions): Promise<void> {
-    return this.core.wait(this.handle, signalOf('changed', options), 'changed').then(noop);
+    let signal: AbortSignal | undefined;
+    try {
+      signal = signalOption('changed', options);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    return this.core.wait(this.handle, signal, 'changed').then(noop);
   }
 
   recv(options?: RecvOptions): Promise<T> {
-    return this.core.wait(this.handle, signalOf('recv', options), 'recv');
+    let signal: AbortSignal | undefined;
+    try {
+      signal = signalOption('recv', options);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    return this.core.wait(this.handle, signal, 'recv');
   }
 
   tryRecv(): TryRecvResult<T> {
@@ -334,11 +346,6 @@ class Rx<T> extends PullObservable<T> implements WatchReceiver<T> {
 }
 
 function noop(): void {}
-
-function signalOf(where: string, options: RecvOptions | undefined): AbortSignal | undefined {
-  if (options === undefined) return undefined;
-  return checkSignal(where, checkOptions<RecvOptions>(where, options).signal);
-}
 
 /**
  * A channel that holds the latest value: configuration, a status, a progress figure, any

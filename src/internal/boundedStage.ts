@@ -1,8 +1,26 @@
 import { type Observable, Subscriber } from 'rxjs';
 import { ChannelFullError } from '../errors.js';
-import { type Demand, isPullable, type Pullable, pull, type Sink } from './demand.js';
+import {
+  type ConsumerFailure,
+  type Demand,
+  isPullable,
+  type Pullable,
+  pull,
+  type Sink,
+} from './demand.js';
 import { type BufferConfig, PolicyBuffer } from './policyBuffer.js';
 import { hideLink, Room, restoreLink, withLink } from './roomLink.js';
+
+/** How a stage ends when its upstream fails. */
+export interface StageOptions {
+  /**
+   * Called instead of `sink.error` when the upstream itself errors: at once, even from inside a
+   * delivery, with the buffered values discarded and never delivered. Without it, an upstream
+   * error reaches `sink.error` after the buffered values, like completion. Either way, a value
+   * refused under `'block'`/`'error'` reaches `sink.error` after the buffered values.
+   */
+  readonly onUpstreamError?: (error: unknown) => void;
+}
 
 /**
  * A bounded buffer between an upstream and one demand-aware consumer: the machinery of the
@@ -17,7 +35,7 @@ import { hideLink, Room, restoreLink, withLink } from './roomLink.js';
  *
  * The upstream is subscribed lazily, on the first `request`, so that a synchronous source
  * meets the consumer's demand instead of an empty buffer. Upstream completion and errors are
- * delivered after the buffered values.
+ * delivered after the buffered values (unless `onUpstreamError` is given).
  *
  * A push upstream is subscribed with the stage's room published as the current room link
  * (`roomLink.ts`): a sluice stage further up, reached through synchronous RxJS operators,
@@ -26,6 +44,12 @@ import { hideLink, Room, restoreLink, withLink } from './roomLink.js';
  *
  * `stop()` (a graceful drain) stops a push upstream at once; a pull upstream is asked to stop
  * too, and what it already held still arrives and is delivered before completion.
+ *
+ * A value that arrives while the consumer has demand and nothing is buffered goes straight to
+ * it and takes no slot, even when it arrives from inside a delivery (a consumer that feeds its
+ * own source through a Subject): the nested delivery happens at once, as in `mergeMap`. A value
+ * that had to wait in the buffer is delivered by the outermost delivery's loop, once the
+ * delivery that made room has returned: a loop, never recursion, so the stack stays flat.
  */
 export class BoundedStage<T> implements Demand {
   private readonly buffer: PolicyBuffer<T>;
@@ -51,6 +75,7 @@ export class BoundedStage<T> implements Demand {
     config: BufferConfig<T>,
     private readonly sink: Sink<T>,
     private readonly where: string,
+    private readonly options: StageOptions = {},
   ) {
     this.buffer = new PolicyBuffer(config);
   }
@@ -75,7 +100,16 @@ export class BoundedStage<T> implements Demand {
     }
   }
 
-  cancel(): void {
+  /**
+   * Lowers the consumer's outstanding demand to at most `max` (a consumer whose capacity shrank)
+   * and returns the demand left. Values then wait in the buffer instead.
+   */
+  limitDemand(max: number): number {
+    if (this.demand > max) this.demand = max;
+    return this.demand;
+  }
+
+  cancel(failure?: ConsumerFailure): void {
     if (this.ended) return;
     this.ended = true;
     this.cancelled = true;
@@ -84,7 +118,9 @@ export class BoundedStage<T> implements Demand {
       // read ahead from a channel and never used: the channel takes it back
       up.giveBack(this.buffer.drain());
     }
-    this.stopUpstream();
+    if (this.room !== undefined && failure !== undefined) this.room.failure = failure;
+    this.pushSub?.unsubscribe();
+    up?.cancel(failure);
     this.room?.close();
     this.buffer.drain();
   }
@@ -147,17 +183,19 @@ export class BoundedStage<T> implements Demand {
 
   private onValue(value: T): void {
     if (this.ended || this.upstreamDone) return;
-    if (this.demand > 0 && this.buffer.size === 0 && !this.delivering) {
+    if (this.demand > 0 && this.buffer.size === 0) {
+      // Nothing is ahead of it: straight to the consumer, also from inside another delivery.
       this.demand--;
+      const nested = this.delivering;
       this.delivering = true;
       const link = hideLink();
       try {
         this.sink.next(value);
       } finally {
         restoreLink(link);
-        this.delivering = false;
+        this.delivering = nested;
       }
-      this.drain();
+      if (!nested) this.drain();
       return;
     }
     if (
@@ -179,7 +217,7 @@ export class BoundedStage<T> implements Demand {
     }
     const offer = this.buffer.offer(value);
     if (offer === 'full') {
-      this.onEnd({
+      this.endIntake({
         error: new ChannelFullError(
           `${this.where}: buffer is full (capacity ${this.buffer.capacity}) and a push source cannot wait; ` +
             `feed it from a demand-aware source (a sluice channel or fromIterable), ` +
@@ -194,7 +232,22 @@ export class BoundedStage<T> implements Demand {
     if (!this.delivering) this.drain();
   }
 
+  /** The upstream completed or failed. */
   private onEnd(failure: { error: unknown } | undefined): void {
+    if (this.ended || this.upstreamDone) return;
+    const onUpstreamError = this.options.onUpstreamError;
+    if (failure !== undefined && onUpstreamError !== undefined) {
+      this.ended = true;
+      this.stopUpstream();
+      this.buffer.drain();
+      onUpstreamError(failure.error);
+      return;
+    }
+    this.endIntake(failure);
+  }
+
+  /** Nothing more is taken; the buffered values are delivered first, then the end. */
+  private endIntake(failure: { error: unknown } | undefined): void {
     if (this.ended || this.upstreamDone) return;
     this.upstreamDone = true;
     this.failure = failure;

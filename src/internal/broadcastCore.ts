@@ -2,6 +2,7 @@ import type { TryRecvResult } from '../channels/types.js';
 import { ChannelClosedError, LaggedError } from '../errors.js';
 import type { Demand, Sink } from './demand.js';
 import { Ring } from './ring.js';
+import { WaitList } from './waiting/waitList.js';
 
 /** What a reader that fell more than `capacity` behind gets. */
 export type LagPolicy = 'skip' | 'error';
@@ -52,13 +53,6 @@ export class Reader<T> {
 interface Backlogged<T> {
   readonly value: T;
   readonly targets: readonly Reader<T>[];
-}
-
-interface Waiter<T> {
-  live: boolean;
-  resolve(value: T): void;
-  reject(err: unknown): void;
-  cleanup: (() => void) | undefined;
 }
 
 const EMPTY: TryRecvResult<never> = Object.freeze({ ok: false, reason: 'empty' });
@@ -507,15 +501,16 @@ export class BroadcastCore<T> {
 export class Handle<T> {
   readonly cursor: Reader<T>;
   private closedByUser = false;
-  private readonly waiters = new Ring<Waiter<T>>(4);
+  /** Waiting `recv()` calls; an aborted one leaves at once and withdraws its demand. */
+  private readonly waiters = new WaitList<undefined, T>(() => this.core.withdraw(this.cursor));
 
   /** The handle's cursor delivers to the oldest waiting `recv()`. */
   readonly sink: Sink<T> = {
-    next: (value) => this.shiftLive()?.resolve(value),
-    error: (err) => this.shiftLive()?.reject(err),
+    next: (value) => this.waiters.peek()?.resolve(value),
+    error: (err) => this.waiters.peek()?.reject(err),
     complete: () => {
       const err = this.core.endError(this);
-      for (let w = this.shiftLive(); w !== undefined; w = this.shiftLive()) w.reject(err);
+      this.waiters.rejectAll(() => err);
     },
   };
 
@@ -530,20 +525,9 @@ export class Handle<T> {
   recv(signal: AbortSignal | undefined): Promise<T> {
     if (signal?.aborted) return Promise.reject(signal.reason);
     if (this.cursor.state === 'done') return Promise.reject(this.core.endError(this));
-    return new Promise<T>((resolve, reject) => {
-      const waiter: Waiter<T> = { live: true, resolve, reject, cleanup: undefined };
-      this.waiters.push(waiter);
-      this.core.request(this.cursor, 1);
-      if (!waiter.live || signal === undefined) return;
-      const onAbort = () => {
-        if (!waiter.live) return;
-        waiter.live = false;
-        this.core.withdraw(this.cursor);
-        reject(signal.reason);
-      };
-      signal.addEventListener('abort', onAbort, { once: true });
-      waiter.cleanup = () => signal.removeEventListener('abort', onAbort);
-    });
+    const wait = this.waiters.wait(undefined, signal);
+    this.core.request(this.cursor, 1);
+    return wait.promise;
   }
 
   tryRecv(): TryRecvResult<T> {
@@ -554,16 +538,5 @@ export class Handle<T> {
     if (this.closedByUser) return;
     this.closedByUser = true;
     this.core.closeHandle(this);
-  }
-
-  private shiftLive(): Waiter<T> | undefined {
-    while (this.waiters.size > 0) {
-      const waiter = this.waiters.shift();
-      if (!waiter.live) continue;
-      waiter.live = false;
-      waiter.cleanup?.();
-      return waiter;
-    }
-    return undefined;
   }
 }

@@ -2,7 +2,8 @@ import type { TryRecvResult, TrySendResult } from '../channels/types.js';
 import { ChannelClosedError, ChannelFullError, ReceiverBusyError } from '../errors.js';
 import type { Demand, Sink } from './demand.js';
 import { type BufferConfig, PolicyBuffer } from './policyBuffer.js';
-import { Ring } from './ring.js';
+import { Latch } from './waiting/latch.js';
+import { WaitList } from './waiting/waitList.js';
 
 /** A consumer registered with the channel: a subscription, a pull consumer or one `recv()`. */
 interface Taker<T> {
@@ -13,19 +14,15 @@ interface Taker<T> {
   removed: boolean;
 }
 
-/** A `send()` waiting for room under the `'block'` policy. */
-interface Waiter<T> {
-  value: T | undefined;
-  live: boolean;
-  resolve(): void;
-  reject(err: unknown): void;
-  cleanup: (() => void) | undefined;
-}
-
 const ACCEPTED: TrySendResult<never> = Object.freeze({ ok: true });
 const EMPTY: TryRecvResult<never> = Object.freeze({ ok: false, reason: 'empty' });
 const CLOSED: TryRecvResult<never> = Object.freeze({ ok: false, reason: 'closed' });
 const RESOLVED: Promise<void> = Promise.resolve();
+
+/** Why a consumer cancelled: it failed with `error` (a plain cancel passes nothing). */
+export interface ConsumerFailure {
+  readonly error: unknown;
+}
 
 /**
  * The shared engine of `mpsc` and `mpmc`: one `PolicyBuffer`, a first-in first-out line of
@@ -54,8 +51,8 @@ export class ChannelCore<T> {
   /** Messages a push source offered after it overflowed the channel (see `next`). */
   refused = 0;
 
-  private readonly waiters = new Ring<Waiter<T>>(4);
-  private waiting = 0;
+  /** Sends waiting for room; an aborted one leaves at once and may let the channel end. */
+  private readonly waiters = new WaitList<T, void>(() => this.checkDone());
   private takers: Taker<T>[] = [];
   private rr = 0;
   private streams = 0;
@@ -63,9 +60,10 @@ export class ChannelCore<T> {
   private sendClosed = false;
   private receiverClosed = false;
   private failure: { error: unknown } | undefined;
+  private consumerFailure: ConsumerFailure | undefined;
   private ended = false;
   private pumping = false;
-  private closedWaiters: Array<() => void> | undefined;
+  private readonly closedLatch = new Latch();
 
   /**
    * @param config capacity and policy
@@ -80,8 +78,17 @@ export class ChannelCore<T> {
     this.buffer = new PolicyBuffer(config);
   }
 
+  /** No new message will be accepted. */
   get isClosed(): boolean {
     return this.sendClosed;
+  }
+
+  /**
+   * No message can arrive any more beyond what is buffered: sending is closed and no send
+   * waits to deliver (tokio's `is_closed` on the receiving side).
+   */
+  get isClosedForReceiver(): boolean {
+    return this.sendClosed && this.waiters.size === 0;
   }
 
   get isEnded(): boolean {
@@ -90,14 +97,14 @@ export class ChannelCore<T> {
 
   /** Messages waiting in `send()` for room. */
   get waitingSenders(): number {
-    return this.waiting;
+    return this.waiters.size;
   }
 
   // ---- sending ------------------------------------------------------------------------
 
   trySend(value: T): TrySendResult<T> {
     if (this.sendClosed) return { ok: false, reason: 'closed', value };
-    if (this.waiting > 0) return { ok: false, reason: 'full', value };
+    if (this.waiters.size > 0) return { ok: false, reason: 'full', value };
     if (this.buffer.size === 0 && !this.pumping) {
       const taker = this.pick();
       if (taker !== undefined) {
@@ -108,7 +115,7 @@ export class ChannelCore<T> {
         } finally {
           this.pumping = false;
         }
-        if (this.buffer.size > 0 || this.waiting > 0 || this.sendClosed) this.pump();
+        if (this.buffer.size > 0 || this.waiters.size > 0 || this.sendClosed) this.pump();
         return ACCEPTED;
       }
     }
@@ -149,23 +156,7 @@ export class ChannelCore<T> {
         ),
       );
     }
-    return new Promise<void>((resolve, reject) => {
-      const waiter: Waiter<T> = { value, live: true, resolve, reject, cleanup: undefined };
-      if (signal) {
-        const onAbort = () => {
-          if (!waiter.live) return;
-          waiter.live = false;
-          waiter.value = undefined;
-          this.waiting--;
-          reject(signal.reason);
-          this.checkDone();
-        };
-        signal.addEventListener('abort', onAbort, { once: true });
-        waiter.cleanup = () => signal.removeEventListener('abort', onAbort);
-      }
-      this.waiters.push(waiter);
-      this.waiting++;
-    });
+    return this.waiters.wait(value, signal).promise;
   }
 
   /**
@@ -220,26 +211,26 @@ export class ChannelCore<T> {
     if (this.receiverClosed) return;
     this.receiverClosed = true;
     this.sendClosed = true;
-    while (this.waiters.size > 0) {
-      const waiter = this.waiters.shift();
-      if (!waiter.live) continue;
-      waiter.live = false;
-      this.waiting--;
-      waiter.cleanup?.();
-      const value = waiter.value as T;
-      waiter.value = undefined;
-      waiter.reject(this.closedError(value));
-    }
-    this.notifyClosed();
+    this.waiters.rejectAll((value) => this.closedError(value));
+    this.closedLatch.open();
     this.pump();
+  }
+
+  /**
+   * A consumer failed (its work threw and it cancelled with the error): like a dropped tokio
+   * receiver, the channel closes for sending, so a producer waiting for room gets its message
+   * back as `ChannelClosedError` (with the consumer's error as `cause`) instead of waiting for
+   * a consumer that is gone. Buffered messages stay readable.
+   */
+  consumerFailed(failure: ConsumerFailure): void {
+    if (this.receiverClosed) return;
+    this.consumerFailure = failure;
+    this.closeReceiver();
   }
 
   /** Resolves once the receiver closed or the channel ended. */
   closed(): Promise<void> {
-    if (this.receiverClosed || this.ended) return RESOLVED;
-    return new Promise<void>((resolve) => {
-      (this.closedWaiters ??= []).push(resolve);
-    });
+    return this.closedLatch.wait();
   }
 
   // ---- receiving ----------------------------------------------------------------------
@@ -252,7 +243,7 @@ export class ChannelCore<T> {
       this.pump();
       return { ok: true, value };
     }
-    return this.ended || (this.sendClosed && this.waiting === 0) ? CLOSED : EMPTY;
+    return this.ended || (this.sendClosed && this.waiters.size === 0) ? CLOSED : EMPTY;
   }
 
   recv(signal: AbortSignal | undefined): Promise<T> {
@@ -310,8 +301,9 @@ export class ChannelCore<T> {
         taker.demand += n;
         this.pump();
       },
-      cancel: () => {
+      cancel: (failure?: ConsumerFailure) => {
         if (!taker.removed) this.removeTaker(taker);
+        if (failure !== undefined) this.consumerFailed(failure);
       },
       giveBack: (values: readonly T[]) => {
         // a stage that read ahead of its consumer and is cancelled hands its unread messages
@@ -395,19 +387,13 @@ export class ChannelCore<T> {
           this.deliver(taker, this.buffer.shift());
         }
         let admitted = false;
-        while (this.waiting > 0 && !this.buffer.isFull) {
-          const waiter = this.waiters.shift();
-          if (!waiter.live) continue;
-          waiter.live = false;
-          this.waiting--;
-          waiter.cleanup?.();
-          this.buffer.push(waiter.value as T);
-          waiter.value = undefined;
+        for (let wait = this.waiters.peek(); wait !== undefined && !this.buffer.isFull; ) {
+          this.buffer.push(wait.entry);
           this.sent++;
-          waiter.resolve();
+          wait.resolve();
           admitted = true;
+          wait = this.waiters.peek();
         }
-        while (this.waiters.size > 0 && !this.waiters.peek().live) this.waiters.shift();
         if (!admitted) break;
       }
     } finally {
@@ -417,13 +403,13 @@ export class ChannelCore<T> {
   }
 
   private checkDone(): void {
-    if (this.ended || !this.sendClosed || this.buffer.size > 0 || this.waiting > 0) return;
+    if (this.ended || !this.sendClosed || this.buffer.size > 0 || this.waiters.size > 0) return;
     this.ended = true;
     const takers = this.takers;
     this.takers = [];
     this.streams = 0;
     this.onces = 0;
-    this.notifyClosed();
+    this.closedLatch.open();
     for (const taker of takers) {
       taker.removed = true;
       if (this.failure) taker.sink.error(this.failure.error);
@@ -431,19 +417,22 @@ export class ChannelCore<T> {
     }
   }
 
-  private notifyClosed(): void {
-    const waiters = this.closedWaiters;
-    this.closedWaiters = undefined;
-    if (waiters) for (const resolve of waiters) resolve();
-  }
-
   private closedError(value: T): ChannelClosedError<T> {
-    const why = this.receiverClosed
-      ? 'the receiver closed it'
-      : this.failure
-        ? 'a producer failed it'
-        : 'every sender closed it';
-    return new ChannelClosedError(`${this.where}: channel is closed (${why})`, value);
+    const why = this.consumerFailure
+      ? 'its consumer failed'
+      : this.receiverClosed
+        ? 'the receiver closed it'
+        : this.failure
+          ? 'a producer failed it'
+          : 'every sender closed it';
+    const err = new ChannelClosedError(`${this.where}: channel is closed (${why})`, value);
+    if (this.consumerFailure)
+      Object.defineProperty(err, 'cause', {
+        value: this.consumerFailure.error,
+        configurable: true,
+        writable: true,
+      });
+    return err;
   }
 
   private busy(what: string): ReceiverBusyError {

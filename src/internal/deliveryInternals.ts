@@ -5,7 +5,14 @@ import {
   type Subscriber,
   Subscription,
 } from 'rxjs';
-import { type Demand, isPullable, pull, type Sink, wantsReadAhead } from './demand.js';
+import {
+  type ConsumerFailure,
+  type Demand,
+  isPullable,
+  pull,
+  type Sink,
+  wantsReadAhead,
+} from './demand.js';
 import { Ring } from './ring.js';
 import { type Room, withLink } from './roomLink.js';
 import { checkCapacity, checkDuration, checkFunction, checkScheduler } from './validate.js';
@@ -147,10 +154,13 @@ export class Feed<T> {
   }
 
   /** Stops the intake; nothing more arrives. */
-  cancel(): void {
+  /** Set when the operator failed (or its consumer did): a pull source is told on cancel. */
+  failure: ConsumerFailure | undefined;
+
+  cancel(failure: ConsumerFailure | undefined = this.failure): void {
     if (this.cancelled) return;
     this.cancelled = true;
-    this.demand?.cancel();
+    this.demand?.cancel(failure);
     this.intake?.unsubscribe();
   }
 }

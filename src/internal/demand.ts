@@ -51,9 +51,18 @@ function isPacedTarget<T>(value: unknown): value is PacedTarget<T> {
   );
 }
 
+/** Why a consumer let go: it failed with `error` (a plain cancel passes nothing). */
+export interface ConsumerFailure {
+  readonly error: unknown;
+}
+
 export interface Demand<T = unknown> {
   request(n: number): void;
-  cancel(): void;
+  /**
+   * Ends the pull subscription. A consumer that failed says so: a channel then closes, like a
+   * dropped tokio receiver, so producers waiting on it are refused instead of left waiting.
+   */
+  cancel(failure?: ConsumerFailure): void;
   /** Graceful end, where supported: nothing new is taken upstream; what is held is delivered. */
   stop?(): void;
   /**
@@ -160,7 +169,7 @@ function subscribeLinked<T>(
     const unwatch = link.watch(top);
     subscriber.add(() => {
       unwatch();
-      demand?.cancel();
+      demand?.cancel(link.failure); // a stage that failed downstream closes a channel up here
     });
     top();
   });

@@ -27,8 +27,11 @@ export class Heap<T> {
   private nextHandle = 0;
   private count = 0;
 
+  private readonly initialSize: number;
+
   constructor(initialSize = 16) {
     const size = Math.max(4, initialSize);
+    this.initialSize = size;
     this.keys = new Float64Array(size);
     this.orders = new Float64Array(size);
     this.handles = new Int32Array(size);
@@ -107,12 +110,18 @@ export class Heap<T> {
     for (let i = 0; i < this.count; i++) this.freeHandle(this.handles[i]!);
     this.values = [];
     this.count = 0;
+    this.shrinkIfIdle();
     return all;
   }
 
   private removeAt(index: number): void {
     const last = --this.count;
     this.freeHandle(this.handles[index]!);
+    if (last === 0) {
+      this.values[0] = undefined;
+      this.shrinkIfIdle();
+      return;
+    }
     if (index === last) {
       this.values[last] = undefined;
       return;
@@ -149,6 +158,22 @@ export class Heap<T> {
       this.move(child, index);
       index = child;
     }
+  }
+
+  /**
+   * Empty after a burst: give the arrays grown for it back (no handle is outstanding when the
+   * heap is empty), so an idle heap costs its initial size, not its peak.
+   */
+  private shrinkIfIdle(): void {
+    if (this.positions.length <= 4 * this.initialSize) return;
+    const size = this.initialSize;
+    this.values = [];
+    this.keys = new Float64Array(size);
+    this.orders = new Float64Array(size);
+    this.handles = new Int32Array(size);
+    this.positions = new Int32Array(size).fill(-1);
+    this.freeHandles = [];
+    this.nextHandle = 0;
   }
 
   private freeHandle(handle: number): void {

@@ -1,5 +1,5 @@
 import type { TeardownLogic } from 'rxjs';
-import type { Demand, Sink } from './demand.js';
+import type { ConsumerFailure, Demand, Sink } from './demand.js';
 import { Ring } from './ring.js';
 import { hideLink, restoreLink } from './roomLink.js';
 
@@ -99,9 +99,13 @@ export class Outlet<R> implements Demand {
     this.wake();
   }
 
-  cancel(): void {
+  /** Set when the consumer let go because it failed: the stage passes it on upstream. */
+  cancelledBy: ConsumerFailure | undefined;
+
+  cancel(failure?: ConsumerFailure): void {
     if (this.done) return;
     this.done = true;
+    this.cancelledBy = failure;
     this.held = undefined;
     this.finalize();
   }

@@ -1,6 +1,12 @@
 import type { OverflowHandler, OverflowOptions, OverflowPolicy } from '../overflow.js';
 import { Ring } from './ring.js';
-import { checkCapacity, checkFunction, checkOneOf, checkOptions } from './validate.js';
+import { checkCapacity, checkFunction, checkOneOf, checkOptions, optionNames } from './validate.js';
+
+/** The option names of a channel that has only the overflow options (mpsc, mpmc). */
+export const OVERFLOW_OPTIONS = optionNames<OverflowOptions<unknown>>()({
+  overflow: 1,
+  onOverflow: 1,
+});
 
 export const POLICIES: readonly OverflowPolicy[] = ['block', 'drop', 'replace', 'error'];
 
@@ -19,8 +25,9 @@ export function bufferConfig<T>(
   where: string,
   capacity: unknown,
   options: unknown,
+  known?: readonly string[],
 ): BufferConfig<T> {
-  const opts = checkOptions<OverflowOptions<T>>(where, options);
+  const opts = checkOptions<OverflowOptions<T>>(where, options, known);
   return {
     capacity: checkCapacity(where, 'capacity', capacity),
     overflow:

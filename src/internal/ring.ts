@@ -9,12 +9,14 @@ export class Ring<T> {
   private head = 0;
   private count = 0;
   private mask: number;
+  private readonly initialSize: number;
 
   constructor(initialSize = 16) {
     let size = 4;
     while (size < initialSize) size *= 2;
     this.items = new Array<T | undefined>(size);
     this.mask = size - 1;
+    this.initialSize = size;
   }
 
   get size(): number {
@@ -41,6 +43,12 @@ export class Ring<T> {
     this.items[this.head] = undefined;
     this.head = (this.head + 1) & this.mask;
     this.count--;
+    // Emptied after a burst: give the grown array back, so an idle ring costs its initial size.
+    if (this.count === 0 && this.items.length > 1024 && this.items.length > 4 * this.initialSize) {
+      this.items = new Array<T | undefined>(this.initialSize);
+      this.mask = this.initialSize - 1;
+      this.head = 0;
+    }
     return value;
   }
 

@@ -25,6 +25,8 @@ export interface RoomLink {
    */
   enter(): void;
   exit(): void;
+  /** Set once the stage let go because it failed: a linked producer passes it on upstream. */
+  readonly failure: { readonly error: unknown } | undefined;
 }
 
 interface LinkSlot {
@@ -75,6 +77,7 @@ export function restoreLink(previous: RoomLink | undefined): void {
 export class Room implements RoomLink {
   /** Depth of linked hand-overs in progress (see `RoomLink.enter`). */
   inflow = 0;
+  failure: { readonly error: unknown } | undefined;
   private watchers: Array<() => void> = [];
   private closed = false;
   private waking = false;

@@ -2,6 +2,7 @@ import { type Observable, Subscriber } from 'rxjs';
 import { ChannelFullError } from '../errors.js';
 import type { OverflowHandler, OverflowPolicy } from '../overflow.js';
 import { type Demand, isPullable, type Pullable, pull, type Sink } from './demand.js';
+import { hideLink, Room, restoreLink, withLink } from './roomLink.js';
 
 // ---- the demand plumbing: the only place `shareBounded` speaks the demand protocol ----------
 
@@ -19,19 +20,26 @@ class Upstream<T> {
   constructor(
     private readonly source: Observable<T> | Pullable<T>,
     private readonly sink: Sink<T>,
+    /** Push upstream: the room published to a sluice stage reached through RxJS operators. */
+    readonly room: Room,
   ) {
     this.isPull = isPullable<T>(source);
   }
 
   open(): void {
     if (this.isPull) {
-      this.pullDemand = (this.source as Pullable<T>)[pull](this.sink);
+      const link = hideLink();
+      try {
+        this.pullDemand = (this.source as Pullable<T>)[pull](this.sink);
+      } finally {
+        restoreLink(link);
+      }
       return;
     }
     // A Subscriber we hold before the source runs, so a synchronous source stops at once.
     const sub = new Subscriber<T>(this.sink);
     this.pushSub = sub;
-    (this.source as Observable<T>).subscribe(sub);
+    withLink(this.room, () => (this.source as Observable<T>).subscribe(sub));
   }
 
   request(n: number): void {
@@ -41,6 +49,7 @@ class Upstream<T> {
   cancel(): void {
     this.pushSub?.unsubscribe();
     this.pullDemand?.cancel();
+    this.room.close();
   }
 }
 
@@ -124,14 +133,18 @@ export class SharedStage<T> {
     this.capacity = config.capacity;
     this.policy = config.overflow;
     this.onOverflow = config.onOverflow;
-    this.upstream = new Upstream(source, {
-      next: (value) => {
-        if (this.upstream.isPull) this.outstanding--;
-        this.onValue(value);
+    this.upstream = new Upstream(
+      source,
+      {
+        next: (value) => {
+          if (this.upstream.isPull) this.outstanding--;
+          this.onValue(value);
+        },
+        error: (error: unknown) => this.onEnd({ error }),
+        complete: () => this.onEnd(undefined),
       },
-      error: (error: unknown) => this.onEnd({ error }),
-      complete: () => this.onEnd(undefined),
-    });
+      new Room(() => (this.upstreamDone ? 0 : this.capacity - (this.tail - this.base))),
+    );
   }
 
   /** True once the upstream ended (completed, failed, or refused by the policy). */
@@ -242,6 +255,7 @@ export class SharedStage<T> {
   private onEnd(failure: { error: unknown } | undefined): void {
     if (this.upstreamDone) return;
     this.upstreamDone = true;
+    this.upstream.room.close();
     this.failure = failure;
     this.onEnded(this, failure);
     this.pump();
@@ -299,7 +313,11 @@ export class SharedStage<T> {
 
   /** A pull upstream is asked for what fits behind the slowest reader. */
   private refill(): void {
-    if (!this.started || this.upstreamDone || !this.upstream.isPull) return;
+    if (!this.started || this.upstreamDone) return;
+    if (!this.upstream.isPull) {
+      this.upstream.room.wake(); // a linked sluice stage further up may produce what now fits
+      return;
+    }
     if (this.readers.size === 0) return;
     const want = this.capacity - (this.tail - this.base) - this.outstanding;
     if (want <= 0) return;

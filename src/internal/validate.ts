@@ -121,13 +121,85 @@ export function checkBoolean(where: string, name: string, value: unknown): boole
   return value;
 }
 
-/** A plain options object (or undefined). */
-export function checkOptions<O extends object>(where: string, value: unknown): Partial<O> {
+/**
+ * The option names of an options type, checked complete by the compiler: write
+ * `optionNames<MyOptions>()({ a: 1, b: 1 })` and a missing or extra name fails to compile.
+ */
+export function optionNames<O extends object>(): (
+  names: Record<keyof O & string, 1>,
+) => readonly string[] {
+  return (names) => Object.keys(names);
+}
+
+/**
+ * A plain options object (or undefined). With `known`, a name outside it is refused, with the
+ * nearest valid name when one is close: plain JavaScript callers misspell options
+ * (`concurency`), and an ignored option is a silent wrong default.
+ */
+export function checkOptions<O extends object>(
+  where: string,
+  value: unknown,
+  known?: readonly string[],
+): Partial<O> {
   if (value === undefined) return {};
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
     fail(TypeError, where, 'options', 'an object', value);
   }
+  if (known !== undefined) {
+    for (const name of Object.keys(value)) {
+      if (known.includes(name)) continue;
+      const near = nearest(name, known);
+      throw new TypeError(
+        `${where}: unknown option ${JSON.stringify(name)}` +
+          (near === undefined
+            ? ` (valid: ${known.join(', ')})`
+            : ` (did you mean ${JSON.stringify(near)}?)`),
+      );
+    }
+  }
   return value as Partial<O>;
+}
+
+/** The valid name closest to `name` (case-insensitive edit distance), if it is close enough. */
+function nearest(name: string, known: readonly string[]): string | undefined {
+  let best: string | undefined;
+  let bestDistance = Number.POSITIVE_INFINITY;
+  for (const candidate of known) {
+    const d = editDistance(name.toLowerCase(), candidate.toLowerCase());
+    if (d < bestDistance) {
+      bestDistance = d;
+      best = candidate;
+    }
+  }
+  return bestDistance <= Math.max(2, Math.floor(name.length / 3)) ? best : undefined;
+}
+
+function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      current[j] = Math.min(previous[j]! + 1, current[j - 1]! + 1, previous[j - 1]! + cost);
+    }
+    previous = current;
+  }
+  return previous[b.length]!;
+}
+
+const SIGNAL_ONLY: readonly string[] = ['signal'];
+
+/**
+ * The `signal` of a `{ signal }` options object (the only option of the channels' Promise
+ * methods), checked like every option. Throws: a Promise method calls it inside its own
+ * try/catch and rejects, so a bad argument never throws synchronously from a Promise API.
+ */
+export function signalOption(where: string, options: unknown): AbortSignal | undefined {
+  if (options === undefined) return undefined;
+  return checkSignal(
+    where,
+    checkOptions<{ signal?: AbortSignal }>(where, options, SIGNAL_ONLY).signal,
+  );
 }
 
 /** An AbortSignal, or undefined. */

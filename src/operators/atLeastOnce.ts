@@ -1,5 +1,4 @@
 import {
-  asyncScheduler,
   from,
   type ObservableInput,
   type Observer,
@@ -9,6 +8,7 @@ import {
 } from 'rxjs';
 import { AckTimeoutError, DeliveryFailedError } from '../errors.js';
 import { BoundedStage } from '../internal/boundedStage.js';
+import { clampDelay, type Scheduled, scheduleAt } from '../internal/deadlineTimer.js';
 import { LazySignal } from '../internal/deliveryInternals.js';
 import {
   type Demand,
@@ -21,6 +21,7 @@ import {
 import { Outlet } from '../internal/outlet.js';
 import { type BufferConfig, bufferConfig } from '../internal/policyBuffer.js';
 import { hideLink, restoreLink } from '../internal/roomLink.js';
+import { monotonicScheduler } from '../internal/time/monotonicScheduler.js';
 import {
   checkCapacity,
   checkDuration,
@@ -29,6 +30,7 @@ import {
   checkRange,
   checkScheduler,
   describe,
+  optionNames,
 } from '../internal/validate.js';
 import type { OverflowOptions } from '../overflow.js';
 
@@ -112,7 +114,10 @@ export interface AtLeastOnceOptions<T, A = unknown> extends OverflowOptions<T> {
   readonly backoff?: number | Backoff;
   /** The random source of the jitter, returning a number in [0, 1]. @default Math.random */
   readonly random?: () => number;
-  /** Messages in flight at once (being attempted or waiting to retry). @default 1 */
+  /**
+   * Messages in flight at once (being attempted or waiting to retry): a whole number >= 1 or
+   * `Infinity`. @default 1
+   */
   readonly concurrency?: number;
   /**
    * Messages that may wait for a free slot: from a push source, or read ahead from a sluice
@@ -129,11 +134,26 @@ export interface AtLeastOnceOptions<T, A = unknown> extends OverflowOptions<T> {
   readonly onRetry?: (event: RetryEvent<T>) => void;
   /** Told about each ack that arrived for an abandoned attempt (and was ignored). */
   readonly onStaleAck?: (event: StaleAck<T, A>) => void;
-  /** Where ack timeouts and retry delays are scheduled. @default asyncScheduler */
+  /** Where ack timeouts and retry delays are scheduled. @default a monotonic scheduler (`performance.now()`, immune to wall-clock changes) */
   readonly scheduler?: SchedulerLike;
 }
 
 const WHERE = 'atLeastOnce';
+const ATLEASTONCE_OPTIONS = optionNames<AtLeastOnceOptions<unknown>>()({
+  ackTimeout: 1,
+  maxAttempts: 1,
+  backoff: 1,
+  random: 1,
+  concurrency: 1,
+  capacity: 1,
+  overflow: 1,
+  onOverflow: 1,
+  deadLetter: 1,
+  onRetry: 1,
+  onStaleAck: 1,
+  scheduler: 1,
+});
+const BACKOFF_OPTIONS = optionNames<Backoff>()({ initial: 1, factor: 1, max: 1, jitter: 1 });
 
 /** What an attempt reports to the subscription it belongs to. */
 interface AttemptHooks<T, A> {
@@ -198,7 +218,7 @@ interface Flight<T, A> {
   attempts: number;
   current: Attempt<T, A> | undefined;
   stale: Attempt<T, A>[] | undefined;
-  retry: Subscription | undefined;
+  retry: Scheduled | undefined;
   lastError: unknown;
   /** In the list of messages in flight (an intrusive list: O(1) without hashing). */
   live: boolean;
@@ -312,7 +332,7 @@ export function atLeastOnce<T, A>(
   options?: AtLeastOnceOptions<T, A>,
 ): OperatorFunction<T, Delivered<T, A>> {
   checkFunction(WHERE, 'deliver', deliver);
-  const opts = checkOptions<AtLeastOnceOptions<T, A>>(WHERE, options);
+  const opts = checkOptions<AtLeastOnceOptions<T, A>>(WHERE, options, ATLEASTONCE_OPTIONS);
   const ackTimeout =
     opts.ackTimeout === undefined
       ? 30_000
@@ -340,7 +360,7 @@ export function atLeastOnce<T, A>(
     opts.onStaleAck,
     true,
   );
-  const scheduler = checkScheduler<SchedulerLike>(WHERE, opts.scheduler) ?? asyncScheduler;
+  const scheduler = checkScheduler<SchedulerLike>(WHERE, opts.scheduler) ?? monotonicScheduler;
 
   function retryDelay(failed: number): number {
     const { initial, factor, max, jitter } = backoff;
@@ -367,7 +387,10 @@ export function atLeastOnce<T, A>(
       let asked = 0;
       let ending: { readonly error?: unknown; readonly failed: boolean } | undefined;
 
+      /** Set when this stage fails: its source is told, so a channel it reads closes. */
+      let failure: { readonly error: unknown } | undefined;
       const fail = (error: unknown): void => {
+        failure ??= { error };
         subscriber.error(error);
       };
 
@@ -493,7 +516,9 @@ export function atLeastOnce<T, A>(
         const now = scheduler.now();
         const due = lineHead.deadline;
         if (due <= now) finalPassAt = now;
-        sweep = scheduler.schedule(expire, Math.max(0, due - now));
+        // Clamped like every timer: a longer delay would fire after 1 ms and spin; a clamped
+        // one wakes early, finds nothing due and re-arms.
+        sweep = scheduler.schedule(expire, clampDelay(due - now));
       };
 
       const expire = (): void => {
@@ -584,7 +609,10 @@ export function atLeastOnce<T, A>(
           return;
         }
         if (subscriber.closed) return;
-        flight.retry = scheduler.schedule(() => attempt(flight), delay);
+        flight.retry = scheduleAt(scheduler, scheduler.now() + delay, () => {
+          flight.retry = undefined;
+          attempt(flight);
+        });
       };
 
       const exhausted = (flight: Flight<T, A>): void => {
@@ -617,7 +645,7 @@ export function atLeastOnce<T, A>(
           inFlight--;
         }
         flight.current = undefined;
-        flight.retry?.unsubscribe();
+        flight.retry?.cancel();
         flight.retry = undefined;
         const stale = flight.stale;
         flight.stale = undefined;
@@ -650,7 +678,7 @@ export function atLeastOnce<T, A>(
         sweep = undefined;
         for (let flight = flights; flight !== undefined; flight = flight.next) {
           flight.live = false;
-          flight.retry?.unsubscribe();
+          flight.retry?.cancel();
           flight.retry = undefined;
           if (flight.current !== undefined) cancelAttempt(flight.current);
           if (flight.stale !== undefined) for (const at of flight.stale) cancelAttempt(at);
@@ -689,7 +717,7 @@ export function atLeastOnce<T, A>(
         isPullable<T>(source) && !wantsReadAhead(source)
           ? source[pull](sink)
           : new BoundedStage<T>(source, failOnOverflowError(buffer, fail), sink, WHERE);
-      subscriber.add(() => intake.cancel());
+      subscriber.add(() => intake.cancel(failure ?? subscriber.cancelledBy));
       subscriber.onCredit = topUp;
       subscriber.onStop = () => {
         // the consumer drains: take nothing new, finish what is in flight, then complete
@@ -739,7 +767,7 @@ function backoffConfig(backoff: unknown): BackoffConfig {
     const delay = checkDuration(WHERE, 'backoff', backoff);
     return { initial: delay, factor: 1, max: delay, jitter: 0 };
   }
-  const b = checkOptions<Backoff>(`${WHERE}: backoff`, backoff);
+  const b = checkOptions<Backoff>(`${WHERE}: backoff`, backoff, BACKOFF_OPTIONS);
   const initial =
     b.initial === undefined ? 1000 : checkDuration(WHERE, 'backoff.initial', b.initial);
   return {

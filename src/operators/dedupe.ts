@@ -1,9 +1,4 @@
-import {
-  asyncScheduler,
-  type MonoTypeOperatorFunction,
-  Observable,
-  type SchedulerLike,
-} from 'rxjs';
+import { type MonoTypeOperatorFunction, Observable, type SchedulerLike } from 'rxjs';
 import { Intake, KeyWindow, windowConfig } from '../internal/deliveryInternals.js';
 import {
   type Demand,
@@ -14,7 +9,9 @@ import {
   StageObservable,
   wantsReadAhead,
 } from '../internal/demand.js';
-import { checkFunction, checkOptions } from '../internal/validate.js';
+
+import { monotonicScheduler } from '../internal/time/monotonicScheduler.js';
+import { checkFunction, checkOptions, optionNames } from '../internal/validate.js';
 
 /** Options of `dedupe`. */
 export interface DedupeOptions<T, K = T> {
@@ -27,13 +24,20 @@ export interface DedupeOptions<T, K = T> {
   readonly ttl?: number;
   /** The most keys remembered at once; the oldest is forgotten first. `Infinity` for no bound. @default 10000 */
   readonly maxKeys?: number;
-  /** The clock that TTLs are measured on (only `now()` is used). @default asyncScheduler */
+  /** The clock that TTLs are measured on (only `now()` is used). @default a monotonic scheduler (`performance.now()`, immune to wall-clock changes) */
   readonly scheduler?: SchedulerLike;
   /** Told about each message dropped as a duplicate, with its key. */
   readonly onDuplicate?: (message: T, key: K) => void;
 }
 
 const WHERE = 'dedupe';
+const DEDUPE_OPTIONS = optionNames<DedupeOptions<unknown>>()({
+  key: 1,
+  ttl: 1,
+  maxKeys: 1,
+  scheduler: 1,
+  onDuplicate: 1,
+});
 
 /**
  * Passes a message only if its key was not seen within the last `ttl` milliseconds, with
@@ -96,8 +100,8 @@ const WHERE = 'dedupe';
  * ```
  */
 export function dedupe<T, K = T>(options?: DedupeOptions<T, K>): MonoTypeOperatorFunction<T> {
-  const opts = checkOptions<DedupeOptions<T, K>>(WHERE, options);
-  const { key, ttl, maxKeys, scheduler = asyncScheduler } = windowConfig<T, K>(WHERE, opts);
+  const opts = checkOptions<DedupeOptions<T, K>>(WHERE, options, DEDUPE_OPTIONS);
+  const { key, ttl, maxKeys, scheduler = monotonicScheduler } = windowConfig<T, K>(WHERE, opts);
   const onDuplicate = checkFunction<(message: T, key: K) => void>(
     WHERE,
     'onDuplicate',

@@ -1,10 +1,4 @@
-import {
-  asyncScheduler,
-  from,
-  type ObservableInput,
-  type OperatorFunction,
-  type SchedulerLike,
-} from 'rxjs';
+import { from, type ObservableInput, type OperatorFunction, type SchedulerLike } from 'rxjs';
 import { ChannelFullError } from '../errors.js';
 import {
   Feed,
@@ -17,7 +11,9 @@ import { StageObservable } from '../internal/demand.js';
 import { Outlet } from '../internal/outlet.js';
 import { bufferConfig, PolicyBuffer } from '../internal/policyBuffer.js';
 import { hideLink, Room, restoreLink } from '../internal/roomLink.js';
-import { checkCapacity, checkFunction, checkOptions } from '../internal/validate.js';
+
+import { monotonicScheduler } from '../internal/time/monotonicScheduler.js';
+import { checkCapacity, checkFunction, checkOptions, optionNames } from '../internal/validate.js';
 import type { OverflowOptions } from '../overflow.js';
 
 /** What the handler is told about the message it runs for. */
@@ -48,7 +44,7 @@ export interface IdempotentOptions<T, K = T> extends OverflowOptions<T> {
   readonly ttl?: number;
   /** The most succeeded keys remembered at once; the oldest is forgotten first. `Infinity` for no bound. @default 10000 */
   readonly maxKeys?: number;
-  /** Handlers running at once. @default 1 */
+  /** Handlers running at once: a whole number >= 1 or `Infinity`. @default 1 */
   readonly concurrency?: number;
   /**
    * Messages that may wait, for a free slot or for the outcome of a running duplicate (from a
@@ -56,13 +52,24 @@ export interface IdempotentOptions<T, K = T> extends OverflowOptions<T> {
    * sluice consumer count too); `Infinity` for no bound. @default 1000
    */
   readonly capacity?: number;
-  /** The clock that TTLs are measured on (only `now()` is used). @default asyncScheduler */
+  /** The clock that TTLs are measured on (only `now()` is used). @default a monotonic scheduler (`performance.now()`, immune to wall-clock changes) */
   readonly scheduler?: SchedulerLike;
   /** Told about each message that will share another's outcome instead of running the handler. */
   readonly onDuplicate?: (message: T, key: K) => void;
 }
 
 const WHERE = 'idempotent';
+const IDEMPOTENT_OPTIONS = optionNames<IdempotentOptions<unknown>>()({
+  key: 1,
+  ttl: 1,
+  maxKeys: 1,
+  concurrency: 1,
+  capacity: 1,
+  overflow: 1,
+  onOverflow: 1,
+  scheduler: 1,
+  onDuplicate: 1,
+});
 
 interface Run<T, K, R> {
   readonly key: K;
@@ -170,8 +177,8 @@ export function idempotent<T, R, K = T>(
   options?: IdempotentOptions<T, K>,
 ): OperatorFunction<T, IdempotentOutcome<T, R>> {
   checkFunction(WHERE, 'handler', handler);
-  const opts = checkOptions<IdempotentOptions<T, K>>(WHERE, options);
-  const { key, ttl, maxKeys, scheduler = asyncScheduler } = windowConfig<T, K>(WHERE, opts);
+  const opts = checkOptions<IdempotentOptions<T, K>>(WHERE, options, IDEMPOTENT_OPTIONS);
+  const { key, ttl, maxKeys, scheduler = monotonicScheduler } = windowConfig<T, K>(WHERE, opts);
   const concurrency =
     opts.concurrency === undefined ? 1 : checkCapacity(WHERE, 'concurrency', opts.concurrency);
   const buffer = bufferConfig<T>(WHERE, opts.capacity ?? 1000, {
@@ -232,6 +239,7 @@ export function idempotent<T, R, K = T>(
       });
 
       const fail = (error: unknown): void => {
+        feed.failure ??= { error }; // its source is told, so a channel it reads closes
         subscriber.error(error);
       };
 
@@ -434,6 +442,8 @@ export function idempotent<T, R, K = T>(
 
       subscriber.add(() => {
         ending ??= { failed: false };
+        feed.failure ??= subscriber.cancelledBy;
+        room.failure = feed.failure;
         room.close();
         for (const run of running.values()) {
           run.over = true;

@@ -8,6 +8,7 @@ import {
 } from 'rxjs';
 import { BoundedStage } from '../internal/boundedStage.js';
 import {
+  type ConsumerFailure,
   type Demand,
   isPullable,
   pull,
@@ -17,12 +18,11 @@ import {
 } from '../internal/demand.js';
 import { Outlet } from '../internal/outlet.js';
 import { bufferConfig } from '../internal/policyBuffer.js';
-import { Ring } from '../internal/ring.js';
 import { hideLink, restoreLink } from '../internal/roomLink.js';
 import {
   checkBoolean,
+  checkCapacity,
   checkFunction,
-  checkInteger,
   checkOptions,
   checkSignal,
 } from '../internal/validate.js';
@@ -30,7 +30,10 @@ import type { OverflowOptions } from '../overflow.js';
 
 /** What a worker knows about the job it runs. */
 export interface WorkerContext {
-  /** Which worker runs the job: 0 to `concurrency - 1`, reused as workers free up. */
+  /**
+   * Which worker runs the job: a small whole number from 0, reused as workers free up; below
+   * `concurrency`, and below the highest limit in force while it changes.
+   */
   readonly workerId: number;
   /** Aborted when the pool's subscriber unsubscribes or the pool fails while the job runs. */
   readonly signal: AbortSignal;
@@ -46,10 +49,12 @@ export interface JobFailure<T> {
 /** Options of `workerPool`. */
 export interface WorkerPoolConfig<T> extends OverflowOptions<T> {
   /**
-   * How many jobs run at once: a whole number >= 1, or an Observable of them (a `watch`
-   * receiver, a `BehaviorSubject`) to change it while the pool runs. Raising it starts waiting
-   * jobs at once; lowering it lets running jobs finish and starts no new one until fewer than
-   * the new limit run. Until an Observable's first value no job starts. @default 1
+   * How many jobs run at once: a whole number >= 1 or `Infinity` (what a subscription costs
+   * does not depend on it), or an Observable of them (a `watch` receiver, a `BehaviorSubject`)
+   * to change it while the pool runs. Raising it starts waiting jobs at once; lowering it lets
+   * running jobs finish and starts no new one until fewer than the new limit run (jobs a channel
+   * had already handed over start as they arrive, never held back). Until an Observable's first
+   * value no job starts. @default 1
    */
   readonly concurrency?: number | Observable<number>;
   /**
@@ -73,7 +78,10 @@ export interface WorkerPoolConfig<T> extends OverflowOptions<T> {
 /**
  * Runs `work` on each job with at most `concurrency` jobs at once, pulling jobs only as workers
  * free up: `mergeMap(work, concurrency)` with backpressure, a bounded queue, graceful drain, and
- * optional input-order results.
+ * optional input-order results. Within its bounds it behaves as mergeMap does: the same results,
+ * subscriptions and teardown order (a worker takes its next job only after the previous job's
+ * subscription is torn down, its `finalize` run). What differs, including one ordering case with
+ * synchronous jobs, is listed in the worker-pool guide under "Coming from mergeMap".
  *
  * ```text
  * source:   -a-b-c-d-|         concurrency 2, each job takes 4 frames
@@ -93,15 +101,20 @@ export interface WorkerPoolConfig<T> extends OverflowOptions<T> {
  * within the sum of their capacities and concurrencies. A source that cannot be paced (a
  * `Subject`, `interval`, or a `delay`, `observeOn` or asynchronous `mergeMap` in between) fills
  * a queue of `capacity` governed by `overflow` and `onOverflow`, exactly as `bounded`: `'drop'`
- * and `'replace'` discard and report, `'block'` and `'error'` fail the output with
- * `ChannelFullError` carrying the job that did not fit. Under `ordered: true` a finished job
- * keeps its worker until its results are emitted, so the reorder buffer never exceeds
- * `concurrency` jobs.
+ * and `'replace'` discard and report, `'block'` and `'error'` stop taking jobs, let every
+ * accepted job finish, then fail the output with `ChannelFullError` carrying the job that did
+ * not fit. A job that arrives while a worker is free goes straight to it and takes no queue
+ * slot, even when it is pushed from inside another job's emission. Under `ordered: true` a
+ * finished job keeps its worker until its results are emitted, so the reorder buffer never
+ * exceeds `concurrency` jobs.
  *
  * **Errors.** By default a job that throws or whose result errors fails the output, and every
  * other running job is aborted (like `mergeMap`). With `onJobError` the pool reports each
- * failure with its job and keeps going. An upstream error fails the output after it is reached
- * in the queue.
+ * failure with its job and keeps going. An error of a plain Observable source fails the output
+ * at once, like `mergeMap`: running jobs are cut off (their `signal` aborted) and jobs still
+ * waiting in the queue are never started. A sluice source (a channel receiver, `fromIterable`)
+ * ends with its error only after handing over what it held; the jobs the pool took from it
+ * finish, then the output fails.
  *
  * **Cancellation.** Unsubscribing aborts each running job's `signal`, unsubscribes its result,
  * and stops intake; queued jobs of a push source are discarded with the subscription. Aborting
@@ -142,7 +155,7 @@ export function workerPool<T, R>(
   checkFunction(where, 'work', work);
   const opts = checkOptions<WorkerPoolConfig<T>>(where, config);
   const concurrency = opts.concurrency ?? 1;
-  if (!isObservable(concurrency)) checkInteger(where, 'concurrency', concurrency, 1);
+  if (!isObservable(concurrency)) checkCapacity(where, 'concurrency', concurrency);
   const queue = bufferConfig<T>(where, opts.capacity ?? 1000, opts);
   const ordered = opts.ordered === undefined ? false : checkBoolean(where, 'ordered', opts.ordered);
   const signal = checkSignal(where, opts.signal);
@@ -157,7 +170,7 @@ export function workerPool<T, R>(
     new StageObservable<R>((downstream) => {
       const subscriber = new Outlet<R>(downstream);
       const pool = new Pool<T, R>(work, ordered, onJobError, subscriber);
-      const sink: Sink<T> = pool; // next = accept a job, error = fail, complete = intake done
+      const sink: Sink<T> = pool; // next = start a job; error, complete = end once the taken jobs are done
       let stopIntake: () => void;
       if (isPullable<T>(source) && !wantsReadAhead(source)) {
         // a channel or an iterator: it is the buffer, asked for one job per free worker
@@ -171,9 +184,13 @@ export function workerPool<T, R>(
           }
         };
       } else {
-        // a push source, or a working stage allowed to work up to `capacity` ahead
-        const stage = new BoundedStage<T>(source, queue, sink, where);
+        // a push source, or a working stage allowed to work up to `capacity` ahead; the
+        // queue's refusals reach `pool.error`, the source's own errors fail the pool at once
+        const stage = new BoundedStage<T>(source, queue, sink, where, {
+          onUpstreamError: (error) => pool.fail(error),
+        });
         pool.demand = stage;
+        pool.stage = stage;
         stopIntake = () => stage.stopIntake();
       }
       subscriber.add(() => pool.teardown());
@@ -192,7 +209,7 @@ export function workerPool<T, R>(
           concurrency.subscribe({
             next: (limit) => {
               try {
-                checkInteger(where, 'concurrency', limit, 1);
+                checkCapacity(where, 'concurrency', limit);
               } catch (err) {
                 pool.fail(err);
                 return;
@@ -209,13 +226,22 @@ export function workerPool<T, R>(
     });
 }
 
-/** One accepted job: its worker, its result subscription, and (ordered) its held results. */
+/** Jobs asked of the source at once, at most; more are asked as these arrive. */
+const MAX_REQUEST = 1024;
+
+/**
+ * One accepted job: its worker, its result subscription, its place among the running jobs and
+ * (ordered) in the line, and its held results.
+ */
 class Job<T, R> implements WorkerContext {
   controller: AbortController | undefined;
-  inner: Subscriber<R> | undefined;
-  /** Set once the job's promise/observable settled or the job was cancelled. */
+  sub: JobSubscriber<T, R> | undefined;
+  /** Its result completed (or its failure was reported): it is over once torn down. */
+  completed = false;
+  /** Nothing it does counts any more: it is over, cancelled, or it failed the pool. */
   settled = false;
-  done = false;
+  /** It failed the pool: its teardown unsubscribes it but does not abort its signal. */
+  failed = false;
   held: R[] | undefined;
   /** ordered: the job accepted after this one, while both are in the line. */
   behind: Job<T, R> | undefined;
@@ -223,6 +249,8 @@ class Job<T, R> implements WorkerContext {
   constructor(
     readonly job: T,
     readonly workerId: number,
+    /** Start order: teardown cuts jobs off oldest first, as mergeMap does. */
+    readonly seq: number,
   ) {}
 
   get signal(): AbortSignal {
@@ -232,41 +260,93 @@ class Job<T, R> implements WorkerContext {
 
   cancel(): void {
     this.settled = true;
-    this.inner?.unsubscribe();
-    this.controller?.abort();
+    this.sub?.unsubscribe();
+    if (!this.failed) this.controller?.abort();
+  }
+}
+
+/**
+ * Subscribes to one job's result. Like the inner subscriber of RxJS's `mergeMap`, it tells the
+ * pool a job is over only after its subscription is torn down (`finalize` has run), so a
+ * worker is never handed a new job while the previous one still holds what it releases in its
+ * teardown.
+ */
+class JobSubscriber<T, R> extends Subscriber<R> {
+  /** `subscribe` has not returned yet: a teardown is counted once it has. */
+  subscribing = true;
+  /** Torn down while `subscribing`. */
+  tornDown = false;
+
+  constructor(
+    private readonly pool: Pool<T, R>,
+    private readonly job: Job<T, R>,
+  ) {
+    super();
+  }
+
+  protected override _next(value: R): void {
+    this.pool.emit(this.job, value);
+  }
+
+  protected override _error(error: unknown): void {
+    this.pool.jobFailed(this.job, error);
+    this.unsubscribe();
+  }
+
+  protected override _complete(): void {
+    this.job.completed = true;
+    this.unsubscribe();
+  }
+
+  override unsubscribe(): void {
+    if (this.closed) return;
+    super.unsubscribe();
+    if (this.subscribing) this.tornDown = true;
+    else this.pool.tornDown(this.job);
   }
 }
 
 /** A job in the ordered line that has neither finished nor produced a result yet. */
-function isIdle(job: Job<unknown, unknown>): boolean {
-  return !job.done && job.held === undefined;
+function isIdle<T, R>(job: Job<T, R>): boolean {
+  return !(job.completed && job.settled) && job.held === undefined;
 }
 
 /**
- * The pool's per-subscription state. Workers are slots `0..limit-1`: a job holds its slot
- * while it runs and, when ordered, until its results are emitted. The pool keeps
- * `busy + requested + parked <= limit` by requesting from the source only for free slots; a job
- * that arrives after the limit was lowered waits in `parked` for a slot.
+ * The pool's per-subscription state, O(1) in `concurrency`: workers are ids handed out as jobs
+ * start and reused as they finish. Every job the source hands over starts at once: the pool
+ * asks for jobs only for free workers (`fill`), so nothing waits inside it, and a job asked for
+ * before the limit was lowered runs on a worker above the new limit rather than being held.
  */
 class Pool<T, R> implements Sink<T> {
+  /** The source's demand handle. */
   demand: Demand | undefined;
+  /** Set when the source is a push source: its queue, whose outstanding demand can be lowered. */
+  stage: BoundedStage<T> | undefined;
   finished = false;
+  /** Set when the pool failed: its source is told, so a channel closes. */
+  private failure: ConsumerFailure | undefined;
   private limit = 0;
-  /** Free worker ids below the limit, lowest on top. */
-  private freeIds: number[] = [];
-  /** Running (or, ordered, held) jobs by worker id, and how many there are. */
-  private readonly slots: Array<Job<T, R> | undefined> = [];
+  /** Jobs holding a worker: running, or (ordered) finished and waiting for their turn. */
   private busy = 0;
-  /** Jobs requested from the source and not yet delivered. */
+  /** Jobs asked of the source and not yet delivered. */
   private requested = 0;
-  /** Jobs delivered while no worker was free (after the limit was lowered). */
-  private readonly parked = new Ring<T>(4);
-  /** ordered: accepted jobs in input order, until their results are emitted. */
+  /** Released worker ids below the limit, reused first. */
+  private readonly freeIds: number[] = [];
+  /** Released worker ids at or above a lowered limit, reused if it rises again. */
+  private readonly spareIds: number[] = [];
+  /** The lowest id never handed out. */
+  private nextId = 0;
+  /** Jobs holding a worker, by worker id (ids are dense: as many as were ever busy at once). */
+  private readonly slots: Array<Job<T, R> | undefined> = [];
+  /** Jobs started so far. */
+  private started = 0;
   private readonly ordered: boolean;
   /** ordered: the line as an intrusive list through `Job.behind`, oldest first. */
   private lineHead: Job<T, R> | undefined;
   private lineTail: Job<T, R> | undefined;
   private noMoreJobs = false;
+  /** The error the output fails with once the jobs already taken have finished. */
+  private ending: { error: unknown } | undefined;
   private flushing = false;
 
   constructor(
@@ -282,42 +362,60 @@ class Pool<T, R> implements Sink<T> {
   setLimit(limit: number): void {
     if (this.finished) return;
     const old = this.limit;
-    if (limit > old) {
-      const inUse = new Set<number>();
-      for (const job of this.slots) if (job !== undefined) inUse.add(job.workerId);
-      for (let id = limit - 1; id >= old; id--) if (!inUse.has(id)) this.freeIds.push(id);
-      this.freeIds.sort((a, b) => b - a); // lowest id on top
-    } else if (limit < old) {
-      this.freeIds = this.freeIds.filter((id) => id < limit);
-    }
     this.limit = limit;
-    this.startParked();
+    if (limit < old) {
+      moveIds(this.freeIds, this.spareIds, (id) => id >= limit);
+      // a push source's queue keeps what it had not handed over yet
+      if (this.stage !== undefined) {
+        this.requested = this.stage.limitDemand(Math.max(0, limit - this.busy));
+      }
+    } else if (limit > old) {
+      moveIds(this.spareIds, this.freeIds, (id) => id < limit);
+      this.freeIds.sort((a, b) => b - a); // lowest id on top
+    }
     this.fill();
   }
 
   /**
-   * Requests a job for every free worker not yet covered by a request or a parked job, as far
-   * as the output has room: a job starts only when its result has somewhere to go.
+   * Asks the source for a job for every free worker not yet asked for, as far as the output
+   * has room: a job starts only when its result has somewhere to go. This is the one place
+   * that decides how many jobs the pool takes: every job the source delivers starts at once.
    */
   fill(): void {
     if (this.finished || this.noMoreJobs) return;
     const credit = this.out.credit;
-    const want = Math.min(credit, this.limit) - this.busy - this.requested - this.parked.size;
+    const want =
+      Math.min(credit, this.limit, this.busy + this.requested + MAX_REQUEST) -
+      this.busy -
+      this.requested;
     if (want > 0) {
       this.requested += want;
       this.demand?.request(want);
     }
   }
 
-  /** Sink: the source delivers a requested job. */
+  /** Sink: the source delivers a job the pool asked for. */
   next(value: T): void {
     if (this.finished) return;
     if (this.requested > 0) this.requested--;
-    if (this.busy >= this.limit || this.freeIds.length === 0) {
-      this.parked.push(value);
-      return;
-    }
     this.start(value);
+    // asks are capped at MAX_REQUEST: ask again if workers are still free
+    if (this.requested === 0 && this.busy < this.limit) this.fill();
+  }
+
+  /**
+   * Sink: a sluice source failed after handing over what it held, or a push source's queue
+   * refused a job. Either way the end comes after the jobs already taken: they finish, then the
+   * output fails. (A push source's own error fails the pool at once, through `fail`.)
+   */
+  error(error: unknown): void {
+    this.ending = { error };
+    this.intakeDone();
+  }
+
+  /** Sink: the source completed. */
+  complete(): void {
+    this.intakeDone();
   }
 
   /** The source completed, or intake was stopped by the pool's signal. */
@@ -327,35 +425,29 @@ class Pool<T, R> implements Sink<T> {
     this.maybeComplete();
   }
 
-  /** Sink: the source failed. */
-  error(error: unknown): void {
-    this.fail(error);
-  }
-
-  /** Sink: the source completed. */
-  complete(): void {
-    this.intakeDone();
-  }
-
+  /** Fails the output at once; the teardown cuts off the running jobs. */
   fail(error: unknown): void {
     if (this.finished) return;
     this.finished = true;
+    // a failed consumer closes a channel it reads, so that its producers are not left waiting
+    this.failure = { error };
     this.out.error(error);
   }
 
   teardown(): void {
     this.finished = true;
-    this.demand?.cancel();
-    for (const job of this.slots) job?.cancel();
+    this.demand?.cancel(this.failure ?? this.out.cancelledBy);
+    const running = this.slots.filter((job) => job !== undefined);
     this.slots.length = 0;
+    this.lineHead = this.lineTail = undefined;
+    running.sort((a, b) => a.seq - b.seq); // oldest first, as mergeMap does
+    for (const job of running) job.cancel();
     this.busy = 0;
-    this.parked.drain();
   }
 
   private start(value: T): void {
-    const workerId = this.freeIds.pop()!;
-    const job = new Job<T, R>(value, workerId);
-    this.slots[workerId] = job;
+    const job = new Job<T, R>(value, this.takeId(), this.started++);
+    this.slots[job.workerId] = job;
     this.busy++;
     if (this.ordered) {
       if (this.lineTail === undefined) this.lineHead = job;
@@ -369,6 +461,7 @@ class Pool<T, R> implements Sink<T> {
     } catch (error) {
       restoreLink(link);
       this.jobFailed(job, error);
+      if (job.completed) this.over(job);
       return;
     }
     if (result instanceof Promise) {
@@ -376,42 +469,42 @@ class Pool<T, R> implements Sink<T> {
         (v) => {
           if (job.settled) return;
           this.emit(job, v);
-          this.jobDone(job);
+          job.completed = true;
+          this.over(job);
         },
         (error: unknown) => {
-          if (!job.settled) this.jobFailed(job, error);
+          if (job.settled) return;
+          this.jobFailed(job, error);
+          if (job.completed) this.over(job);
         },
       );
       restoreLink(link);
       return;
     }
-    const inner = new Subscriber<R>({
-      next: (v) => this.emit(job, v),
-      error: (error: unknown) => this.jobFailed(job, error),
-      complete: () => this.jobDone(job),
-    });
-    job.inner = inner;
+    const sub = new JobSubscriber<T, R>(this, job);
+    job.sub = sub;
     try {
-      from(result).subscribe(inner);
+      from(result).subscribe(sub);
     } catch (error) {
-      this.jobFailed(job, error);
+      sub.error(error);
     } finally {
       restoreLink(link);
     }
+    sub.subscribing = false;
+    // torn down inside `subscribe`: now that it returned, its finalizers have all run
+    if (sub.tornDown) this.tornDown(job);
   }
 
-  private startParked(): void {
-    while (
-      this.parked.size > 0 &&
-      this.busy < this.limit &&
-      this.freeIds.length > 0 &&
-      !this.finished
-    ) {
-      this.start(this.parked.shift());
-    }
+  /** The worker id for a new job: a released one, else a new one. */
+  private takeId(): number {
+    const free = this.freeIds.pop();
+    if (free !== undefined) return free;
+    // above the limit only for a job asked for before the limit was lowered
+    if (this.nextId < this.limit || this.spareIds.length === 0) return this.nextId++;
+    return this.spareIds.pop()!;
   }
 
-  private emit(job: Job<T, R>, value: R): void {
+  emit(job: Job<T, R>, value: R): void {
     if (this.finished) return;
     if (!this.ordered || this.lineHead === job) {
       this.out.next(value);
@@ -420,30 +513,32 @@ class Pool<T, R> implements Sink<T> {
     }
   }
 
-  private jobFailed(job: Job<T, R>, error: unknown): void {
+  /** A job threw or its result failed: fail the output, or report it and count it completed. */
+  jobFailed(job: Job<T, R>, error: unknown): void {
     if (job.settled || this.finished) return;
     const report = this.onJobError;
-    if (report === undefined) {
-      job.settled = true;
-      this.vacate(job); // it is over: only the others are aborted
-      this.fail(error);
-      return;
+    if (report !== undefined) {
+      try {
+        report({ job: job.job, error, workerId: job.workerId });
+        job.completed = true;
+        return;
+      } catch (callbackError) {
+        error = callbackError;
+      }
     }
-    try {
-      report({ job: job.job, error, workerId: job.workerId });
-    } catch (callbackError) {
-      job.settled = true;
-      this.vacate(job);
-      this.fail(callbackError);
-      return;
-    }
-    this.jobDone(job);
+    job.settled = true;
+    job.failed = true; // it is over: only the others are aborted
+    this.fail(error);
   }
 
-  private jobDone(job: Job<T, R>): void {
-    if (job.settled) return;
+  /** A job's result subscription was torn down. */
+  tornDown(job: Job<T, R>): void {
+    if (!job.settled && job.completed) this.over(job);
+  }
+
+  /** A job completed and was torn down: its worker is free unless (ordered) it must wait. */
+  private over(job: Job<T, R>): void {
     job.settled = true;
-    job.done = true;
     if (!this.ordered) {
       this.release(job);
       this.afterRelease();
@@ -476,7 +571,7 @@ class Pool<T, R> implements Sink<T> {
           head.held = undefined;
           for (const v of held) this.out.next(v);
         }
-        if (!head.done) break;
+        if (!(head.completed && head.settled)) break; // still running
         this.shiftLine();
         this.release(head);
       }
@@ -495,26 +590,31 @@ class Pool<T, R> implements Sink<T> {
   }
 
   private release(job: Job<T, R>): void {
-    this.vacate(job);
-    if (job.workerId < this.limit) this.freeIds.push(job.workerId);
-  }
-
-  private vacate(job: Job<T, R>): void {
-    if (this.slots[job.workerId] !== job) return;
     this.slots[job.workerId] = undefined;
     this.busy--;
+    if (job.workerId < this.limit) this.freeIds.push(job.workerId);
+    else this.spareIds.push(job.workerId);
   }
 
   private afterRelease(): void {
-    this.startParked();
     this.fill();
     this.maybeComplete();
   }
 
   private maybeComplete(): void {
-    if (this.finished || !this.noMoreJobs || this.busy > 0 || this.parked.size > 0) return;
-    if (this.lineHead !== undefined) return;
+    if (this.finished || !this.noMoreJobs || this.busy > 0 || this.lineHead !== undefined) return;
     this.finished = true;
-    this.out.complete();
+    if (this.ending === undefined) this.out.complete();
+    else this.out.error(this.ending.error);
   }
+}
+
+/** Moves the ids that match from one list to another. */
+function moveIds(from: number[], to: number[], matches: (id: number) => boolean): void {
+  let kept = 0;
+  for (const id of from) {
+    if (matches(id)) to.push(id);
+    else from[kept++] = id;
+  }
+  from.length = kept;
 }

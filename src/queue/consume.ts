@@ -1,5 +1,4 @@
 import {
-  asyncScheduler,
   from,
   Observable,
   type ObservableInput,
@@ -9,17 +8,19 @@ import {
 } from 'rxjs';
 import { scheduleAt as at } from '../internal/deadlineTimer.js';
 import { type Demand, isPullable, PullObservable, pull, type Sink } from '../internal/demand.js';
+import { monotonicScheduler } from '../internal/time/monotonicScheduler.js';
 import {
   checkBoolean,
+  checkCapacity,
   checkDuration,
   checkFunction,
-  checkInteger,
   checkOptions,
   checkScheduler,
   checkSignal,
   describe,
 } from '../internal/validate.js';
 import { workerPool } from '../operators/workerPool.js';
+import { CONSUME_OPTIONS } from './optionNames.js';
 import type { MaybePromise, QueueStore } from './store.js';
 import type { Delivery, ReceiptRejection } from './types.js';
 
@@ -27,7 +28,8 @@ import type { Delivery, ReceiptRejection } from './types.js';
 export interface ConsumeContext {
   /**
    * Aborted when the handler should stop: its `timeout` ran out, its lease was lost (a
-   * `keepAlive` extension was refused), or the consumer was unsubscribed.
+   * `keepAlive` extension was refused), the queue's `close()` released its lease after the
+   * grace period, or the consumer was unsubscribed.
    */
   readonly signal: AbortSignal;
   /** Which worker runs it: 0 to `concurrency - 1`. */
@@ -46,7 +48,10 @@ export type MessageHandler<T> = (
 
 /** Options of `consume` / `consumeQueue`. */
 export interface ConsumeOptions<T> {
-  /** Handlers running at once; one delivery is leased per free worker. @default 1 */
+  /**
+   * Handlers running at once (a whole number >= 1, or `Infinity`); one delivery is leased per
+   * free worker. @default 1
+   */
   readonly concurrency?: number;
   /** Aborting it drains: no new deliveries, running handlers finish, then the outcomes complete. */
   readonly signal?: AbortSignal;
@@ -65,7 +70,7 @@ export interface ConsumeOptions<T> {
   readonly keepAlive?: boolean;
   /** Delay of the nack after a failure: milliseconds, or computed per message. @default 0 */
   readonly retryDelay?: number | ((message: Delivery<T>, error: unknown) => number);
-  /** Timers (timeout, keep-alive, poll back-off). @default the queue's scheduler for `queue.consume`, else asyncScheduler */
+  /** Timers (timeout, keep-alive, poll back-off). @default the queue's scheduler for `queue.consume`, else a monotonic scheduler (`performance.now()`) */
   readonly scheduler?: SchedulerLike;
   /**
    * Long-poll wait per `receive` call, for a store that is not the in-memory queue (which is
@@ -81,8 +86,9 @@ export interface ConsumeOptions<T> {
  * - `'nacked'`: the handler failed (or timed out) and the message went back to the queue, or to
  *   the dead letters when that was its last attempt (`deadLettered`).
  * - `'lost'`: the lease was gone when the consumer tried to settle it or keep it alive (it
- *   expired, or a newer delivery exists); the queue redelivers or has redelivered the message.
- *   `error` is the handler's error when it had failed.
+ *   expired, or a newer delivery exists), or `close()` released it while the handler ran
+ *   (`reason: 'released'`; the handler's signal is aborted); the queue redelivers or has
+ *   redelivered the message. `error` is the handler's error when it had failed.
  */
 export type ConsumeOutcome<T> =
   | { readonly status: 'acked'; readonly message: Delivery<T> }
@@ -144,8 +150,11 @@ function whenDone<R>(
  *
  * **Errors.** A handler's failure is an outcome (`'nacked'`), never an error of the stream; a
  * refused ack or nack is an outcome too (`'lost'`). The stream errors only when the store itself
- * fails (a rejected or thrown store call) or `retryDelay` throws; running handlers are then
- * aborted and their deliveries released.
+ * fails (a rejected or thrown store call) or `retryDelay` throws. When settling a delivery
+ * fails (`ack`, `nack`, `extend`, `retryDelay`), the other running handlers are aborted and
+ * their deliveries released; when leasing fails (`receive`), the handlers already running finish
+ * and are settled first. A delivery is settled once its handler's subscription is torn down
+ * (its `finalize` has run), and a worker takes the next delivery only after that.
  *
  * **Cancellation.** Aborting `signal` drains: no new deliveries, running handlers finish and
  * are settled, then the stream completes. `close()` on the queue drains the same way.
@@ -190,9 +199,9 @@ export function consumeQueue<T>(
     throw new TypeError(`${where}: store must be a QueueStore, got ${describe(store)}`);
   }
   checkFunction(where, 'handler', handler);
-  const opts = checkOptions<ConsumeOptions<T>>(where, options);
+  const opts = checkOptions<ConsumeOptions<T>>(where, options, CONSUME_OPTIONS);
   const concurrency =
-    opts.concurrency === undefined ? 1 : checkInteger(where, 'concurrency', opts.concurrency, 1);
+    opts.concurrency === undefined ? 1 : checkCapacity(where, 'concurrency', opts.concurrency);
   const signal = checkSignal(where, opts.signal);
   const timeout =
     opts.timeout === undefined
@@ -207,7 +216,7 @@ export function consumeQueue<T>(
       opts.retryDelay === undefined ? 0 : checkDuration(where, 'retryDelay', opts.retryDelay);
     retryDelay = () => fixed;
   }
-  const scheduler = checkScheduler<SchedulerLike>(where, opts.scheduler) ?? asyncScheduler;
+  const scheduler = checkScheduler<SchedulerLike>(where, opts.scheduler) ?? monotonicScheduler;
   const pollWait =
     opts.pollWait === undefined ? 20_000 : checkDuration(where, 'pollWait', opts.pollWait, true);
   const settings: Settings<T> = { timeout, keepAlive, retryDelay, scheduler, pollWait };
@@ -241,11 +250,14 @@ function handle<T>(
     let handlerSub: Subscription | undefined;
     let heartbeat: { cancel(): void } | undefined;
     let deadline: { cancel(): void } | undefined;
+    let unwatch: (() => void) | undefined;
     const { scheduler } = settings;
 
     const stopTimers = () => {
       heartbeat?.cancel();
       deadline?.cancel();
+      unwatch?.();
+      unwatch = undefined;
     };
     const stopHandler = (reason: unknown) => {
       handlerSub?.unsubscribe();
@@ -341,6 +353,20 @@ function handle<T>(
       });
     }
 
+    if (store.watchRelease !== undefined) {
+      // Shutdown took the lease away (close() after its grace): the message may go to another
+      // consumer now, so this handler must stop, and its outcome says why.
+      unwatch = store.watchRelease(message.receipt, () => {
+        if (phase !== RUNNING) return;
+        phase = DONE;
+        stopTimers();
+        stopHandler(
+          new Error(`consume: the queue closed and released the lease on message ${message.id}`),
+        );
+        finish({ status: 'lost', message, reason: 'released' });
+      });
+    }
+
     let input: ObservableInput<unknown> | undefined;
     try {
       input = handler(message, { signal: controller.signal, workerId }) ?? undefined;
@@ -350,10 +376,19 @@ function handle<T>(
     if (phase === RUNNING) {
       if (input === undefined) settle(false, undefined);
       else {
+        // settled once the handler's subscription is torn down (its `finalize` has run)
+        let ended: { failed: boolean; error: unknown } | undefined;
         try {
           handlerSub = from(input).subscribe({
-            error: (error: unknown) => settle(true, error),
-            complete: () => settle(false, undefined),
+            error: (error: unknown) => {
+              ended = { failed: true, error };
+            },
+            complete: () => {
+              ended = { failed: false, error: undefined };
+            },
+          });
+          handlerSub.add(() => {
+            if (ended !== undefined) settle(ended.failed, ended.error);
           });
         } catch (error) {
           settle(true, error);

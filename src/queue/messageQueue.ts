@@ -1,7 +1,8 @@
-import { asyncScheduler, type Observable, type SchedulerLike } from 'rxjs';
+import type { Observable, SchedulerLike } from 'rxjs';
 import type { Demand, Sink } from '../internal/demand.js';
 import { pull } from '../internal/demand.js';
 import { bufferConfig } from '../internal/policyBuffer.js';
+import { monotonicScheduler } from '../internal/time/monotonicScheduler.js';
 import {
   checkCapacity,
   checkDuration,
@@ -18,6 +19,16 @@ import {
   consumeQueue,
   type MessageHandler,
 } from './consume.js';
+import {
+  CLOSE_OPTIONS,
+  CONSUME_OPTIONS,
+  DEAD_LETTER_OPTIONS,
+  ENQUEUE_OPTIONS,
+  NACK_OPTIONS,
+  QUEUE_OPTIONS,
+  RECEIVE_OPTIONS,
+  SEND_OPTIONS,
+} from './optionNames.js';
 import { QueueCore } from './queueCore.js';
 import type { QueueStore } from './store.js';
 import type {
@@ -114,7 +125,7 @@ function checkIds(where: string, ids: unknown): Iterable<string> | undefined {
  * leasing or enqueuing anything. `close({ grace })` stops deliveries at once (waiting receives
  * resolve empty, consumers drain, waiting sends reject), gives in-flight messages `grace` ms to
  * be acknowledged, then releases the rest back to the queue without counting an attempt. All
- * timers go through `scheduler` (default `asyncScheduler`), one for the earliest lease deadline
+ * timers go through `scheduler` (default: `asyncScheduler`'s timers on the monotonic `performance.now()` clock), one for the earliest lease deadline
  * and one for the earliest delayed message, clamped to 2^31-1 ms; after `close()` finishes no
  * timer is left.
  *
@@ -159,9 +170,17 @@ export class MessageQueue<T> implements QueueStore<T> {
    * @throws TypeError or RangeError for a bad option, naming it.
    */
   constructor(options?: MessageQueueOptions<T>) {
-    const opts = checkOptions<MessageQueueOptions<T>>(NAME, options);
-    const buffer = bufferConfig<T>(NAME, opts.capacity ?? 10_000, opts);
-    const dead = checkOptions<DeadLetterOptions<T>>(`${NAME}: deadLetter`, opts.deadLetter);
+    const opts = checkOptions<MessageQueueOptions<T>>(NAME, options, QUEUE_OPTIONS);
+    const buffer = bufferConfig<T>(
+      NAME,
+      opts.capacity === undefined ? 10_000 : opts.capacity,
+      opts,
+    );
+    const dead = checkOptions<DeadLetterOptions<T>>(
+      `${NAME}: deadLetter`,
+      opts.deadLetter,
+      DEAD_LETTER_OPTIONS,
+    );
     this.core = new QueueCore<T>({
       visibilityTimeout:
         opts.visibilityTimeout === undefined
@@ -188,7 +207,7 @@ export class MessageQueue<T> implements QueueStore<T> {
         dead.onEvict,
         true,
       ),
-      scheduler: checkScheduler<SchedulerLike>(NAME, opts.scheduler) ?? asyncScheduler,
+      scheduler: checkScheduler<SchedulerLike>(NAME, opts.scheduler) ?? monotonicScheduler,
     });
     this.deadLettered = this.core.deadSubject.asObservable();
   }
@@ -238,7 +257,7 @@ export class MessageQueue<T> implements QueueStore<T> {
   enqueue(payload: T, options?: EnqueueOptions): EnqueueResult {
     if (options === undefined) return this.core.enqueue(payload, undefined, 0);
     const where = `${NAME}.enqueue`;
-    const opts = checkOptions<EnqueueOptions>(where, options);
+    const opts = checkOptions<EnqueueOptions>(where, options, ENQUEUE_OPTIONS);
     const delay = opts.delay === undefined ? 0 : checkDuration(where, 'delay', opts.delay);
     return this.core.enqueue(payload, checkId(where, opts.id), delay);
   }
@@ -256,7 +275,7 @@ export class MessageQueue<T> implements QueueStore<T> {
   send(payload: T, options?: QueueSendOptions): Promise<EnqueueResult> {
     const where = `${NAME}.send`;
     try {
-      const opts = checkOptions<QueueSendOptions>(where, options);
+      const opts = checkOptions<QueueSendOptions>(where, options, SEND_OPTIONS);
       const delay = opts.delay === undefined ? 0 : checkDuration(where, 'delay', opts.delay);
       const id = checkId(where, opts.id);
       const signal = checkSignal(where, opts.signal);
@@ -299,7 +318,7 @@ export class MessageQueue<T> implements QueueStore<T> {
   receive(options?: ReceiveOptions): Promise<Delivery<T>[]> {
     const where = `${NAME}.receive`;
     try {
-      const opts = checkOptions<ReceiveOptions>(where, options);
+      const opts = checkOptions<ReceiveOptions>(where, options, RECEIVE_OPTIONS);
       const max = opts.max === undefined ? 1 : checkInteger(where, 'max', opts.max, 1);
       const wait = opts.wait === undefined ? 0 : checkDuration(where, 'wait', opts.wait, true);
       return this.core.receive(max, wait, checkSignal(where, opts.signal));
@@ -327,7 +346,7 @@ export class MessageQueue<T> implements QueueStore<T> {
   nack(receipt: string, options?: NackOptions): NackResult {
     if (options === undefined) return this.core.nack(receipt, 0, undefined);
     const where = `${NAME}.nack`;
-    const opts = checkOptions<NackOptions>(where, options);
+    const opts = checkOptions<NackOptions>(where, options, NACK_OPTIONS);
     const delay = opts.delay === undefined ? 0 : checkDuration(where, 'delay', opts.delay);
     return this.core.nack(receipt, delay, opts.error);
   }
@@ -348,6 +367,15 @@ export class MessageQueue<T> implements QueueStore<T> {
    */
   release(receipt: string): ReleaseResult {
     return this.core.release(receipt);
+  }
+
+  /**
+   * Calls `onReleased` if `close()` releases the lease of `receipt` before it was settled (the
+   * `QueueStore` hook `consume` uses to abort a handler that shutdown cut off). Returns a
+   * function that stops watching; settling the lease stops it too.
+   */
+  watchRelease(receipt: string, onReleased: () => void): () => void {
+    return this.core.watchRelease(receipt, onReleased);
   }
 
   /** The dead letters kept, oldest first. */
@@ -414,7 +442,7 @@ export class MessageQueue<T> implements QueueStore<T> {
    * ```
    */
   consume(handler: MessageHandler<T>, options?: ConsumeOptions<T>): Observable<ConsumeOutcome<T>> {
-    const opts = checkOptions<ConsumeOptions<T>>(`${NAME}.consume`, options);
+    const opts = checkOptions<ConsumeOptions<T>>(`${NAME}.consume`, options, CONSUME_OPTIONS);
     return consumeQueue(this, handler, { ...opts, scheduler: opts.scheduler ?? this.scheduler });
   }
 
@@ -430,7 +458,7 @@ export class MessageQueue<T> implements QueueStore<T> {
   close(options?: CloseOptions): Promise<CloseResult> {
     const where = `${NAME}.close`;
     try {
-      const opts = checkOptions<CloseOptions>(where, options);
+      const opts = checkOptions<CloseOptions>(where, options, CLOSE_OPTIONS);
       const grace = opts.grace === undefined ? 0 : checkDuration(where, 'grace', opts.grace, true);
       return this.core.close(grace);
     } catch (error) {

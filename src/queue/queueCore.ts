@@ -1,9 +1,12 @@
-import { type SchedulerLike, Subject } from 'rxjs';
+import { type SchedulerLike, Subject, type Subscription } from 'rxjs';
 import { ChannelClosedError, ChannelFullError } from '../errors.js';
 import { DeadlineTimer, type Scheduled, scheduleAt } from '../internal/deadlineTimer.js';
 import type { Demand, Sink } from '../internal/demand.js';
+import { reportUnhandledError } from '../internal/fromIterableCore.js';
 import { Heap } from '../internal/heap.js';
 import { Ring } from '../internal/ring.js';
+import { Line, type Linked } from '../internal/waiting/line.js';
+import { WaitList } from '../internal/waiting/waitList.js';
 import type { OverflowHandler, OverflowPolicy } from '../overflow.js';
 import type {
   AckResult,
@@ -98,26 +101,20 @@ class Message<T> {
 }
 
 /** A consumer waiting for deliveries: one `receive()` long poll, or a pull stream (`consume`). */
-interface Taker<T> {
+interface Taker<T> extends Linked<Taker<T>> {
   demand: number;
   live: boolean;
-  /** In the waiting line now. */
-  queued: boolean;
   /** A `receive()`: served one batch, then done. */
   readonly once: boolean;
   take(delivery: Delivery<T>): void;
   end(): void;
 }
 
-/** A `send()` waiting for room under the `'block'` policy. */
+/** A `send()` waiting for room under the `'block'` policy: what it will enqueue. */
 interface SendWaiter<T> {
-  payload: T | undefined;
+  readonly payload: T;
   readonly id: string | undefined;
   readonly delay: number;
-  live: boolean;
-  resolve(result: EnqueueResult): void;
-  reject(error: unknown): void;
-  cleanup: (() => void) | undefined;
 }
 
 interface DeadEntry<T> {
@@ -150,6 +147,22 @@ const REJECTED: Readonly<Record<ReceiptRejection, { ok: false; reason: ReceiptRe
 };
 const NO_DEMAND: Demand = Object.freeze({ request() {}, cancel() {} });
 
+/** Random words for receipts, drawn in batches from the platform's cryptographic source. */
+const randomWords = new Uint32Array(256);
+let randomLeft = 0;
+
+/**
+ * The secret part of a receipt: 32 random bits, so a receipt cannot be forged from an older
+ * one (bumping the delivery number) or from the message id.
+ */
+function unguessable(): string {
+  if (randomLeft === 0) {
+    globalThis.crypto.getRandomValues(randomWords);
+    randomLeft = randomWords.length;
+  }
+  return (randomWords[--randomLeft] as number).toString(36);
+}
+
 export class QueueCore<T> {
   readonly scheduler: SchedulerLike;
   readonly visibilityTimeout: number;
@@ -163,17 +176,34 @@ export class QueueCore<T> {
 
   private readonly records = new Map<string, Message<T>>();
   private readonly slab: Array<Message<T> | undefined> = [];
-  private readonly freeSlots = new Ring<number>(16);
+  private freeSlots = new Ring<number>(16);
   private readonly visible = new Ring<Message<T>>(16);
+  /**
+   * Messages a consumer just gave back (release, nack without delay): they join `visible` on
+   * the next scheduler turn, so a consumer that gives every delivery back cannot get it again
+   * in the same turn forever and starve the event loop. Explicit pulls (`dequeue`, `receive`)
+   * see them at once.
+   */
+  private readonly returned = new Ring<Message<T>>(4);
+  private returnTask: Subscription | undefined = undefined;
   private readonly delayed = new Heap<Message<T>>();
   private readonly leases = new Heap<Message<T>>();
   private readonly window = new Ring<Message<T>>(16);
   private readonly dead = new Map<number, DeadEntry<T>>();
-  private readonly line = new Ring<Taker<T>>(4);
+  /**
+   * Dead messages oldest first, for O(1) eviction (a Map's first entry is found by skipping
+   * the holes deletions left, which grows with the capacity). Entries redriven or purged stay
+   * here until they reach the front or a compaction drops them.
+   */
+  private readonly deadOrder = new Ring<DeadEntry<T>>(16);
+  /** Consumers waiting for deliveries, in the order they started waiting; leave from anywhere. */
+  private readonly line = new Line<Taker<T>>();
   private readonly streams = new Set<Taker<T>>();
-  private readonly senders = new Ring<SendWaiter<T>>(4);
-  private waitingSenders = 0;
+  /** Sends waiting for room; an aborted one leaves at once. */
+  private readonly senders = new WaitList<SendWaiter<T>, EnqueueResult>();
   readonly deadSubject = new Subject<QueueDeadLetter<T>>();
+  /** Who to tell when close() releases a lease: receipt → callback (`watchRelease`). */
+  private readonly releaseWatchers = new Map<string, () => void>();
 
   /** Generated ids are `<prefix><tag>`: unique, and resolvable to their slot. */
   private readonly idPrefix = `${Math.random().toString(36).slice(2, 6)}-`;
@@ -222,7 +252,7 @@ export class QueueCore<T> {
 
   /** Visible + delayed + in flight: what counts against `capacity`. */
   get live(): number {
-    return this.visible.size + this.delayed.size + this.leases.size;
+    return this.visible.size + this.returned.size + this.delayed.size + this.leases.size;
   }
 
   // ---- enqueue ------------------------------------------------------------------------
@@ -235,7 +265,7 @@ export class QueueCore<T> {
       this.duplicates++;
       return { ok: false, reason: 'duplicate', id };
     }
-    if (this.live >= this.capacity || (!admitted && this.waitingSenders > 0)) {
+    if (this.live >= this.capacity || (!admitted && this.senders.size > 0)) {
       return this.overflow(payload, id, delay, now);
     }
     return { ok: true, id: this.accept(payload, id, delay, now).id };
@@ -260,7 +290,7 @@ export class QueueCore<T> {
   ): Promise<EnqueueResult> {
     if (signal?.aborted) return Promise.reject(signal.reason);
     if (this.closed) return Promise.reject(this.closedError(payload));
-    const full = this.live >= this.capacity || this.waitingSenders > 0;
+    const full = this.live >= this.capacity || this.senders.size > 0;
     if (!full || this.policy !== 'block') {
       try {
         return Promise.resolve(this.enqueue(payload, id, delay));
@@ -276,31 +306,7 @@ export class QueueCore<T> {
         return Promise.resolve({ ok: false, reason: 'duplicate', id });
       }
     }
-    return new Promise<EnqueueResult>((resolve, reject) => {
-      const waiter: SendWaiter<T> = {
-        payload,
-        id,
-        delay,
-        live: true,
-        resolve,
-        reject,
-        cleanup: undefined,
-      };
-      if (signal) {
-        const onAbort = () => {
-          if (!waiter.live) return;
-          waiter.live = false;
-          waiter.payload = undefined;
-          this.waitingSenders--;
-          while (this.senders.size > 0 && !this.senders.peek().live) this.senders.shift();
-          reject(signal.reason);
-        };
-        signal.addEventListener('abort', onAbort, { once: true });
-        waiter.cleanup = () => signal.removeEventListener('abort', onAbort);
-      }
-      this.senders.push(waiter);
-      this.waitingSenders++;
-    });
+    return this.senders.wait({ payload, id, delay }, signal).promise;
   }
 
   private accept(payload: T, id: string | undefined, delay: number, now: number): Message<T> {
@@ -326,6 +332,7 @@ export class QueueCore<T> {
       message.heapHandle = this.delayed.push(message, due, this.ticket++);
       if (due < this.delayTimer.firesAt) this.armDelayed(now);
     } else {
+      if (this.returned.size > 0) this.flushReturned(); // keep the order of arrival
       this.visible.push(message);
       if (this.line.size > 0) this.serve();
     }
@@ -339,6 +346,7 @@ export class QueueCore<T> {
         this.onOverflow?.(payload, 'drop');
         return { ok: false, reason: 'dropped', id };
       case 'replace': {
+        if (this.returned.size > 0) this.flushReturned();
         const victim = this.visible.size > 0 ? this.visible.shift() : this.delayed.pop();
         if (victim === undefined) throw this.fullError(payload, ' and every message is in flight');
         victim.heapHandle = -1;
@@ -360,18 +368,16 @@ export class QueueCore<T> {
 
   /** Lets waiting senders in while there is room. */
   private admitSenders(): void {
-    while (this.waitingSenders > 0 && this.live < this.capacity && !this.closed) {
-      const waiter = this.senders.shift();
-      if (!waiter.live) continue;
-      waiter.live = false;
-      this.waitingSenders--;
-      waiter.cleanup?.();
-      const payload = waiter.payload as T;
-      waiter.payload = undefined;
+    for (
+      let wait = this.senders.peek();
+      wait !== undefined && this.live < this.capacity && !this.closed;
+      wait = this.senders.peek()
+    ) {
+      const { payload, id, delay } = wait.entry;
       try {
-        waiter.resolve(this.enqueue(payload, waiter.id, waiter.delay, true));
+        wait.resolve(this.enqueue(payload, id, delay, true));
       } catch (error) {
-        waiter.reject(error);
+        wait.reject(error);
       }
     }
   }
@@ -399,6 +405,12 @@ export class QueueCore<T> {
     if (message.state !== DEAD && !message.freed) {
       message.freed = true;
       this.freeSlots.push(message.slot);
+      // Every slot free after a burst: let the slab (and the messages it still points to for
+      // naming old receipts) go, so an idle queue holds nothing of its peak backlog.
+      if (this.freeSlots.size === this.slab.length && this.slab.length > 1024) {
+        this.slab.length = 0;
+        this.freeSlots = new Ring<number>(16);
+      }
     }
   }
 
@@ -406,6 +418,7 @@ export class QueueCore<T> {
 
   dequeue(): Delivery<T> | undefined {
     if (this.closed) return undefined;
+    if (this.returned.size > 0) this.flushReturned();
     const now = this.scheduler.now();
     if (this.leases.minKey() <= now || this.delayed.minKey() <= now) this.processDue(now);
     if (this.visible.size === 0) return undefined;
@@ -415,6 +428,7 @@ export class QueueCore<T> {
   receive(max: number, wait: number, signal: AbortSignal | undefined): Promise<Delivery<T>[]> {
     if (signal?.aborted) return Promise.reject(signal.reason);
     if (this.closed) return Promise.resolve([]);
+    if (this.returned.size > 0) this.flushReturned();
     const now = this.scheduler.now();
     if (this.leases.minKey() <= now || this.delayed.minKey() <= now) this.processDue(now);
     if (this.visible.size > 0) {
@@ -435,9 +449,11 @@ export class QueueCore<T> {
         if (onAbort) signal?.removeEventListener('abort', onAbort);
       };
       const taker: Taker<T> = {
+        prev: undefined,
+        next: undefined,
+        linked: false,
         demand: max,
         live: true,
-        queued: true,
         once: true,
         take: (delivery) => batch.push(delivery),
         end: () => {
@@ -451,7 +467,7 @@ export class QueueCore<T> {
           if (!taker.live) return;
           taker.live = false;
           cleanup();
-          this.trimLine();
+          this.line.remove(taker);
           reject(signal.reason);
         };
         signal.addEventListener('abort', onAbort, { once: true });
@@ -462,7 +478,7 @@ export class QueueCore<T> {
           if (!taker.live) return;
           taker.live = false;
           cleanup();
-          this.trimLine();
+          this.line.remove(taker);
           resolve(batch);
         });
       }
@@ -476,9 +492,11 @@ export class QueueCore<T> {
       return NO_DEMAND;
     }
     const taker: Taker<T> = {
+      prev: undefined,
+      next: undefined,
+      linked: false,
       demand: 0,
       live: true,
-      queued: false,
       once: false,
       take: (delivery) => sink.next(delivery),
       end: () => sink.complete(),
@@ -488,10 +506,7 @@ export class QueueCore<T> {
       request: (n: number) => {
         if (!taker.live || !(n > 0)) return;
         taker.demand += n;
-        if (!taker.queued) {
-          taker.queued = true;
-          this.line.push(taker);
-        }
+        this.line.push(taker);
         const now = this.scheduler.now();
         if (this.leases.minKey() <= now || this.delayed.minKey() <= now) this.processDue(now);
         this.serve();
@@ -500,14 +515,9 @@ export class QueueCore<T> {
         if (!taker.live) return;
         taker.live = false;
         this.streams.delete(taker);
-        this.trimLine();
+        this.line.remove(taker);
       },
     };
-  }
-
-  private trimLine(): void {
-    const line = this.line;
-    while (line.size > 0 && !line.peek().live) line.shift().queued = false;
   }
 
   /** Hands visible messages to waiting consumers, in the order they started waiting. */
@@ -525,17 +535,15 @@ export class QueueCore<T> {
         const line = this.line;
         const visible = this.visible;
         while (visible.size > 0 && line.size > 0 && !this.closed) {
-          const taker = line.peek();
+          const taker = line.peek() as Taker<T>;
           if (!taker.live || taker.demand <= 0) {
-            line.shift();
-            taker.queued = false;
+            line.remove(taker);
             continue;
           }
           taker.demand--;
           const delivery = this.lease(visible.shift(), now);
           if (taker.once && (taker.demand === 0 || visible.size === 0)) {
-            line.shift();
-            taker.queued = false;
+            line.remove(taker);
             taker.live = false;
             taker.take(delivery);
             taker.end();
@@ -555,7 +563,7 @@ export class QueueCore<T> {
     message.state = IN_FLIGHT;
     const deadline = now + this.visibilityTimeout;
     message.deadline = deadline;
-    const receipt = `${message.tag}:${n}`;
+    const receipt = `${message.tag}:${n}:${unguessable()}`;
     message.receipt = receipt;
     message.heapHandle = this.leases.push(message, deadline, this.ticket++);
     if (deadline < this.leaseTimer.firesAt) this.armLeases(now);
@@ -586,12 +594,14 @@ export class QueueCore<T> {
     }
     // Not the current lease: say why, or 'unknown' if it is not a receipt of this message.
     const parts = receipt.split(':');
-    if (parts.length !== 2 || parts[0] !== message.tag || !/^[1-9][0-9]*$/.test(parts[1]!)) {
+    if (parts.length !== 3 || parts[0] !== message.tag || !/^[1-9][0-9]*$/.test(parts[1]!)) {
       return 'unknown';
     }
     const n = Number(parts[1]);
     if (n > message.deliveries) return 'unknown';
     if (n < message.deliveries) return 'stale';
+    // The current delivery's number with another secret: not a receipt this queue gave out.
+    if (message.state === IN_FLIGHT) return 'unknown';
     if (message.state === ACKED) return 'acked';
     return message.lastEnd === ENDED_EXPIRED ? 'expired' : 'released';
   }
@@ -602,7 +612,7 @@ export class QueueCore<T> {
     this.leases.remove(message.heapHandle);
     message.heapHandle = -1;
     message.state = ACKED;
-    message.receipt = undefined;
+    this.forgetReceipt(message);
     message.payload = undefined;
     this.acked++;
     this.finish(message);
@@ -617,7 +627,7 @@ export class QueueCore<T> {
     if (typeof message === 'string') return REJECTED[message];
     this.leases.remove(message.heapHandle);
     message.heapHandle = -1;
-    message.receipt = undefined;
+    this.forgetReceipt(message);
     message.lastEnd = ENDED_RELEASED;
     if (error !== undefined) message.lastError = error;
     this.nacked++;
@@ -628,7 +638,7 @@ export class QueueCore<T> {
     }
     if (delay > 0) this.delay(message, now + delay, now);
     this.leaseEnded();
-    if (delay <= 0) this.makeVisible(message);
+    if (delay <= 0) this.returnLater(message);
     return NACK_OK;
   }
 
@@ -637,13 +647,13 @@ export class QueueCore<T> {
     if (typeof message === 'string') return REJECTED[message];
     this.leases.remove(message.heapHandle);
     message.heapHandle = -1;
-    message.receipt = undefined;
+    this.forgetReceipt(message);
     message.lastEnd = ENDED_RELEASED;
     message.attempts--;
     message.state = VISIBLE;
     this.released++;
     this.leaseEnded();
-    this.makeVisible(message);
+    this.returnLater(message);
     return ACK_OK;
   }
 
@@ -664,10 +674,21 @@ export class QueueCore<T> {
     if (due < this.delayTimer.firesAt) this.armDelayed(now);
   }
 
-  private makeVisible(message: Message<T>): void {
+  private returnLater(message: Message<T>): void {
     message.state = VISIBLE;
-    this.visible.push(message);
-    if (this.line.size > 0) this.serve();
+    this.returned.push(message);
+    if (this.returnTask !== undefined || this.closed) return;
+    this.returnTask = this.scheduler.schedule(() => {
+      this.returnTask = undefined;
+      this.flushReturned();
+      if (this.visible.size > 0 && this.line.size > 0) this.serve();
+    }, 0);
+  }
+
+  /** Returned messages join the visible line (behind what is visible now). */
+  private flushReturned(): void {
+    const returned = this.returned;
+    while (returned.size > 0) this.visible.push(returned.shift());
   }
 
   /** A lease left the heap: drop the timer if none is left; finish a pending close. */
@@ -691,7 +712,7 @@ export class QueueCore<T> {
         const message = leases.pop()!;
         message.heapHandle = -1;
         this.expired++;
-        message.receipt = undefined;
+        this.forgetReceipt(message);
         message.lastEnd = ENDED_EXPIRED;
         if (message.attempts >= this.maxAttempts) {
           this.kill(message, 'expired', now);
@@ -728,7 +749,7 @@ export class QueueCore<T> {
 
   private kill(message: Message<T>, reason: 'nacked' | 'expired', now: number): void {
     message.state = DEAD;
-    message.receipt = undefined;
+    this.forgetReceipt(message);
     this.deadLettered++;
     const letter: QueueDeadLetter<T> = Object.freeze({
       id: message.id,
@@ -739,19 +760,44 @@ export class QueueCore<T> {
       enqueuedAt: message.enqueuedAt,
       deadAt: now,
     });
-    this.dead.set(message.seq, { letter, message });
+    const deadEntry: DeadEntry<T> = { letter, message };
+    this.dead.set(message.seq, deadEntry);
+    this.deadOrder.push(deadEntry);
     this.finish(message);
     let evicted: QueueDeadLetter<T> | undefined;
     if (this.dead.size > this.deadCapacity) {
-      const oldest = this.dead.entries().next().value!;
-      this.dead.delete(oldest[0]);
-      this.dropDead(oldest[1].message);
-      this.deadEvicted++;
-      evicted = oldest[1].letter;
+      for (;;) {
+        const oldest = this.deadOrder.shift();
+        const seq = oldest.message.seq;
+        if (this.dead.get(seq) !== oldest) continue; // redriven or purged since
+        this.dead.delete(seq);
+        this.dropDead(oldest.message);
+        this.deadEvicted++;
+        evicted = oldest.letter;
+        break;
+      }
     }
     this.admitSenders();
     this.deadSubject.next(letter);
-    if (evicted !== undefined) this.onEvict?.(evicted);
+    if (evicted !== undefined && this.onEvict !== undefined) {
+      // A throwing callback is reported and stops nothing: this may run inside a timer that
+      // still has leases to expire.
+      try {
+        this.onEvict(evicted);
+      } catch (error) {
+        reportUnhandledError(error);
+      }
+    }
+  }
+
+  /** Redrive and purge leave entries behind in `deadOrder`: drop them once they dominate. */
+  private compactDeadOrder(): void {
+    const order = this.deadOrder;
+    if (order.size <= 2 * this.dead.size + 16) return;
+    for (let n = order.size; n > 0; n--) {
+      const entry = order.shift();
+      if (this.dead.get(entry.message.seq) === entry) order.push(entry);
+    }
   }
 
   private dropDead(message: Message<T>): void {
@@ -808,6 +854,7 @@ export class QueueCore<T> {
       redriven.push(message.id);
     }
     skipped.push(...missing);
+    this.compactDeadOrder();
     if (this.line.size > 0) this.serve();
     return { redriven, skipped };
   }
@@ -819,6 +866,7 @@ export class QueueCore<T> {
       this.dropDead(message);
       purged.push(letter);
     }
+    this.compactDeadOrder();
     return purged;
   }
 
@@ -830,18 +878,8 @@ export class QueueCore<T> {
     this.closing = new Promise<CloseResult>((resolve) => {
       this.closeResolve = resolve;
     });
-    while (this.senders.size > 0) {
-      const waiter = this.senders.shift();
-      if (!waiter.live) continue;
-      waiter.live = false;
-      this.waitingSenders--;
-      waiter.cleanup?.();
-      const payload = waiter.payload as T;
-      waiter.payload = undefined;
-      waiter.reject(this.closedError(payload));
-    }
+    this.senders.rejectAll(({ payload }) => this.closedError(payload));
     for (const taker of this.line.drain()) {
-      taker.queued = false;
       if (taker.live && taker.once) {
         taker.live = false;
         taker.end();
@@ -854,6 +892,9 @@ export class QueueCore<T> {
       taker.end();
     }
     this.delayTimer.cancel();
+    this.returnTask?.unsubscribe();
+    this.returnTask = undefined;
+    this.flushReturned();
     if (this.leases.size === 0) {
       this.finalize(0);
     } else if (grace === 0) {
@@ -867,10 +908,29 @@ export class QueueCore<T> {
     return this.closing;
   }
 
+  /** The lease ended: its receipt means nothing any more, and nobody watches it. */
+  private forgetReceipt(message: Message<T>): void {
+    if (this.releaseWatchers.size > 0 && message.receipt !== undefined) {
+      this.releaseWatchers.delete(message.receipt);
+    }
+    message.receipt = undefined;
+  }
+
+  /** Tells `onReleased` when close() releases the lease of `receipt` (see `QueueStore`). */
+  watchRelease(receipt: string, onReleased: () => void): () => void {
+    this.releaseWatchers.set(receipt, onReleased);
+    return () => {
+      if (this.releaseWatchers.get(receipt) === onReleased) this.releaseWatchers.delete(receipt);
+    };
+  }
+
   /** The grace period is over: every lease goes back to the queue, its attempt not counted. */
   private releaseAll(): void {
     let count = 0;
+    const told: Array<() => void> = [];
     for (let message = this.leases.pop(); message !== undefined; message = this.leases.pop()) {
+      const watcher = message.receipt && this.releaseWatchers.get(message.receipt);
+      if (watcher) told.push(watcher);
       message.heapHandle = -1;
       message.receipt = undefined;
       message.lastEnd = ENDED_RELEASED;
@@ -879,6 +939,14 @@ export class QueueCore<T> {
       this.visible.push(message);
       this.released++;
       count++;
+    }
+    this.releaseWatchers.clear();
+    for (const onReleased of told) {
+      try {
+        onReleased();
+      } catch (error) {
+        reportUnhandledError(error);
+      }
     }
     this.finalize(count);
   }
@@ -899,7 +967,7 @@ export class QueueCore<T> {
     this.prune(now);
     if (this.leases.minKey() <= now || this.delayed.minKey() <= now) this.processDue(now);
     return {
-      visible: this.visible.size,
+      visible: this.visible.size + this.returned.size,
       inFlight: this.leases.size,
       delayed: this.delayed.size,
       dead: this.dead.size,

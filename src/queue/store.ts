@@ -99,4 +99,12 @@ export interface QueueStore<T> {
   redrive(ids?: Iterable<string>): MaybePromise<RedriveResult>;
   /** No new deliveries; in-flight leases get `grace` ms, then are released. */
   close(options?: CloseOptions): Promise<CloseResult>;
+  /**
+   * Calls `onReleased` if `close()` releases the lease of `receipt` before it was settled, at
+   * the moment it does (before the message can reach another consumer), so the handler
+   * working on it can be stopped. Returns a function that stops watching; settling the lease
+   * stops it too. `consumeQueue` uses it to abort a handler whose lease shutdown took away;
+   * a store without it lets such handlers run on unaware.
+   */
+  watchRelease?(receipt: string, onReleased: () => void): () => void;
 }

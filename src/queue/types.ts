@@ -237,6 +237,6 @@ export interface MessageQueueOptions<T> extends OverflowOptions<T> {
   readonly dedupWindow?: number;
   /** Dead-letter store options. */
   readonly deadLetter?: DeadLetterOptions<T>;
-  /** Clock and timers. @default asyncScheduler */
+  /** Clock and timers. @default a monotonic scheduler (`performance.now()`, immune to wall-clock changes) */
   readonly scheduler?: SchedulerLike;
 }

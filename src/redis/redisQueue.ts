@@ -37,6 +37,8 @@ import {
   type ReleaseResult,
 } from 'sluice';
 import { scheduleAt as timerAt } from '../internal/deadlineTimer.js';
+import { reportUnhandledError } from '../internal/fromIterableCore.js';
+import { monotonicScheduler } from '../internal/time/monotonicScheduler.js';
 import {
   checkCapacity,
   checkDuration,
@@ -47,7 +49,18 @@ import {
   checkScheduler,
   checkSignal,
   describe,
+  optionNames,
 } from '../internal/validate.js';
+import {
+  CLOSE_OPTIONS,
+  CONSUME_OPTIONS,
+  DEAD_LETTER_OPTIONS,
+  ENQUEUE_OPTIONS,
+  NACK_OPTIONS,
+  RECEIVE_OPTIONS,
+  SEND_OPTIONS,
+} from '../queue/optionNames.js';
+import { CallBatch } from './batch.js';
 import {
   decodeError,
   encodeError,
@@ -55,10 +68,14 @@ import {
   type RedisQueueSerializer,
   serializeOrThrow,
 } from './codec.js';
+import { pullDeliveries } from './deliverySource.js';
+import { makePullable } from './demand.js';
 import { type RedisQueueKeys, redisQueueKeys } from './keys.js';
 import { type ScriptName, scripts } from './scripts.js';
 
 const NAME = 'RedisQueue';
+/** The most enqueues or acks sent in one script call. */
+const BATCH = 256;
 
 /**
  * The part of a Redis client the queue uses: an ioredis `Redis` (or `Cluster`) instance fits.
@@ -110,7 +127,7 @@ export interface RedisQueueOptions<T> extends OverflowOptions<T> {
   readonly consumer?: string;
   /** Where `now` comes from for leases, delays and the deduplication window. @default 'redis' */
   readonly clock?: RedisQueueClock;
-  /** Timers (long-poll wait, wake-ups, close grace, send retries) and, with `clock: 'scheduler'`, the clock. @default asyncScheduler */
+  /** Timers (long-poll wait, wake-ups, close grace, send retries) and, with `clock: 'scheduler'`, the clock. @default a monotonic scheduler (`performance.now()`, immune to wall-clock changes); with `clock: 'scheduler'`, `asyncScheduler` (every process reads its wall clock) */
   readonly scheduler?: SchedulerLike;
   /**
    * The longest a blocking read waits before the queue looks again, in ms. Bounds how late a
@@ -118,6 +135,24 @@ export interface RedisQueueOptions<T> extends OverflowOptions<T> {
    */
   readonly blockTime?: number;
 }
+
+const REDIS_QUEUE_OPTIONS = optionNames<RedisQueueOptions<unknown>>()({
+  connection: 1,
+  name: 1,
+  prefix: 1,
+  visibilityTimeout: 1,
+  maxAttempts: 1,
+  capacity: 1,
+  overflow: 1,
+  onOverflow: 1,
+  dedupWindow: 1,
+  deadLetter: 1,
+  serializer: 1,
+  consumer: 1,
+  clock: 1,
+  scheduler: 1,
+  blockTime: 1,
+});
 
 interface Waiter<T> {
   readonly max: number;
@@ -295,6 +330,21 @@ export class RedisQueue<T> implements QueueStore<T> {
   private readonly config: string[];
   private readonly tokenPrefix = Math.random().toString(36).slice(2, 10);
   private tokenSeq = 0;
+  /** Enqueues of one turn of the event loop, sent as one script call. */
+  private readonly enqueues = new CallBatch<Array<string | number>, [string, string]>(
+    (args) =>
+      this.run(`${NAME}.enqueue`, 'enqueue', [
+        limit(this.cap),
+        this.policy === 'drop' ? 'drop' : 'keep',
+        ...args.flat(),
+      ]).then((reply) => reply[0] as Array<[string, string]>),
+    BATCH,
+  );
+  /** Acks of one turn of the event loop, sent as one script call. */
+  private readonly acks = new CallBatch<[string, string], string>(
+    (args) => this.run(`${NAME}.ack`, 'ack', args.flat()).then((reply) => reply[0] as string[]),
+    BATCH,
+  );
 
   private readonly waiters: Waiter<T>[] = [];
   private pumping = false;
@@ -307,6 +357,8 @@ export class RedisQueue<T> implements QueueStore<T> {
 
   /** Leases this handle handed out and has not seen end: receipt → deadline (store clock). */
   private readonly leases = new Map<string, number>();
+  /** Handlers to stop when close() releases their lease: receipt → callback (`watchRelease`). */
+  private readonly releaseWatchers = new Map<string, () => void>();
   /** Store clock minus scheduler clock, from the latest script reply. */
   private offset = 0;
   private readonly senders = new Set<(error: unknown) => void>();
@@ -326,7 +378,7 @@ export class RedisQueue<T> implements QueueStore<T> {
    *   until the first call.
    */
   constructor(options: RedisQueueOptions<T>) {
-    const opts = checkOptions<RedisQueueOptions<T>>(NAME, options);
+    const opts = checkOptions<RedisQueueOptions<T>>(NAME, options, REDIS_QUEUE_OPTIONS);
     const connection = opts.connection as Partial<RedisQueueConnection> | undefined;
     if (
       connection === null ||
@@ -363,7 +415,11 @@ export class RedisQueue<T> implements QueueStore<T> {
       opts.dedupWindow === undefined
         ? 300_000
         : checkDuration(NAME, 'dedupWindow', opts.dedupWindow, true);
-    const dead = checkOptions<DeadLetterOptions<T>>(`${NAME}: deadLetter`, opts.deadLetter);
+    const dead = checkOptions<DeadLetterOptions<T>>(
+      `${NAME}: deadLetter`,
+      opts.deadLetter,
+      DEAD_LETTER_OPTIONS,
+    );
     this.deadCapacity =
       dead.capacity === undefined
         ? 10_000
@@ -401,7 +457,11 @@ export class RedisQueue<T> implements QueueStore<T> {
       opts.clock === undefined
         ? 'redis'
         : checkOneOf(NAME, 'clock', opts.clock, ['redis', 'scheduler'] as const);
-    this.sched = checkScheduler<SchedulerLike>(NAME, opts.scheduler) ?? asyncScheduler;
+    // Timers run on the monotonic clock; a lease clock shared by processes (`clock:
+    // 'scheduler'` without a scheduler of its own) cannot be one process's monotonic time.
+    this.sched =
+      checkScheduler<SchedulerLike>(NAME, opts.scheduler) ??
+      (this.clock === 'scheduler' ? asyncScheduler : monotonicScheduler);
     this.blockTime =
       opts.blockTime === undefined ? 1_000 : checkInteger(NAME, 'blockTime', opts.blockTime, 1);
     this.config = [
@@ -413,6 +473,8 @@ export class RedisQueue<T> implements QueueStore<T> {
     this.deadLettered = new Observable<QueueDeadLetter<T>>((subscriber) =>
       this.tail(subscriber),
     ).pipe(takeUntil(this.closeNotifier), share());
+    // `consume` pulls deliveries in batches sized by its free workers (demand protocol).
+    makePullable(this, (sink) => pullDeliveries(this, sink));
   }
 
   /** Milliseconds a delivery is leased for. */
@@ -482,6 +544,12 @@ export class RedisQueue<T> implements QueueStore<T> {
     }
   }
 
+  /** A batched call's failure, named after the call that made it (`send` shares `enqueue`'s batch). */
+  private rename(error: unknown, where: string): unknown {
+    if (!(error instanceof Error) || error.message.startsWith(`${where}:`)) return error;
+    return this.failure(where, error.cause ?? error);
+  }
+
   private failure(where: string, error: unknown): Error {
     const detail = error instanceof Error ? error.message : String(error);
     return new Error(`${where}: the Redis call failed: ${detail}`, { cause: error });
@@ -518,10 +586,14 @@ export class RedisQueue<T> implements QueueStore<T> {
   // ---- enqueue ------------------------------------------------------------------------
 
   /**
-   * Adds a message, now or after `delay` ms (SQS `SendMessage`).
+   * Adds a message, now or after `delay` ms (SQS `SendMessage`). The enqueues made in one turn
+   * of the event loop go to Redis as one script call, in call order (a loop of `enqueue` calls
+   * is the bulk form).
    *
    * @param payload Serialized at the call (a later change to the object is not seen).
-   * @param options `id` (deduplicated; generated as `#<n>` when absent) and `delay` (ms).
+   * @param options `id` (deduplicated; generated as `#<n>` when absent: a caller's id may not
+   *   start with `#` unless it is a generated id given back, refused as a duplicate while its
+   *   message is live) and `delay` (ms).
    * @returns `{ ok: true, id }`, or `{ ok: false, reason: 'duplicate' | 'dropped', id }`.
    *   Rejects with `TypeError` for a payload the serializer cannot store (nothing is sent),
    *   `ChannelClosedError` after `close()`, `ChannelFullError` when full under `'block'` or
@@ -530,7 +602,11 @@ export class RedisQueue<T> implements QueueStore<T> {
   enqueue(payload: T, options?: EnqueueOptions): Promise<EnqueueResult> {
     const where = `${NAME}.enqueue`;
     try {
-      const { id, delay, text } = this.prepare(where, payload, options);
+      const { id, delay, text } = this.prepare(
+        where,
+        payload,
+        checkOptions<EnqueueOptions>(where, options, ENQUEUE_OPTIONS),
+      );
       return this.add(where, payload, text, id, delay).then((result) => {
         if (result === 'full') {
           throw this.fullError(
@@ -556,7 +632,7 @@ export class RedisQueue<T> implements QueueStore<T> {
   send(payload: T, options?: QueueSendOptions): Promise<EnqueueResult> {
     const where = `${NAME}.send`;
     try {
-      const opts = checkOptions<QueueSendOptions>(where, options);
+      const opts = checkOptions<QueueSendOptions>(where, options, SEND_OPTIONS);
       const signal = checkSignal(where, opts.signal);
       const { id, delay, text } = this.prepare(where, payload, opts);
       if (signal?.aborted) return Promise.reject(signal.reason);
@@ -569,9 +645,8 @@ export class RedisQueue<T> implements QueueStore<T> {
   private prepare(
     where: string,
     payload: T,
-    options: EnqueueOptions | undefined,
+    opts: EnqueueOptions,
   ): { id: string | undefined; delay: number; text: string } {
-    const opts = checkOptions<EnqueueOptions>(where, options);
     const delay = opts.delay === undefined ? 0 : checkDuration(where, 'delay', opts.delay);
     let id: string | undefined;
     if (opts.id !== undefined) {
@@ -591,14 +666,12 @@ export class RedisQueue<T> implements QueueStore<T> {
     id: string | undefined,
     delay: number,
   ): Promise<EnqueueResult | 'full'> {
-    const reply = (await this.run(where, 'enqueue', [
-      limit(this.cap),
-      this.policy === 'drop' ? 'drop' : 'keep',
-      text,
-      id ?? '',
-      delay,
-      this.token(),
-    ])) as [string, string];
+    let reply: [string, string];
+    try {
+      reply = await this.enqueues.add([text, id ?? '', delay, this.token()]);
+    } catch (error) {
+      throw this.rename(error, where);
+    }
     switch (reply[0]) {
       case 'ok':
         return { ok: true, id: reply[1] };
@@ -607,6 +680,11 @@ export class RedisQueue<T> implements QueueStore<T> {
       case 'dropped':
         this.onOverflow?.(payload, 'drop');
         return { ok: false, reason: 'dropped', id };
+      case 'reserved':
+        throw new TypeError(
+          `${where}: id must not start with '#' unless it is a generated id given back ` +
+            `(generated ids are '#<n>'), got ${describe(id)}`,
+        );
       default:
         return 'full';
     }
@@ -678,7 +756,7 @@ export class RedisQueue<T> implements QueueStore<T> {
   receive(options?: ReceiveOptions): Promise<Delivery<T>[]> {
     const where = `${NAME}.receive`;
     try {
-      const opts = checkOptions<ReceiveOptions>(where, options);
+      const opts = checkOptions<ReceiveOptions>(where, options, RECEIVE_OPTIONS);
       const max = opts.max === undefined ? 1 : checkInteger(where, 'max', opts.max, 1);
       const wait = opts.wait === undefined ? 0 : checkDuration(where, 'wait', opts.wait, true);
       const signal = checkSignal(where, opts.signal);
@@ -871,12 +949,14 @@ export class RedisQueue<T> implements QueueStore<T> {
    * Acknowledges a delivery: the entry is acknowledged and deleted and the payload dropped,
    * after the script checked the receipt (owner, delivery count, deadline). Refused, changing
    * nothing, when the receipt is stale, expired, released, already acknowledged or unknown.
+   * The acks made in one turn of the event loop go to Redis as one script call; each receipt
+   * is still checked alone and gets its own answer.
    */
   async ack(receipt: string): Promise<AckResult> {
     if (typeof receipt !== 'string') return rejection('unknown');
-    const reply = await this.run(`${NAME}.ack`, 'ack', [receipt, this.token()]);
+    const reply = await this.acks.add([receipt, this.token()]);
     this.leaseEnded(receipt);
-    return reply[0] === 'ok' ? ACK_OK : rejection(reply[0]);
+    return reply === 'ok' ? ACK_OK : rejection(reply);
   }
 
   /**
@@ -886,7 +966,7 @@ export class RedisQueue<T> implements QueueStore<T> {
    */
   async nack(receipt: string, options?: NackOptions): Promise<NackResult> {
     const where = `${NAME}.nack`;
-    const opts = checkOptions<NackOptions>(where, options);
+    const opts = checkOptions<NackOptions>(where, options, NACK_OPTIONS);
     const delay = opts.delay === undefined ? 0 : checkDuration(where, 'delay', opts.delay);
     if (typeof receipt !== 'string') return rejection('unknown');
     const reply = await this.run(where, 'nack', [
@@ -924,7 +1004,21 @@ export class RedisQueue<T> implements QueueStore<T> {
     return reply[0] === 'ok' ? ACK_OK : rejection(reply[0]);
   }
 
+  /**
+   * Calls `onReleased` if `close()` releases the lease of `receipt` before it was settled, just
+   * before the release reaches Redis (so the handler stops before another process can receive
+   * the message). Returns a function that stops watching; settling the lease stops it too.
+   */
+  watchRelease(receipt: string, onReleased: () => void): () => void {
+    if (!this.leases.has(receipt)) return () => {};
+    this.releaseWatchers.set(receipt, onReleased);
+    return () => {
+      if (this.releaseWatchers.get(receipt) === onReleased) this.releaseWatchers.delete(receipt);
+    };
+  }
+
   private leaseEnded(receipt: string): void {
+    this.releaseWatchers.delete(receipt);
     if (!this.leases.delete(receipt)) return;
     if (this.leases.size === 0 && this.closing !== undefined && !this.finalized) this.finalize(0);
   }
@@ -1051,9 +1145,11 @@ export class RedisQueue<T> implements QueueStore<T> {
   /**
    * A worker pool over this queue: `consumeQueue(this, handler, options)`, with this handle's
    * scheduler by default. Run it in as many processes as you like: they share the work.
+   * Deliveries are pulled, not polled: the workers freed in one turn become one `receive` of
+   * that many, sent while acks are still on their way (`pollWait` is not used).
    */
   consume(handler: MessageHandler<T>, options?: ConsumeOptions<T>): Observable<ConsumeOutcome<T>> {
-    const opts = checkOptions<ConsumeOptions<T>>(`${NAME}.consume`, options);
+    const opts = checkOptions<ConsumeOptions<T>>(`${NAME}.consume`, options, CONSUME_OPTIONS);
     return consumeQueue(this, handler, { ...opts, scheduler: opts.scheduler ?? this.sched });
   }
 
@@ -1070,7 +1166,7 @@ export class RedisQueue<T> implements QueueStore<T> {
     const where = `${NAME}.close`;
     let grace: number;
     try {
-      const opts = checkOptions<CloseOptions>(where, options);
+      const opts = checkOptions<CloseOptions>(where, options, CLOSE_OPTIONS);
       grace = opts.grace === undefined ? 0 : checkDuration(where, 'grace', opts.grace, true);
     } catch (error) {
       return Promise.reject(error);
@@ -1107,6 +1203,15 @@ export class RedisQueue<T> implements QueueStore<T> {
 
   private async releaseAll(): Promise<void> {
     const receipts = Array.from(this.leases.keys());
+    const told = Array.from(this.releaseWatchers.values());
+    this.releaseWatchers.clear();
+    for (const onReleased of told) {
+      try {
+        onReleased();
+      } catch (error) {
+        reportUnhandledError(error);
+      }
+    }
     const results = await Promise.all(
       receipts.map((receipt) =>
         this.run(`${NAME}.close`, 'release', [receipt, this.token()]).then(

@@ -88,8 +88,8 @@ end
 
 -- The message left the live queue: its record (and its id) is kept for the rest of its
 -- deduplication window, counted from the enqueue, then expires.
-local function finish(seq)
-  local r = redis.call('HMGET', M(seq), 't', 'w', 'i')
+local function finish(seq, known)
+  local r = known or redis.call('HMGET', M(seq), 't', 'w', 'i')
   if not r[1] then return end
   local keys = { M(seq) }
   if r[2] == '1' and redis.call('GET', I(r[3])) == seq then keys[2] = I(r[3]) end
@@ -182,7 +182,7 @@ local function resolve(receipt)
   local seq, n, e, c, owner =
     string.match(receipt, '^([1-9]%d*):([1-9]%d*):(%d+%-%d+):([1-9]%d*):(.+)$')
   if not seq then return nil, 'unknown' end
-  local r = redis.call('HMGET', M(seq), 'n', 'de', 's', 'end', 'lk', 'tk', 'a', 'e')
+  local r = redis.call('HMGET', M(seq), 'n', 'de', 's', 'end', 'lk', 'tk', 'a', 'e', 't', 'w', 'i')
   if not r[1] then return nil, 'unknown' end
   local dn = tonumber(r[1])
   n = tonumber(n)
@@ -218,48 +218,87 @@ end
 
 /** Each script returns its result; the last element is always the list of evicted dead letters. */
 const SCRIPTS = {
-  /** ARGV[6] capacity (-1: none), [7] 'drop' or other, [8] payload, [9] id or '', [10] delay, [11] token */
+  /**
+   * A batch of enqueues, in order, as if one after the other. ARGV[6] capacity (-1: none),
+   * [7] 'drop' or other, then per message four arguments from ARGV[8]: payload, id or '',
+   * delay, token. Returns { { result, id } per message, evicted }.
+   */
   enqueue: `
 local cap = num(ARGV[6])
-local id = ARGV[9]
-local delay = tonumber(ARGV[10])
-local token = ARGV[11]
-if id ~= '' then
-  local old = redis.call('GET', I(id))
-  if old then
-    local r = redis.call('HMGET', M(old), 's', 't', 'etk')
-    if r[1] then
-      if r[3] == token then return { 'ok', id, evicted } end
-      if r[1] == 'v' or r[1] == 'd' or r[1] == 'f' or tonumber(r[2]) + WIN > now then
-        redis.call('HINCRBY', C, 'duplicates', 1)
-        return { 'duplicate', id, evicted }
+local count = (#ARGV - 7) / 4
+local results = {}
+local room = cap - live()
+local first = tonumber(redis.call('HGET', C, 'seq') or '0')
+local used, added, dups, drops = 0, 0, 0, 0
+for k = 0, count - 1 do
+  local base = 8 + k * 4
+  local payload, id, delay, token = ARGV[base], ARGV[base + 1], tonumber(ARGV[base + 2]), ARGV[base + 3]
+  local result
+  if string.sub(id, 1, 1) == '#' then
+    -- Generated ids are '#<seq>': one given back names that message, live or not; a caller id
+    -- there could collide with a later generated one, so it is refused.
+    result = 'reserved'
+    local g = string.sub(id, 2)
+    if string.match(g, '^%d+$') then
+      local r = redis.call('HMGET', M(g), 's', 'i', 'w', 'etk')
+      if r[2] == id and r[3] == '0' then
+        if r[4] == token then result = 'ok'
+        elseif r[1] == 'v' or r[1] == 'd' or r[1] == 'f' then
+          dups = dups + 1
+          result = 'duplicate'
+        end
+      end
+    end
+  elseif id ~= '' then
+    local old = redis.call('GET', I(id))
+    if old then
+      local r = redis.call('HMGET', M(old), 's', 't', 'etk')
+      if r[1] then
+        if r[3] == token then result = 'ok'
+        elseif r[1] == 'v' or r[1] == 'd' or r[1] == 'f' or tonumber(r[2]) + WIN > now then
+          dups = dups + 1
+          result = 'duplicate'
+        end
       end
     end
   end
-end
-if live() >= cap then
-  if ARGV[7] == 'drop' then
-    redis.call('HINCRBY', C, 'dropped', 1)
-    return { 'dropped', id, evicted }
+  if not result and room <= 0 then
+    if ARGV[7] == 'drop' then
+      drops = drops + 1
+      result = 'dropped'
+    else
+      result = 'full'
+    end
   end
-  return { 'full', id, evicted }
+  if not result then
+    used = used + 1
+    room = room - 1
+    local seq = str(first + used)
+    local named = '1'
+    if id == '' then id = '#' .. seq; named = '0' end
+    local m = M(seq)
+    redis.call('DEL', m)
+    if named == '1' then redis.call('SET', I(id), seq) end
+    added = added + 1
+    if delay > 0 then
+      local dm = ticket() .. ':' .. seq
+      redis.call('ZADD', D, score(now + delay), dm)
+      redis.call('HSET', m, 'i', id, 'p', payload, 't', str(now), 'w', named, 'a', 0, 'n', 0,
+        'etk', token, 's', 'd', 'dm', dm, 'e', '')
+    else
+      local e = redis.call('XADD', S, '*', 'k', seq)
+      redis.call('HSET', m, 'i', id, 'p', payload, 't', str(now), 'w', named, 'a', 0, 'n', 0,
+        'etk', token, 's', 'v', 'e', e)
+    end
+    result = 'ok'
+  end
+  results[k + 1] = { result, id }
 end
-local seq = str(redis.call('HINCRBY', C, 'seq', 1))
-local named = '1'
-if id == '' then id = '#' .. seq; named = '0' end
-redis.call('DEL', M(seq))
-redis.call('HSET', M(seq), 'i', id, 'p', ARGV[8], 't', str(now), 'w', named, 'a', 0, 'n', 0,
-  'etk', token)
-if named == '1' then redis.call('SET', I(id), seq) end
-redis.call('HINCRBY', C, 'enqueued', 1)
-if delay > 0 then
-  local dm = ticket() .. ':' .. seq
-  redis.call('ZADD', D, score(now + delay), dm)
-  redis.call('HSET', M(seq), 's', 'd', 'dm', dm, 'e', '')
-else
-  addEntry(seq)
-end
-return { 'ok', id, evicted }
+if used > 0 then redis.call('HINCRBY', C, 'seq', used) end
+if added > 0 then redis.call('HINCRBY', C, 'enqueued', added) end
+if dups > 0 then redis.call('HINCRBY', C, 'duplicates', dups) end
+if drops > 0 then redis.call('HINCRBY', C, 'dropped', drops) end
+return { results, evicted }
 `,
 
   /**
@@ -281,15 +320,22 @@ if type(read) == 'table' and read.err then
   end
 end
 if read then
-  for _, entry in ipairs(read[1][2]) do
+  local entries = read[1][2]
+  -- one ticket per entry, reserved at once; leases added with one ZADD
+  local t0 = redis.call('HINCRBY', C, 'ticket', #entries) - #entries
+  local leases = {}
+  local dl = now + VT
+  local deadline = -1
+  if dl ~= INF then deadline = dl end
+  for k, entry in ipairs(entries) do
     local e, fields = entry[1], entry[2] or {}
     local seq = field(fields, 'k')
-    local problem
+    local problem, r
     if not seq or not string.match(seq, '^[1-9]%d*$') then
       problem = 'has no message key (field k)'
       seq = nil
     else
-      local r = redis.call('HMGET', M(seq), 's', 'e')
+      r = redis.call('HMGET', M(seq), 's', 'e', 'a', 'n', 'i', 'p')
       if not r[1] then
         problem = 'names message ' .. seq .. ', which does not exist'
         seq = nil
@@ -309,18 +355,18 @@ if read then
       redis.call('HINCRBY', C, 'deadLettered', 1)
       trimDead()
     else
-      local a = redis.call('HINCRBY', M(seq), 'a', 1)
-      local n = redis.call('HINCRBY', M(seq), 'n', 1)
-      local lk = ticket() .. ':' .. seq
-      local dl = now + VT
-      redis.call('ZADD', L, score(dl), lk)
-      redis.call('HSET', M(seq), 's', 'f', 'de', e, 'lk', lk, 'end', '')
-      redis.call('HINCRBY', C, 'delivered', 1)
-      local r = redis.call('HMGET', M(seq), 'i', 'p')
-      local deadline = -1
-      if dl ~= INF then deadline = dl end
-      out[#out + 1] = { r[1], r[2] or '', a, seq .. ':' .. str(n) .. ':' .. e .. ':1:' .. consumer, deadline }
+      local a = (tonumber(r[3]) or 0) + 1
+      local n = (tonumber(r[4]) or 0) + 1
+      local lk = string.format('%016d', t0 + k) .. ':' .. seq
+      leases[#leases + 1] = score(dl)
+      leases[#leases + 1] = lk
+      redis.call('HSET', M(seq), 'a', a, 'n', n, 's', 'f', 'de', e, 'lk', lk, 'end', '')
+      out[#out + 1] = { r[5], r[6] or '', a, seq .. ':' .. str(n) .. ':' .. e .. ':1:' .. consumer, deadline }
     end
+  end
+  if #leases > 0 then
+    redis.call('ZADD', L, unpack(leases))
+    redis.call('HINCRBY', C, 'delivered', #leases / 2)
   end
 end
 local nextDue, lastId = -1, ''
@@ -338,20 +384,34 @@ end
 return { now, nextDue, lastId, out, evicted }
 `,
 
-  /** ARGV[6] receipt, [7] token */
+  /**
+   * A batch of acks, in order. Per ack two arguments from ARGV[6]: receipt, token. Returns
+   * { result per ack, evicted }. Entries and leases of the batch are removed together.
+   */
   ack: `
-local seq, a, b = resolve(ARGV[6])
-if not seq then
-  -- a resend of this very call (the client resends after a reconnect) succeeded the first time
-  if a == 'acked' and b[6] == ARGV[7] then return { 'ok', evicted } end
-  return { a, evicted }
+local results, entries, members = {}, {}, {}
+for k = 0, (#ARGV - 5) / 2 - 1 do
+  local receipt, token = ARGV[6 + k * 2], ARGV[7 + k * 2]
+  local seq, a, b = resolve(receipt)
+  if not seq then
+    -- a resend of this very call (the client resends after a reconnect) succeeded the first time
+    if a == 'acked' and b[6] == token then results[k + 1] = 'ok' else results[k + 1] = a end
+  else
+    entries[#entries + 1] = a[8]
+    members[#members + 1] = a[5]
+    -- the payload and the lease are emptied, not deleted: one call instead of two
+    redis.call('HSET', M(seq), 's', 'a', 'tk', token, 'e', '', 'p', '', 'lk', '')
+    finish(seq, { a[9], a[10], a[11] })
+    results[k + 1] = 'ok'
+  end
 end
-unlease(seq, a)
-redis.call('HSET', M(seq), 's', 'a', 'tk', ARGV[7], 'e', '')
-redis.call('HDEL', M(seq), 'p')
-redis.call('HINCRBY', C, 'acked', 1)
-finish(seq)
-return { 'ok', evicted }
+if #entries > 0 then
+  redis.call('XACK', S, G, unpack(entries))
+  redis.call('XDEL', S, unpack(entries))
+  redis.call('ZREM', L, unpack(members))
+  redis.call('HINCRBY', C, 'acked', #entries)
+end
+return { results, evicted }
 `,
 
   /** ARGV[6] receipt, [7] token, [8] delay, [9] encoded error or '' */

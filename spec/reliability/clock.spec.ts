@@ -1,0 +1,125 @@
+import { lastValueFrom, of, Subject, toArray } from 'rxjs';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { atLeastOnce, dedupe, MessageQueue } from '../../src/index.js';
+import { flush, track } from '../support/promises.js';
+
+/**
+ * The default clock of every lease, window, delay, wait and grace is monotonic: moving the wall
+ * clock (NTP step, manual change) by an hour either way changes nothing observable. Fake timers
+ * move `Date.now()` with `setSystemTime` and everything else with `advanceTimersByTime`.
+ */
+const HOUR = 3_600_000;
+
+beforeEach(() => {
+  vi.useFakeTimers();
+});
+afterEach(() => {
+  vi.useRealTimers();
+});
+
+function jump(ms: number): void {
+  vi.setSystemTime(Date.now() + ms);
+}
+
+describe.each([
+  ['forward', HOUR],
+  ['back', -HOUR],
+])('a wall-clock jump %s by an hour', (_, by) => {
+  it('leaves a lease running for exactly its visibility timeout', async () => {
+    const queue = new MessageQueue<string>({ visibilityTimeout: 1_000 });
+    queue.enqueue('job');
+    const first = queue.dequeue()!;
+    jump(by);
+    vi.advanceTimersByTime(999);
+    expect(queue.dequeue()).toBeUndefined(); // still leased
+    expect(queue.extend(first.receipt, 1_000).ok).toBe(true);
+    vi.advanceTimersByTime(1_000);
+    const again = queue.dequeue();
+    expect(again?.attempt).toBe(2); // expired after its timeout, no earlier, no later
+    expect(queue.ack(first.receipt).ok).toBe(false); // the first lease is over
+    await queue.close({ grace: 0 });
+  });
+
+  it('keeps the deduplication window its length', async () => {
+    const queue = new MessageQueue<string>({ dedupWindow: 10_000 });
+    queue.enqueue('a', { id: 'A' });
+    queue.ack(queue.dequeue()!.receipt);
+    jump(by);
+    vi.advanceTimersByTime(9_999);
+    expect(queue.enqueue('a', { id: 'A' })).toMatchObject({ ok: false, reason: 'duplicate' });
+    vi.advanceTimersByTime(1);
+    expect(queue.enqueue('a', { id: 'A' }).ok).toBe(true);
+    await queue.close({ grace: 0 });
+  });
+
+  it('keeps a delayed message hidden for its delay', async () => {
+    const queue = new MessageQueue<string>();
+    queue.enqueue('later', { delay: 5_000 });
+    jump(by);
+    vi.advanceTimersByTime(4_999);
+    expect(queue.dequeue()).toBeUndefined();
+    vi.advanceTimersByTime(1);
+    expect(queue.dequeue()?.payload).toBe('later');
+    await queue.close({ grace: 0 });
+  });
+
+  it('ends a receive({ wait }) and a close({ grace }) on time', async () => {
+    const queue = new MessageQueue<string>();
+    const polled = track(queue.receive({ wait: 2_000 }));
+    jump(by);
+    vi.advanceTimersByTime(1_999);
+    await flush();
+    expect(polled.status).toBe('pending');
+    vi.advanceTimersByTime(1);
+    await flush();
+    expect(polled).toMatchObject({ status: 'resolved', value: [] });
+
+    queue.enqueue('held');
+    queue.dequeue();
+    const closed = track(queue.close({ grace: 3_000 }));
+    jump(by);
+    vi.advanceTimersByTime(2_999);
+    await flush();
+    expect(closed.status).toBe('pending');
+    vi.advanceTimersByTime(1);
+    await flush();
+    expect(closed).toMatchObject({ status: 'resolved', value: { released: 1 } });
+  });
+
+  it('keeps dedupe TTLs their length', async () => {
+    const seen: string[] = [];
+    const input = new Subject<string>();
+    const sub = input.pipe(dedupe<string>({ ttl: 1_000 })).subscribe((v) => seen.push(v));
+    input.next('x');
+    jump(by);
+    vi.advanceTimersByTime(999);
+    input.next('x');
+    vi.advanceTimersByTime(1);
+    input.next('x');
+    sub.unsubscribe();
+    expect(seen).toEqual(['x', 'x']);
+  });
+
+  it('keeps an atLeastOnce ack timeout its length', async () => {
+    let calls = 0;
+    const out = lastValueFrom(
+      of('m').pipe(
+        atLeastOnce(
+          () => {
+            calls++;
+            return calls === 1 ? new Promise<string>(() => {}) : Promise.resolve('ok');
+          },
+          { ackTimeout: 1_000, maxAttempts: 2, backoff: 0 },
+        ),
+        toArray(),
+      ),
+    );
+    await vi.advanceTimersByTimeAsync(0);
+    jump(by);
+    await vi.advanceTimersByTimeAsync(999);
+    expect(calls).toBe(1);
+    await vi.advanceTimersByTimeAsync(10); // the deadline, then the retry after a backoff of 0
+    expect(calls).toBe(2);
+    expect(await out).toHaveLength(1);
+  });
+});
