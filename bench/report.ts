@@ -303,6 +303,15 @@ const GROUPS: readonly {
       'lossless, each point in a fresh process.',
   },
   {
+    group: 'pipeline',
+    title: 'Pipelines',
+    about:
+      'A four-stage pipeline, `fromIterable → workerPool(8) → map → atLeastOnce(4) → ' +
+      'workerPool(2, ordered)`, beside the same in Effect `Stream` (`mapEffect` with ' +
+      '`concurrency`) and in RxJS `mergeMap`s; then its peak heap from 100k to 1M messages ' +
+      'beside the `mergeMap` chain, each point in a fresh process.',
+  },
+  {
     group: 'delivery',
     title: 'Delivery',
     about:

@@ -1,23 +1,26 @@
 /**
  * The demo's order pipeline, every part of sluice in one realistic flow:
  *
- *   storefront ──send──▶ orders: mpsc(capacity, policy)              backpressure, overflow policy
- *      ──▶ pricing: workerPool(concurrency from a watch channel)      worker pool, live concurrency
- *      ──▶ payments: MessageQueue (bounded, leases)                   buffer between two stages
- *      ──▶ consume ─▶ atLeastOnce(pay, ackTimeout, retries, DLQ)      at-least-once delivery
- *                        └─▶ payment service: idempotent(charge)      exactly-once effect
+ *   storefront ──send──▶ orders: mpsc(capacity, policy)                 backpressure, overflow policy
+ *   orders.pipe(                                                         one straight pipe() chain:
+ *     workerPool(price, concurrency from a watch channel),              worker pool, live concurrency
+ *     atLeastOnce(pay, ackTimeout, retries, dead letters),              at-least-once delivery
+ *   )                                                                   the last stage's pace reaches the storefront
+ *   pay ──enqueue──▶ payments: MessageQueue (bounded, leases)           the payment service's inbox
+ *      payments.consume().pipe(idempotent(charge)) ──reply──▶ pay        exactly-once effect
  *   every status ──▶ broadcast ──▶ counters, audit log, throughput     fan-out
  *
  * Everything runs in memory with seeded randomness; `timeScale` shrinks every delay for tests.
  */
 import {
+  filter,
   firstValueFrom,
   map,
   mergeMap,
   type Observable,
-  of,
   Subject,
   Subscription,
+  tap,
   throwError,
   timer,
 } from 'rxjs';
@@ -214,64 +217,60 @@ export function runDemo(
     orders.close();
   };
 
-  // ---- stage 2: pricing workers; their number lives in a watch channel ----
-  const [concurrency, concurrency$] = watch(options.concurrency);
-  const payments = new MessageQueue<PricedOrder>({
-    capacity: 500,
-    visibilityTimeout: scale(1000),
-    maxAttempts: 3,
-  });
-  const price = (order: Order) =>
-    timer(scale(2 + random() * 8)).pipe(
-      map((): PricedOrder => ({ ...order, total: order.items * 9.99 })),
-      mergeMap(async (priced) => {
-        await payments.send(priced, { id: String(priced.id) }); // waits while the queue is full
-        emit('priced', priced.id);
-        return priced;
-      }),
-    );
-  const pricingDone = new Promise<void>((resolve, reject) => {
-    subscriptions.add(
-      orderQueue
-        .pipe(workerPool(price, { concurrency: concurrency$ }))
-        .subscribe({ error: reject, complete: resolve }),
-    );
-  });
-
-  // ---- the payment service: flaky, and idempotent per order ----
+  // ---- the payment service: its requests wait in a message queue, each order is charged once ----
   interface Charge {
     readonly order: PricedOrder;
     readonly reply: OneshotSender<string>;
     readonly slowAck: boolean;
   }
-  const [serviceTx, serviceInbox] = mpsc<Charge>(10_000);
-  subscriptions.add(
-    serviceInbox
-      .pipe(
-        idempotent(
-          (charge: Charge) =>
-            timer(scale(1 + random() * 3)).pipe(map(() => `paid-${charge.order.id}`)),
-          {
-            key: (charge) => charge.order.id,
-            concurrency: 64,
-            onDuplicate: (charge) =>
-              emit('deduplicated', charge.order.id, 'charge already made, shared'),
+  const payments = new MessageQueue<Charge>({
+    capacity: 500,
+    visibilityTimeout: scale(1000),
+    maxAttempts: 3,
+  });
+  const stopService = new AbortController();
+  const serviceDone = new Promise<void>((resolve, reject) => {
+    subscriptions.add(
+      payments
+        .consume(() => undefined, { concurrency: 64, signal: stopService.signal }) // taken = acked
+        .pipe(
+          filter((outcome) => outcome.status === 'acked'),
+          map((outcome) => outcome.message.payload),
+          idempotent(
+            (charge: Charge) =>
+              timer(scale(1 + random() * 3)).pipe(map(() => `paid-${charge.order.id}`)),
+            {
+              key: (charge) => charge.order.id,
+              concurrency: 64,
+              onDuplicate: (charge) =>
+                emit('deduplicated', charge.order.id, 'charge already made, shared'),
+            },
+          ),
+          mergeMap((outcome) => {
+            const ack = outcome.ok ? outcome.result : 'failed';
+            const delay = outcome.message.slowAck ? scale(ACK_TIMEOUT * 1.5) : scale(random() * 5);
+            return timer(delay).pipe(map(() => () => outcome.message.reply.send(ack)));
+          }),
+        )
+        .subscribe({
+          next: (reply) => {
+            try {
+              reply();
+            } catch {
+              // the attempt was abandoned and its receiver closed: a stale ack nobody waits for
+            }
           },
-        ),
-        mergeMap((outcome) => {
-          const ack = outcome.ok ? outcome.result : 'failed';
-          const delay = outcome.message.slowAck ? scale(ACK_TIMEOUT * 1.5) : scale(random() * 5);
-          return timer(delay).pipe(map(() => () => outcome.message.reply.send(ack)));
+          error: reject,
+          complete: resolve,
         }),
-      )
-      .subscribe((reply) => {
-        try {
-          reply();
-        } catch {
-          // the attempt was abandoned and its receiver closed: a stale ack nobody waits for
-        }
-      }),
-  );
+    );
+  });
+
+  const price = (order: Order) =>
+    timer(scale(2 + random() * 8)).pipe(
+      map((): PricedOrder => ({ ...order, total: order.items * 9.99 })),
+      tap((priced) => emit('priced', priced.id)),
+    );
 
   const pay = (order: PricedOrder): Observable<string> => {
     const fate = random();
@@ -283,15 +282,12 @@ export function runDemo(
       );
     }
     const [reply, answer] = oneshot<string>();
-    const sent = serviceTx.trySend({ order, reply, slowAck: fate < options.failureRate });
+    const sent = payments.enqueue({ order, reply, slowAck: fate < options.failureRate });
     if (!sent.ok) return throwError(() => new Error('payment service overloaded'));
     return answer;
   };
 
   // ---- settlement: an order settles once, whichever outcome comes first ----
-  // A lease can run out while a handler still works (the queue then redelivers), so the same
-  // order may be paid or dead-lettered by two handlers: at-least-once. `dedupe` keeps the
-  // bookkeeping exactly-once.
   const settlements = new Subject<Status>();
   subscriptions.add(
     settlements
@@ -309,42 +305,34 @@ export function runDemo(
   const settle = (kind: 'processed' | 'dead-lettered', id: number, detail?: string) =>
     settlements.next({ kind, id, detail });
 
-  // ---- stage 3: consume the queue; each message is delivered at least once ----
-  const stopConsuming = new AbortController();
-  const consumerDone = new Promise<void>((resolve, reject) => {
+  // ---- the order pipeline: one straight chain; its last stage's pace reaches the storefront ----
+  // The number of pricing workers lives in a watch channel.
+  const [concurrency, concurrency$] = watch(options.concurrency);
+  const pipelineDone = new Promise<void>((resolve, reject) => {
     subscriptions.add(
-      payments
-        .consume(
-          (delivery) =>
-            of(delivery.payload).pipe(
-              atLeastOnce(pay, {
-                ackTimeout: scale(ACK_TIMEOUT),
-                maxAttempts: MAX_ATTEMPTS,
-                backoff: { initial: scale(10), factor: 2, max: scale(80), jitter: 0.5 },
-                random,
-                deadLetter: (letter) =>
-                  settle(
-                    'dead-lettered',
-                    letter.message.id,
-                    `after ${letter.attempts} attempts: ${String(letter.error)}`,
-                  ),
-                onRetry: (event) =>
-                  emit('retried', event.message.id, `attempt ${event.attempt} ${event.reason}`),
-                onStaleAck: (event) =>
-                  emit('stale-ack', event.message.id, `late ack of attempt ${event.attempt}`),
-              }),
-              map((delivered) => settle('processed', delivered.message.id)),
-            ),
-          { concurrency: 32, keepAlive: true, signal: stopConsuming.signal },
+      orderQueue
+        .pipe(
+          workerPool(price, { concurrency: concurrency$ }),
+          atLeastOnce(pay, {
+            concurrency: 32,
+            ackTimeout: scale(ACK_TIMEOUT),
+            maxAttempts: MAX_ATTEMPTS,
+            backoff: { initial: scale(10), factor: 2, max: scale(80), jitter: 0.5 },
+            random,
+            deadLetter: (letter) =>
+              settle(
+                'dead-lettered',
+                letter.message.id,
+                `after ${letter.attempts} attempts: ${String(letter.error)}`,
+              ),
+            onRetry: (event) =>
+              emit('retried', event.message.id, `attempt ${event.attempt} ${event.reason}`),
+            onStaleAck: (event) =>
+              emit('stale-ack', event.message.id, `late ack of attempt ${event.attempt}`),
+          }),
         )
         .subscribe({
-          next: (outcome) => {
-            if (outcome.status === 'nacked' && outcome.deadLettered) {
-              settle('dead-lettered', outcome.message.payload.id, 'payments queue gave up');
-            } else if (outcome.status === 'nacked') {
-              emit('retried', outcome.message.payload.id, 'redelivered by the payments queue');
-            }
-          },
+          next: (delivered) => settle('processed', delivered.message.id),
           error: reject,
           complete: resolve,
         }),
@@ -405,31 +393,15 @@ export function runDemo(
   const done = (async () => {
     try {
       await produce();
-      await pricingDone;
-      // every order is in the payments queue or past it: drain it, then stop the consumer
-      await new Promise<void>((resolve) => {
-        const check = timer(0, scale(20) || 1).subscribe(() => {
-          const q = payments.stats();
-          if (q.visible + q.inFlight + q.delayed === 0) {
-            check.unsubscribe();
-            resolve();
-          }
-        });
-        subscriptions.add(check);
-      });
-      stopConsuming.abort();
-      await consumerDone;
-      // A lease that ran out on the last allowed delivery (a handler slower than its lease,
-      // on a busy machine) dead-letters the message inside the queue, where no handler sees it.
-      for (const letter of payments.deadLetters()) {
-        settle('dead-lettered', letter.payload.id, `payments queue: ${letter.reason}`);
-      }
+      // the storefront is done: the chain drains what it accepted, then completes
+      await pipelineDone;
+      stopService.abort();
+      await serviceDone;
       return accounting(stopProducing.signal.aborted);
     } finally {
       subscriptions.unsubscribe();
       concurrency.close();
       status.close();
-      serviceTx.close();
       await payments.close();
     }
   })();
