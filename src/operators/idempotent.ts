@@ -243,8 +243,18 @@ export function idempotent<T, R, K = T>(
         subscriber.error(error);
       };
 
+      /** Outcomes of a finished run still being emitted (its own and its followers'). */
+      let settling = 0;
       const checkEnd = (): void => {
-        if (ending === undefined || running.size > 0 || waiting.size > 0 || subscriber.closed) {
+        if (
+          ending === undefined ||
+          running.size > 0 ||
+          waiting.size > 0 ||
+          attached > 0 ||
+          settling > 0 ||
+          pumping ||
+          subscriber.closed
+        ) {
           return;
         }
         if (ending.failed) subscriber.error(ending.error);
@@ -278,6 +288,7 @@ export function idempotent<T, R, K = T>(
         if (done.has(k)) {
           const result = done.get(k) as R;
           if (duplicate(message, k)) emit({ message, ok: true, result, shared: true });
+          checkEnd();
           return;
         }
         const run = running.get(k);
@@ -407,12 +418,18 @@ export function idempotent<T, R, K = T>(
         const followers = run.followers;
         run.followers = undefined;
         if (followers !== undefined) attached -= followers.length;
-        emit({ message: run.message, ...outcome, shared: false });
-        if (followers !== undefined) {
-          for (const message of followers) {
-            if (subscriber.closed) return;
-            emit({ message, ...outcome, shared: true });
+        // emitting may pull the source to its end: the end waits for every outcome of this run
+        settling++;
+        try {
+          emit({ message: run.message, ...outcome, shared: false });
+          if (followers !== undefined) {
+            for (const message of followers) {
+              if (subscriber.closed) return;
+              emit({ message, ...outcome, shared: true });
+            }
           }
+        } finally {
+          settling--;
         }
         if (subscriber.closed) return;
         pump();
@@ -438,12 +455,16 @@ export function idempotent<T, R, K = T>(
           pumping = false;
         }
         room.wake();
+        checkEnd();
       };
 
       subscriber.add(() => {
         ending ??= { failed: false };
         feed.failure ??= subscriber.cancelledBy;
         room.failure = feed.failure;
+        // the intake first: a closed room is unlimited, and a linked source still attached
+        // would be asked for everything it has
+        feed.cancel();
         room.close();
         for (const run of running.values()) {
           run.over = true;
