@@ -2,6 +2,7 @@ import { of } from 'rxjs';
 import { describe, expect, it } from 'vitest';
 import {
   atLeastOnce,
+  bounded,
   broadcast,
   dedupe,
   idempotent,
@@ -9,7 +10,10 @@ import {
   mpmc,
   mpsc,
   oneshot,
+  shareBounded,
+  toAsyncIterable,
   watch,
+  workerPool,
 } from '../../src/index.js';
 
 /** Plain JavaScript callers: options typed loosely, as a JS file would pass them. */
@@ -50,6 +54,17 @@ describe('misspelled options are refused, with the nearest valid name', () => {
     );
     expect(() => dedupe(loose({ tll: 5 }))).toThrow(/did you mean "ttl"/);
     expect(() => idempotent(() => of(1), loose({ maxKey: 5 }))).toThrow(/did you mean "maxKeys"/);
+    expect(() => workerPool(() => of(1), loose({ concurency: 2 }))).toThrow(
+      new TypeError('workerPool: unknown option "concurency" (did you mean "concurrency"?)'),
+    );
+    expect(() => workerPool(() => of(1), loose({ orderd: true }))).toThrow(
+      /did you mean "ordered"/,
+    );
+    expect(() => bounded(2, loose({ overfow: 'drop' }))).toThrow(/did you mean "overflow"/);
+    expect(() => toAsyncIterable(of(1), loose({ capcity: 2 }))).toThrow(/did you mean "capacity"/);
+    expect(() => shareBounded(2, loose({ resetOnRefcountZero: false }))).toThrow(
+      /did you mean "resetOnRefCountZero"/,
+    );
   });
 
   it('a name close to none lists the valid ones', () => {
@@ -63,6 +78,18 @@ describe('null is refused like any wrong type, never taken for the default', () 
   it('MessageQueue capacity', () => {
     expect(() => new MessageQueue(loose({ capacity: null }))).toThrow(
       new TypeError('MessageQueue: capacity must be a whole number >= 1 or Infinity, got null'),
+    );
+  });
+
+  it('workerPool capacity and concurrency, toAsyncIterable capacity', () => {
+    expect(() => workerPool(() => of(1), loose({ capacity: null }))).toThrow(
+      new TypeError('workerPool: capacity must be a whole number >= 1 or Infinity, got null'),
+    );
+    expect(() => workerPool(() => of(1), loose({ concurrency: null }))).toThrow(
+      new TypeError('workerPool: concurrency must be a whole number >= 1 or Infinity, got null'),
+    );
+    expect(() => toAsyncIterable(of(1), loose({ capacity: null }))).toThrow(
+      new TypeError('toAsyncIterable: capacity must be a whole number >= 1 or Infinity, got null'),
     );
   });
 });

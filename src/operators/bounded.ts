@@ -1,7 +1,7 @@
 import type { Observable, OperatorFunction } from 'rxjs';
 import { BoundedStage } from '../internal/boundedStage.js';
 import { PullObservable } from '../internal/demand.js';
-import { bufferConfig } from '../internal/policyBuffer.js';
+import { bufferConfig, OVERFLOW_OPTIONS } from '../internal/policyBuffer.js';
 import type { OverflowOptions } from '../overflow.js';
 
 /**
@@ -65,7 +65,7 @@ import type { OverflowOptions } from '../overflow.js';
  * ```
  */
 export function bounded<T>(capacity: number, options?: OverflowOptions<T>): OperatorFunction<T, T> {
-  const config = bufferConfig<T>('bounded', capacity, options);
+  const config = bufferConfig<T>('bounded', capacity, options, OVERFLOW_OPTIONS);
   return (source: Observable<T>) =>
     new PullObservable<T>((sink) => new BoundedStage(source, config, sink, 'bounded'));
 }

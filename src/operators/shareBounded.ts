@@ -8,7 +8,7 @@ import {
 import { PullObservable } from '../internal/demand.js';
 import { bufferConfig } from '../internal/policyBuffer.js';
 import { SharedStage, type SharedStageConfig } from '../internal/sharedStage.js';
-import { checkCapacity, checkOptions, describe } from '../internal/validate.js';
+import { checkCapacity, checkOptions, describe, optionNames } from '../internal/validate.js';
 import type { OverflowOptions } from '../overflow.js';
 
 /**
@@ -39,6 +39,14 @@ export interface ShareBoundedConfig<T> extends OverflowOptions<T> {
    */
   readonly resetOnRefCountZero?: ShareBoundedReset<[]>;
 }
+
+const SHARE_BOUNDED_OPTIONS = optionNames<ShareBoundedConfig<unknown>>()({
+  overflow: 1,
+  onOverflow: 1,
+  resetOnError: 1,
+  resetOnComplete: 1,
+  resetOnRefCountZero: 1,
+});
 
 /**
  * Multicasts the source to every subscriber, like RxJS's `share()`, but keeps backpressure:
@@ -121,7 +129,7 @@ export function shareBounded<T>(
 ): MonoTypeOperatorFunction<T> {
   const where = 'shareBounded';
   checkCapacity(where, 'capacity', capacity, false);
-  const opts = checkOptions<ShareBoundedConfig<T>>(where, config);
+  const opts = checkOptions<ShareBoundedConfig<T>>(where, config, SHARE_BOUNDED_OPTIONS);
   const buffer: SharedStageConfig<T> = bufferConfig<T>(where, capacity, {
     overflow: opts.overflow,
     onOverflow: opts.onOverflow,

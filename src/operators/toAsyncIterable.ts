@@ -10,7 +10,7 @@ import {
 } from '../internal/demand.js';
 import { type BufferConfig, bufferConfig } from '../internal/policyBuffer.js';
 import { PullIterator } from '../internal/pullIterator.js';
-import { checkOptions, describe } from '../internal/validate.js';
+import { checkOptions, describe, optionNames } from '../internal/validate.js';
 import type { OverflowOptions } from '../overflow.js';
 
 const WHERE = 'toAsyncIterable';
@@ -25,6 +25,12 @@ export interface ToAsyncIterableOptions<T> extends OverflowOptions<T> {
    */
   readonly capacity?: number;
 }
+
+const TO_ASYNC_ITERABLE_OPTIONS = optionNames<ToAsyncIterableOptions<unknown>>()({
+  capacity: 1,
+  overflow: 1,
+  onOverflow: 1,
+});
 
 /** The iterator `toAsyncIterable` returns: an `AsyncIterableIterator<T>` with its buffer's counters. */
 export interface BufferedAsyncIterator<T> extends AsyncIterableIterator<T> {
@@ -159,8 +165,9 @@ export function toAsyncIterable<T>(
   ) {
     throw new TypeError(`${WHERE}: source must be an Observable, got ${describe(source)}`);
   }
-  const opts = checkOptions<ToAsyncIterableOptions<T>>(WHERE, options);
-  const config = bufferConfig<T>(WHERE, opts.capacity ?? DEFAULT_CAPACITY, options);
+  const opts = checkOptions<ToAsyncIterableOptions<T>>(WHERE, options, TO_ASYNC_ITERABLE_OPTIONS);
+  const capacity = opts.capacity === undefined ? DEFAULT_CAPACITY : opts.capacity; // null refused
+  const config = bufferConfig<T>(WHERE, capacity, options);
   if (isPullable<T>(source) && !wantsReadAhead(source)) {
     return new BufferedIterator<T>(source, UNBUFFERED);
   }

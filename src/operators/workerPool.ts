@@ -25,6 +25,7 @@ import {
   checkFunction,
   checkOptions,
   checkSignal,
+  optionNames,
 } from '../internal/validate.js';
 import type { OverflowOptions } from '../overflow.js';
 
@@ -147,16 +148,27 @@ export interface WorkerPoolConfig<T> extends OverflowOptions<T> {
  * assert.equal(running.max, 2);
  * ```
  */
+const WORKERPOOL_OPTIONS = optionNames<WorkerPoolConfig<unknown>>()({
+  concurrency: 1,
+  capacity: 1,
+  overflow: 1,
+  onOverflow: 1,
+  ordered: 1,
+  signal: 1,
+  onJobError: 1,
+});
+
 export function workerPool<T, R>(
   work: (job: T, context: WorkerContext) => ObservableInput<R>,
   config?: WorkerPoolConfig<T>,
 ): OperatorFunction<T, R> {
   const where = 'workerPool';
   checkFunction(where, 'work', work);
-  const opts = checkOptions<WorkerPoolConfig<T>>(where, config);
-  const concurrency = opts.concurrency ?? 1;
+  const opts = checkOptions<WorkerPoolConfig<T>>(where, config, WORKERPOOL_OPTIONS);
+  // only a missing option takes its default: null is a mistake, refused like any bad value
+  const concurrency = opts.concurrency === undefined ? 1 : opts.concurrency;
   if (!isObservable(concurrency)) checkCapacity(where, 'concurrency', concurrency);
-  const queue = bufferConfig<T>(where, opts.capacity ?? 1000, opts);
+  const queue = bufferConfig<T>(where, opts.capacity === undefined ? 1000 : opts.capacity, opts);
   const ordered = opts.ordered === undefined ? false : checkBoolean(where, 'ordered', opts.ordered);
   const signal = checkSignal(where, opts.signal);
   const onJobError = checkFunction<(failure: JobFailure<T>) => void>(
