@@ -6,7 +6,7 @@
  * beside the same pipeline in Effect `Stream` (`mapEffect` with `concurrency`, as Effect's
  * documentation recommends) and in RxJS `mergeMap`s (`pipelineCases.ts` builds all three).
  *
- * Targets (from the issue "Pipelines hold end to end"):
+ * Targets the project sets itself for a pipeline of stages:
  * - throughput: at least 2x Effect's;
  * - memory: the peak heap grows by at most 5 MB from 100k to 1M messages. The `mergeMap`
  *   chain, fed by the same synchronous producer, grows with every message: measured in the
@@ -209,7 +209,7 @@ async function overloadRows(): Promise<Row[]> {
       name,
       unit: 'MB',
       value: sluice.mb,
-      baseline: "the issue's allowance",
+      baseline: 'the allowance sluice sets itself',
       baselineValue: FLAT_LIMIT_MB,
       higherIsBetter: false,
       target: '<= 1x',
