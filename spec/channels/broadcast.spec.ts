@@ -5,6 +5,7 @@ import { type BroadcastReceiver, broadcast, ChannelClosedError, LaggedError } fr
 import { describe, expect, it } from 'vitest';
 import { type BroadcastCore, CORE } from '../../src/internal/broadcastCore.js';
 import { type Demand, type Pullable, pull } from '../../src/internal/demand.js';
+import { flush, track } from '../support/promises.js';
 
 function coreOf<T>(handle: object): BroadcastCore<T> {
   return (handle as { [CORE]: BroadcastCore<T> })[CORE];
@@ -568,6 +569,20 @@ describe('broadcast: counting receivers', () => {
     tx2.close();
     await waiting;
     expect(rx2.isClosed).toBe(true);
+  });
+
+  it('tx.closed() waits again once a receiver joins after the last one left', async () => {
+    const [tx, rx] = broadcast<number>(2);
+    rx.close();
+    await tx.closed(); // nobody reads
+    const sub = rx.subscribe(); // a receiver of its own joins
+    const again = track(tx.closed());
+    const alsoAgain = track(tx.closed());
+    await flush();
+    expect([again.status, alsoAgain.status]).toEqual(['pending', 'pending']);
+    sub.unsubscribe();
+    await flush();
+    expect([again.status, alsoAgain.status]).toEqual(['resolved', 'resolved']);
   });
 });
 

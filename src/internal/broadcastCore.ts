@@ -2,6 +2,7 @@ import type { TryRecvResult } from '../channels/types.js';
 import { ChannelClosedError, LaggedError } from '../errors.js';
 import type { Demand, Sink } from './demand.js';
 import { Ring } from './ring.js';
+import { Latch } from './waiting/latch.js';
 import { WaitList } from './waiting/waitList.js';
 
 /** What a reader that fell more than `capacity` behind gets. */
@@ -115,7 +116,8 @@ export class BroadcastCore<T> {
   senders = 1;
   private sendClosed = false;
   private failure: { error: unknown } | undefined;
-  private closedWaiters: Array<() => void> | undefined;
+  /** Every `closed()` caller shares one promise (a new one if the channel opened again). */
+  private closedLatch = new Latch();
 
   // ---- counters -----------------------------------------------------------------------------
   /** Messages accepted by `send`. */
@@ -194,9 +196,8 @@ export class BroadcastCore<T> {
   /** Resolves once no receiver remains or sending closed: nobody will read a new message. */
   closed(): Promise<void> {
     if (this.sendClosed || this.receiverCount === 0) return RESOLVED;
-    return new Promise<void>((resolve) => {
-      (this.closedWaiters ??= []).push(resolve);
-    });
+    if (this.closedLatch.isOpen) this.closedLatch = new Latch();
+    return this.closedLatch.wait();
   }
 
   private closeSending(): void {
@@ -484,9 +485,7 @@ export class BroadcastCore<T> {
   }
 
   private notifyClosed(): void {
-    const waiters = this.closedWaiters;
-    this.closedWaiters = undefined;
-    if (waiters) for (const resolve of waiters) resolve();
+    this.closedLatch.open();
   }
 
   /** Why a handle's reader gets nothing more: the error its pending and later calls reject with. */

@@ -1,6 +1,7 @@
 import type { TryRecvResult } from '../channels/types.js';
 import { ChannelClosedError } from '../errors.js';
 import type { Demand, Sink } from './demand.js';
+import { Latch } from './waiting/latch.js';
 
 /** One reader of the value: a subscription, an async iterator or a `recv()`. */
 interface Reader<T> {
@@ -46,7 +47,8 @@ export class OneshotCore<T> {
   private senderDone = false;
   private receiverClosed = false;
   private readonly readers = new Set<Reader<T>>();
-  private closedWaiters: Array<() => void> | undefined;
+  /** Every `closed()` caller shares one promise (a new one if the channel opened again). */
+  private closedLatch = new Latch();
 
   /** A send would fail: the value was sent, the sender ended, or the receiver closed. */
   get senderClosed(): boolean {
@@ -103,9 +105,8 @@ export class OneshotCore<T> {
 
   closed(): Promise<void> {
     if (this.senderClosed) return RESOLVED;
-    return new Promise<void>((resolve) => {
-      (this.closedWaiters ??= []).push(resolve);
-    });
+    if (this.closedLatch.isOpen) this.closedLatch = new Latch();
+    return this.closedLatch.wait();
   }
 
   // ---- receiver side ------------------------------------------------------------------
@@ -216,9 +217,7 @@ export class OneshotCore<T> {
   }
 
   private notifyClosed(): void {
-    const waiters = this.closedWaiters;
-    this.closedWaiters = undefined;
-    if (waiters) for (const resolve of waiters) resolve();
+    this.closedLatch.open();
   }
 
   private closedError(): ChannelClosedError {

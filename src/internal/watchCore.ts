@@ -1,6 +1,7 @@
 import type { TryRecvResult } from '../channels/types.js';
 import { ChannelClosedError } from '../errors.js';
 import type { Demand, Sink } from './demand.js';
+import { Latch } from './waiting/latch.js';
 
 /** A `changed()` or `recv()` waiting on a receiver handle for a version it has not seen. */
 interface Waiter<T> {
@@ -73,7 +74,8 @@ export class WatchCore<T> {
   private readonly waiting = new Set<Handle<T>>();
   private pumping = false;
   private again = false;
-  private closedWaiters: Array<() => void> | undefined;
+  /** Every `closed()` caller shares one promise (a new one if the channel opened again). */
+  private closedLatch = new Latch();
 
   constructor(initial: T) {
     this.value = initial;
@@ -115,9 +117,8 @@ export class WatchCore<T> {
 
   closed(): Promise<void> {
     if (this.senderClosed) return RESOLVED;
-    return new Promise<void>((resolve) => {
-      (this.closedWaiters ??= []).push(resolve);
-    });
+    if (this.closedLatch.isOpen) this.closedLatch = new Latch();
+    return this.closedLatch.wait();
   }
 
   // ---- receiver handles ---------------------------------------------------------------
@@ -308,9 +309,7 @@ export class WatchCore<T> {
   }
 
   private notifyClosed(): void {
-    const waiters = this.closedWaiters;
-    this.closedWaiters = undefined;
-    if (waiters) for (const resolve of waiters) resolve();
+    this.closedLatch.open();
   }
 
   private senderClosedError(where: string): ChannelClosedError {
