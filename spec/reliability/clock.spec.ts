@@ -1,6 +1,7 @@
 import { lastValueFrom, of, Subject, toArray } from 'rxjs';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { atLeastOnce, dedupe, MessageQueue } from '../../src/index.js';
+import { monotonicScheduler } from '../../src/internal/time/monotonicScheduler.js';
 import { flush, track } from '../support/promises.js';
 
 /**
@@ -121,5 +122,44 @@ describe.each([
     await vi.advanceTimersByTimeAsync(10); // the deadline, then the retry after a backoff of 0
     expect(calls).toBe(2);
     expect(await out).toHaveLength(1);
+  });
+});
+
+describe('the monotonic default clock under a busy machine', () => {
+  it('a pause between its clock reads never turns it into the wall clock', () => {
+    const realNow = Date.now;
+    let wall = realNow();
+    Date.now = () => {
+      wall += 5; // every read 5 ms after the last: a GC pause or a busy core between reads
+      return wall;
+    };
+    try {
+      const now = monotonicScheduler.now();
+      expect(now).toBeLessThan(1e12); // not a wall-clock time: leases would all expire at once
+      expect(Math.abs(now - performance.now())).toBeLessThan(1000);
+    } finally {
+      Date.now = realNow;
+    }
+  });
+
+  it('a queue whose clock reads are slow keeps every lease', () => {
+    const realNow = Date.now;
+    let calls = 0;
+    Date.now = () => realNow() + (++calls % 2) * 3; // alternate reads 3 ms apart
+    try {
+      const queue = new MessageQueue<number>({ capacity: Number.POSITIVE_INFINITY });
+      let refused = 0;
+      let previous: string | undefined;
+      for (let i = 0; i < 2000; i++) {
+        queue.enqueue(i);
+        const delivery = queue.dequeue();
+        if (previous !== undefined && !queue.ack(previous).ok) refused++;
+        previous = delivery?.receipt;
+      }
+      expect(refused).toBe(0);
+      void queue.close();
+    } finally {
+      Date.now = realNow;
+    }
   });
 });

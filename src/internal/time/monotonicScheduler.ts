@@ -15,13 +15,20 @@ import { asyncScheduler, type SchedulerAction, type SchedulerLike, type Subscrip
  * `TestScheduler.run()`, which makes `asyncScheduler` virtual without anything being injected,
  * this clock follows it: `asyncScheduler.now()` then no longer reads `Date.now()`.
  */
+/** 2001-09-09 in ms since 1970: a time no virtual clock reaches and every wall clock passed. */
+const WALL_CLOCK_FLOOR = 1e12;
+
 export const monotonicScheduler: SchedulerLike = {
   now(): number {
-    const async = asyncScheduler.now();
-    // Equal to Date.now() (give or take the millisecond ticking between the two reads) unless
-    // TestScheduler.run() delegated it to virtual time.
-    const wall = Date.now();
-    return async - wall <= 1 && wall - async <= 1 ? performance.now() : async;
+    // asyncScheduler.now() is Date.now() unless TestScheduler.run() delegated it to virtual
+    // time. Bracketing it between two wall-clock reads tells which, however long a pause (a
+    // GC, a busy machine) falls between the reads: comparing one read with one other read
+    // mistook a pause of more than a millisecond for virtual time and returned the wall clock.
+    const before = Date.now();
+    const scheduled = asyncScheduler.now();
+    if (scheduled >= before && scheduled <= Date.now()) return performance.now();
+    // Virtual time counts frames from zero; anything near the wall clock is the wall clock.
+    return scheduled < WALL_CLOCK_FLOOR ? scheduled : performance.now();
   },
   schedule<S>(
     work: (this: SchedulerAction<S>, state?: S) => void,
