@@ -21,13 +21,10 @@ const WALL_CLOCK_FLOOR = 1e12;
 export const monotonicScheduler: SchedulerLike = {
   now(): number {
     // asyncScheduler.now() is Date.now() unless TestScheduler.run() delegated it to virtual
-    // time. Bracketing it between two wall-clock reads tells which, however long a pause (a
-    // GC, a busy machine) falls between the reads: comparing one read with one other read
-    // mistook a pause of more than a millisecond for virtual time and returned the wall clock.
-    const before = Date.now();
+    // time, which counts frames from zero and never comes near a wall-clock time. One read
+    // decides: comparing two clock reads instead mistook a pause between them (a GC, a busy
+    // core) for virtual time and returned the wall clock.
     const scheduled = asyncScheduler.now();
-    if (scheduled >= before && scheduled <= Date.now()) return performance.now();
-    // Virtual time counts frames from zero; anything near the wall clock is the wall clock.
     return scheduled < WALL_CLOCK_FLOOR ? scheduled : performance.now();
   },
   schedule<S>(
