@@ -76,6 +76,16 @@ export interface WorkerPoolConfig<T> extends OverflowOptions<T> {
   readonly onJobError?: (failure: JobFailure<T>) => void;
 }
 
+const WORKERPOOL_OPTIONS = optionNames<WorkerPoolConfig<unknown>>()({
+  concurrency: 1,
+  capacity: 1,
+  overflow: 1,
+  onOverflow: 1,
+  ordered: 1,
+  signal: 1,
+  onJobError: 1,
+});
+
 /**
  * Runs `work` on each job with at most `concurrency` jobs at once, pulling jobs only as workers
  * free up: `mergeMap(work, concurrency)` with backpressure, a bounded queue, graceful drain, and
@@ -148,16 +158,6 @@ export interface WorkerPoolConfig<T> extends OverflowOptions<T> {
  * assert.equal(running.max, 2);
  * ```
  */
-const WORKERPOOL_OPTIONS = optionNames<WorkerPoolConfig<unknown>>()({
-  concurrency: 1,
-  capacity: 1,
-  overflow: 1,
-  onOverflow: 1,
-  ordered: 1,
-  signal: 1,
-  onJobError: 1,
-});
-
 export function workerPool<T, R>(
   work: (job: T, context: WorkerContext) => ObservableInput<R>,
   config?: WorkerPoolConfig<T>,
