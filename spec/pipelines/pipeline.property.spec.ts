@@ -15,16 +15,16 @@
  * - a drain at a random moment (the producer stops, or the first pool's `signal` is aborted)
  *   keeps the books balanced.
  *
- * A second property multicasts a source (optionally through `bounded` or an ordered
- * `workerPool`) with `shareBounded(capacity)` to 2 or 3 subscribers, each with its own tail (a
- * `workerPool` of its own concurrency and durations, or a consumer pulling one message every
- * `pace` frames); the first is there from the start and stays, the others join at a random frame
- * and may leave at a random frame. At every step the producer is never further ahead of a
- * present subscriber than the channel + the stage before + the share's `capacity` + that
- * subscriber's tail (`capacity + concurrency`, or 1 pulled) + a small constant; at the end the
- * share took every accepted message once, in order, and each subscriber that stayed completed
- * having output exactly the messages the share took after it joined (in order when it pulls):
- * leaving never stalls the others.
+ * A second property multicasts a source (optionally through `bounded` or an ordered `workerPool`)
+ * with `shareBounded(capacity)` to 2 or 3 subscribers, each with its own tail (a `workerPool` of
+ * its own concurrency and durations, a consumer pulling one message every `pace` frames, or a
+ * plain RxJS subscriber); the first is there from the start and stays, the others join at a
+ * random frame and may leave at a random frame. At every step the producer is never further ahead
+ * of a present subscriber than the channel + the stage before + the share's `capacity` + that
+ * subscriber's tail (`capacity + concurrency`, 1 pulled, 0 for a plain subscriber) + a small
+ * constant; at the end the share took every accepted message once, in order, and each subscriber
+ * that stayed completed having output exactly the messages the share took after it joined (in
+ * order unless through its pool): leaving never stalls the others.
  */
 import fc from 'fast-check';
 import {
@@ -863,7 +863,8 @@ interface SubscriberSpec {
         readonly capacity: number;
         readonly durations: readonly number[];
       }
-    | { readonly kind: 'pull'; readonly pace: number };
+    | { readonly kind: 'pull'; readonly pace: number }
+    | { readonly kind: 'subscribe' };
   readonly joinAt: number;
   readonly leaveAt: number | null;
 }
@@ -888,6 +889,7 @@ const subscriberTail: fc.Arbitrary<SubscriberSpec['tail']> = fc.oneof(
     durations,
   }),
   fc.record({ kind: fc.constant('pull' as const), pace: small(6) }),
+  fc.constant({ kind: 'subscribe' as const }),
 );
 
 const sharedSpec: fc.Arbitrary<SharedSpec> = fc.record({
@@ -953,7 +955,9 @@ function describeShared(spec: SharedSpec): string {
     const tail =
       s.tail.kind === 'pool'
         ? `workerPool(concurrency ${s.tail.concurrency}, capacity ${s.tail.capacity}, takes [${s.tail.durations}])`
-        : `pull 1 every ${s.tail.pace}`;
+        : s.tail.kind === 'pull'
+          ? `pull 1 every ${s.tail.pace}`
+          : 'subscribe';
     const when = `${s.joinAt > 0 ? ` joins at ${s.joinAt}` : ''}${s.leaveAt !== null ? ` leaves at ${s.leaveAt}` : ''}`;
     return `#${k + 1} ${tail}${when}`;
   });
@@ -984,7 +988,8 @@ function sharedBoundOf(spec: SharedSpec, sub: SubscriberSpec): number {
   else if (spec.before?.stage === 'workerPool') {
     sum += spec.before.capacity + spec.before.concurrency;
   }
-  sum += sub.tail.kind === 'pool' ? sub.tail.capacity + sub.tail.concurrency : 1;
+  if (sub.tail.kind === 'pool') sum += sub.tail.capacity + sub.tail.concurrency;
+  else if (sub.tail.kind === 'pull') sum += 1;
   return sum + SLACK;
 }
 
@@ -1112,6 +1117,9 @@ async function runShared(spec: SharedSpec): Promise<SharedOutcome> {
         )
         .subscribe(sink);
       reader.cancel = () => s.unsubscribe();
+    } else if (sub.tail.kind === 'subscribe') {
+      const s = shared.subscribe(sink);
+      reader.cancel = () => s.unsubscribe();
     } else {
       const pace = sub.tail.pace;
       const demand = (shared as unknown as Pullable<Msg>)[pull](sink);
@@ -1224,14 +1232,14 @@ function sharedVerdict(spec: SharedSpec, outcome: SharedOutcome): string | undef
     if (r.left) {
       const extra = minus(r.received, expected);
       if (extra.length > 0) return `subscriber #${k + 1} (left) got [${extra}] it should not`;
-      if (tail.kind === 'pull' && r.received.some((id, j) => expected[j] !== id)) {
+      if (tail.kind !== 'pool' && r.received.some((id, j) => expected[j] !== id)) {
         return `subscriber #${k + 1} (left) got [${r.received}], not a prefix of [${expected}]`;
       }
       continue;
     }
     if (!r.completed) return `subscriber #${k + 1} did not complete (${where[k]})`;
     const same =
-      tail.kind === 'pull'
+      tail.kind !== 'pool'
         ? r.received.join() === expected.join()
         : sorted(r.received).join() === sorted(expected).join();
     if (!same)
