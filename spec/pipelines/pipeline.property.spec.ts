@@ -14,6 +14,17 @@
  * - nothing errored, nothing stalled, and an ordered pipeline kept its order;
  * - a drain at a random moment (the producer stops, or the first pool's `signal` is aborted)
  *   keeps the books balanced.
+ *
+ * A second property multicasts a source (optionally through `bounded` or an ordered `workerPool`)
+ * with `shareBounded(capacity)` to 2 or 3 subscribers, each with its own tail (a `workerPool` of
+ * its own concurrency and durations, a consumer pulling one message every `pace` frames, or a
+ * plain RxJS subscriber); the first is there from the start and stays, the others join at a
+ * random frame and may leave at a random frame. At every step the producer is never further ahead
+ * of a present subscriber than the channel + the stage before + the share's `capacity` + that
+ * subscriber's tail (`capacity + concurrency`, 1 pulled, 0 for a plain subscriber) + a small
+ * constant; at the end the share took every accepted message once, in order, and each subscriber
+ * that stayed completed having output exactly the messages the share took after it joined (in
+ * order unless through its pool): leaving never stalls the others.
  */
 import fc from 'fast-check';
 import {
@@ -45,14 +56,17 @@ import {
   idempotent,
   mpsc,
   type OverflowPolicy,
+  shareBounded,
   workerPool,
 } from '../../src/index.js';
+import { type Demand, type Pullable, PullObservable, pull } from '../../src/internal/demand.js';
 import { ManualClock } from '../queue/manualClock.js';
 import { flush } from '../support/promises.js';
 
 /** Allowed overshoot beyond Σ(capacity + concurrency): a small constant, whatever the pipeline. */
 const SLACK = 4;
 const RUNS = 500;
+const SHARE_RUNS = 300;
 
 interface Msg {
   readonly id: number;
@@ -834,6 +848,406 @@ function base(
   };
 }
 
+// ---------------------------------------------------------------- a shared pipeline
+
+/**
+ * A source (optionally through one order-keeping stage) multicast by `shareBounded(capacity)`
+ * to 2 or 3 subscribers, each with its own tail and pace. The first subscriber is there from
+ * frame 0 and stays; the others may join late and one may leave at a random frame.
+ */
+interface SubscriberSpec {
+  readonly tail:
+    | {
+        readonly kind: 'pool';
+        readonly concurrency: number;
+        readonly capacity: number;
+        readonly durations: readonly number[];
+      }
+    | { readonly kind: 'pull'; readonly pace: number }
+    | { readonly kind: 'subscribe' };
+  readonly joinAt: number;
+  readonly leaveAt: number | null;
+}
+
+interface SharedSpec {
+  readonly source: 'fromIterable' | 'mpsc';
+  readonly channelCapacity: number;
+  readonly messages: number;
+  /** A demand-aware stage between the source and the share (no operator, so demand crosses). */
+  readonly before: StageSpec | null;
+  readonly capacity: number;
+  readonly subscribers: readonly SubscriberSpec[];
+  /** Frame at which the producer stops, if any. */
+  readonly stopAt: number | null;
+}
+
+const subscriberTail: fc.Arbitrary<SubscriberSpec['tail']> = fc.oneof(
+  fc.record({
+    kind: fc.constant('pool' as const),
+    concurrency: small(3),
+    capacity: small(4),
+    durations,
+  }),
+  fc.record({ kind: fc.constant('pull' as const), pace: small(6) }),
+  fc.constant({ kind: 'subscribe' as const }),
+);
+
+const sharedSpec: fc.Arbitrary<SharedSpec> = fc.record({
+  source: fc.constantFrom<SharedSpec['source']>('fromIterable', 'mpsc'),
+  channelCapacity: small(4),
+  messages: fc.integer({ min: 0, max: 40 }),
+  before: fc.option(
+    fc.oneof(
+      fc.record({
+        stage: fc.constant('bounded' as const),
+        capacity: small(4),
+        overflow: fc.constant<Policy>('block'),
+      }),
+      fc.record({
+        stage: fc.constant('workerPool' as const),
+        concurrency: small(3),
+        capacity: small(4),
+        ordered: fc.constant(true),
+        overflow: fc.constant<Policy>('block'),
+        durations,
+      }),
+    ),
+    { nil: null },
+  ),
+  capacity: small(6),
+  subscribers: fc
+    .tuple(
+      subscriberTail,
+      fc.array(
+        fc.record({
+          tail: subscriberTail,
+          joinAt: fc.integer({ min: 0, max: 40 }),
+          leaveAfter: fc.option(fc.integer({ min: 0, max: 40 }), { nil: null }),
+        }),
+        { minLength: 1, maxLength: 2 },
+      ),
+    )
+    .map(([first, others]) => [
+      { tail: first, joinAt: 0, leaveAt: null },
+      ...others.map(({ tail, joinAt, leaveAfter }) => ({
+        tail,
+        joinAt,
+        leaveAt: leaveAfter === null ? null : joinAt + leaveAfter,
+      })),
+    ]),
+  stopAt: fc.option(fc.integer({ min: 0, max: 60 }), { nil: null }),
+});
+
+function describeShared(spec: SharedSpec): string {
+  const parts = [
+    spec.source === 'mpsc'
+      ? `mpsc(${spec.channelCapacity}) fed ${spec.messages} by send()`
+      : `fromIterable(${spec.messages})`,
+  ];
+  if (spec.before?.stage === 'bounded') parts.push(`bounded(${spec.before.capacity})`);
+  else if (spec.before?.stage === 'workerPool') {
+    parts.push(
+      `workerPool(concurrency ${spec.before.concurrency}, capacity ${spec.before.capacity}, ordered, takes [${spec.before.durations}])`,
+    );
+  }
+  parts.push(`shareBounded(${spec.capacity})`);
+  const subs = spec.subscribers.map((s, k) => {
+    const tail =
+      s.tail.kind === 'pool'
+        ? `workerPool(concurrency ${s.tail.concurrency}, capacity ${s.tail.capacity}, takes [${s.tail.durations}])`
+        : s.tail.kind === 'pull'
+          ? `pull 1 every ${s.tail.pace}`
+          : 'subscribe';
+    const when = `${s.joinAt > 0 ? ` joins at ${s.joinAt}` : ''}${s.leaveAt !== null ? ` leaves at ${s.leaveAt}` : ''}`;
+    return `#${k + 1} ${tail}${when}`;
+  });
+  parts.push(`{ ${subs.join('; ')} }`);
+  if (spec.stopAt !== null) parts.push(`(producer stops at frame ${spec.stopAt})`);
+  return parts.join(' → ');
+}
+
+/** What each subscriber saw, and where the share's sequence stood when it joined. */
+interface SharedReader {
+  /** Messages the share had taken from its source when this subscriber joined. */
+  base: number;
+  joined: boolean;
+  left: boolean;
+  completed: boolean;
+  error: unknown;
+  readonly received: number[];
+  cancel: () => void;
+}
+
+/**
+ * The bound of one subscriber: the channel, the stage before the share, the share's capacity
+ * and the subscriber's own tail (a pool's capacity + concurrency, one pulled message).
+ */
+function sharedBoundOf(spec: SharedSpec, sub: SubscriberSpec): number {
+  let sum = (spec.source === 'mpsc' ? spec.channelCapacity : 0) + spec.capacity;
+  if (spec.before?.stage === 'bounded') sum += spec.before.capacity;
+  else if (spec.before?.stage === 'workerPool') {
+    sum += spec.before.capacity + spec.before.concurrency;
+  }
+  if (sub.tail.kind === 'pool') sum += sub.tail.capacity + sub.tail.concurrency;
+  else if (sub.tail.kind === 'pull') sum += 1;
+  return sum + SLACK;
+}
+
+/**
+ * Books of a shared run: `check` also measures how far the producer is ahead of each present
+ * subscriber: entered − (the share's sequence before it joined) − what it has output.
+ */
+class SharedBooks extends Books {
+  /** Ids as the share took them from its source. */
+  readonly shared: number[] = [];
+  readonly readers: SharedReader[] = [];
+  /** The most messages the producer was ever ahead of a present subscriber. */
+  worstAhead = 0;
+
+  constructor(private readonly spec: SharedSpec) {
+    super(Number.POSITIVE_INFINITY);
+  }
+
+  override check(step: string): void {
+    super.check(step);
+    this.readers.forEach((r, k) => {
+      if (!r.joined || r.left || r.completed) return;
+      const ahead = this.entered.length - r.base - r.received.length;
+      const bound = sharedBoundOf(this.spec, this.spec.subscribers[k]!);
+      if (ahead > this.worstAhead) this.worstAhead = ahead;
+      if (this.violation === undefined && ahead > bound) {
+        this.violation = `${ahead} messages ahead of subscriber #${k + 1} after ${step}, bound ${bound}`;
+      }
+    });
+  }
+}
+
+/** The source, seen by the share as the same pull source, recording what the share takes. */
+function spied(source: Observable<Msg>, books: SharedBooks): Observable<Msg> {
+  const inner = source as unknown as Pullable<Msg>;
+  return new PullObservable<Msg>(
+    (sink): Demand<Msg> =>
+      inner[pull]({
+        next: (m: Msg) => {
+          books.shared.push(m.id);
+          books.check('taken by the share');
+          sink.next(m);
+        },
+        error: (e: unknown) => sink.error(e),
+        complete: () => sink.complete(),
+      }),
+  );
+}
+
+interface SharedOutcome {
+  readonly books: SharedBooks;
+  readonly stalled: boolean;
+}
+
+async function runShared(spec: SharedSpec): Promise<SharedOutcome> {
+  const clock = new ManualClock();
+  const books = new SharedBooks(spec);
+  let stopProducing = false;
+
+  let source: Observable<Msg>;
+  let channel: ReturnType<typeof mpsc<Msg>> | undefined;
+  let producing: Promise<void> = Promise.resolve();
+  if (spec.source === 'fromIterable') {
+    const produce = function* (): Generator<Msg> {
+      for (let id = 0; id < spec.messages && !stopProducing; id++) {
+        books.entered.push(id);
+        books.check('pull from the iterable');
+        yield { id };
+      }
+    };
+    source = fromIterable({ [Symbol.iterator]: produce });
+  } else {
+    channel = mpsc<Msg>(spec.channelCapacity);
+    const [tx] = channel;
+    source = channel[1];
+    producing = (async () => {
+      for (let id = 0; id < spec.messages && !stopProducing; id++) {
+        try {
+          await tx.send({ id });
+        } catch {
+          return;
+        }
+        books.entered.push(id);
+        books.check('send accepted');
+      }
+      tx.close();
+    })();
+  }
+  if (spec.before)
+    source = source.pipe(
+      stageOf(spec.before, 0, books, clock, undefined, []).op,
+    ) as Observable<Msg>;
+  // completed stays completed: a subscriber joining after the end gets nothing, not a new run
+  const shared = spied(source, books).pipe(
+    shareBounded<Msg>(spec.capacity, { resetOnComplete: false }),
+  );
+
+  const join = (k: number): void => {
+    const sub = spec.subscribers[k]!;
+    const reader = books.readers[k]!;
+    reader.joined = true;
+    reader.base = books.shared.length;
+    const sink = {
+      next: (m: unknown) => {
+        reader.received.push((m as Msg).id);
+        books.check(`output of subscriber #${k + 1}`);
+      },
+      error: (e: unknown) => {
+        reader.error = e;
+      },
+      complete: () => {
+        reader.completed = true;
+        books.check(`subscriber #${k + 1} completed`);
+      },
+    };
+    if (sub.tail.kind === 'pool') {
+      const tail = sub.tail;
+      const s = shared
+        .pipe(
+          workerPool(
+            (m: Msg) =>
+              job(books, k + 1, tail.durations[m.id % tail.durations.length]!, clock, () => m),
+            { concurrency: tail.concurrency, capacity: tail.capacity },
+          ),
+        )
+        .subscribe(sink);
+      reader.cancel = () => s.unsubscribe();
+    } else if (sub.tail.kind === 'subscribe') {
+      const s = shared.subscribe(sink);
+      reader.cancel = () => s.unsubscribe();
+    } else {
+      const pace = sub.tail.pace;
+      const demand = (shared as unknown as Pullable<Msg>)[pull](sink);
+      let ticker: Subscription | undefined;
+      const tick = (): Subscription =>
+        clock.schedule(() => {
+          if (reader.completed || reader.error !== undefined || reader.left) return;
+          ticker = tick();
+          demand.request(1);
+        }, pace);
+      demand.request(1);
+      ticker = tick();
+      reader.cancel = () => {
+        ticker?.unsubscribe();
+        demand.cancel();
+      };
+    }
+    books.check(`subscriber #${k + 1} joined`);
+  };
+  for (let k = 0; k < spec.subscribers.length; k++) {
+    books.readers.push({
+      base: 0,
+      joined: false,
+      left: false,
+      completed: false,
+      error: undefined,
+      received: [],
+      cancel: () => undefined,
+    });
+  }
+
+  const settled = (): boolean =>
+    books.readers.every((r) => r.joined && (r.completed || r.left || r.error !== undefined));
+  let stalled = false;
+  let quietSince = 0;
+  let events = -1;
+  for (let frame = 0; !settled(); frame++) {
+    await flush(3);
+    if (frame === spec.stopAt) stopProducing = true;
+    spec.subscribers.forEach((sub, k) => {
+      const reader = books.readers[k]!;
+      if (!reader.joined && sub.joinAt === frame) join(k);
+      if (reader.joined && !reader.completed && !reader.left && sub.leaveAt === frame) {
+        reader.left = true;
+        reader.cancel();
+        books.check(`subscriber #${k + 1} left`);
+      }
+    });
+    if (books.events !== events) {
+      events = books.events;
+      quietSince = frame;
+    } else if (frame - quietSince > 3000) {
+      stalled = true;
+      break;
+    }
+    clock.advance(1);
+  }
+  await flush(3);
+  for (const r of books.readers) r.cancel();
+  if (channel) {
+    const [, rx] = channel;
+    rx.close();
+    for (;;) {
+      const got = rx.tryRecv();
+      if (!got.ok) break;
+      books.leftover.push(got.value.id);
+    }
+    stopProducing = true;
+    await producing;
+  }
+  return { books, stalled };
+}
+
+const sorted = (ids: readonly number[]): number[] => [...ids].sort((a, b) => a - b);
+
+/**
+ * The books of a shared run. The share takes every accepted message once, in order (what is
+ * left in the channel excepted). Subscriber k, joining when the share had taken `base` messages,
+ * must output exactly `shared.slice(base)`: in that order when it pulls, as a multiset through
+ * its pool; a subscriber that left output part of it (a prefix when it pulls).
+ */
+function sharedVerdict(spec: SharedSpec, outcome: SharedOutcome): string | undefined {
+  const { books } = outcome;
+  const where = books.readers.map((r, k) => `#${k + 1}: base ${r.base}, got [${r.received}]`);
+  if (outcome.stalled)
+    return `the shared pipeline stalled (shared [${books.shared}]; ${where.join('; ')})`;
+  if (books.violation) return `bound exceeded: ${books.violation}`;
+  for (let i = 0; i < spec.subscribers.length + 1; i++) {
+    const limit =
+      i === 0
+        ? spec.before?.stage === 'workerPool'
+          ? spec.before.concurrency
+          : Number.POSITIVE_INFINITY
+        : (() => {
+            const tail = spec.subscribers[i - 1]!.tail;
+            return tail.kind === 'pool' ? tail.concurrency : Number.POSITIVE_INFINITY;
+          })();
+    if ((books.maxRunning[i] ?? 0) > limit)
+      return `stage ${i} ran ${books.maxRunning[i]} jobs, limit ${limit}`;
+  }
+  const accepted = minus(books.entered, books.leftover);
+  if (sorted(accepted).join() !== books.shared.join()) {
+    return `the share took [${books.shared}] of the accepted [${sorted(accepted)}]`;
+  }
+  for (let k = 0; k < books.readers.length; k++) {
+    const r = books.readers[k]!;
+    const tail = spec.subscribers[k]!.tail;
+    if (r.error !== undefined) return `subscriber #${k + 1} errored: ${String(r.error)}`;
+    const expected = books.shared.slice(r.base);
+    if (r.left) {
+      const extra = minus(r.received, expected);
+      if (extra.length > 0) return `subscriber #${k + 1} (left) got [${extra}] it should not`;
+      if (tail.kind !== 'pool' && r.received.some((id, j) => expected[j] !== id)) {
+        return `subscriber #${k + 1} (left) got [${r.received}], not a prefix of [${expected}]`;
+      }
+      continue;
+    }
+    if (!r.completed) return `subscriber #${k + 1} did not complete (${where[k]})`;
+    const same =
+      tail.kind !== 'pool'
+        ? r.received.join() === expected.join()
+        : sorted(r.received).join() === sorted(expected).join();
+    if (!same)
+      return `subscriber #${k + 1} output [${r.received}], expected [${expected}] (base ${r.base})`;
+  }
+  return undefined;
+}
+
 describe('pipelines of sluice stages', () => {
   it(`hold the bound, lose nothing and never stall (${RUNS} random pipelines)`, async () => {
     await fc.assert(
@@ -843,6 +1257,17 @@ describe('pipelines of sluice stages', () => {
         if (wrong) throw new Error(`${wrong}\n  in ${describePipeline(spec)}`);
       }),
       { numRuns: RUNS },
+    );
+  });
+
+  it(`a shareBounded stage holds the bound per subscriber, loses nothing for any and never stalls (${SHARE_RUNS} random pipelines)`, async () => {
+    await fc.assert(
+      fc.asyncProperty(sharedSpec, async (spec) => {
+        const outcome = await runShared(spec);
+        const wrong = sharedVerdict(spec, outcome);
+        if (wrong) throw new Error(`${wrong}\n  in ${describeShared(spec)}`);
+      }),
+      { numRuns: SHARE_RUNS },
     );
   });
 
