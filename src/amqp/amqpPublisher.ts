@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type { ConfirmChannel, Message } from 'amqplib';
-import { type Observer, config as rxConfig } from 'rxjs';
+import type { Observer } from 'rxjs';
 import { ChannelClosedError, ChannelFullError } from 'sluice';
+import { reportUnhandledError } from '../internal/reportUnhandledError.js';
 import {
   checkBoolean,
   checkFunction,
@@ -358,11 +359,7 @@ export class AmqpPublisher<T> implements Observer<T> {
       this.#onFailure(error);
       return;
     }
-    const handler = rxConfig.onUnhandledError;
-    setTimeout(() => {
-      if (handler) handler(error);
-      else throw error;
-    });
+    reportUnhandledError(error);
   }
 
   #acquire(signal: AbortSignal | undefined): Promise<void> {

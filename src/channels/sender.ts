@@ -3,7 +3,7 @@ import { type Observer, Subscription } from 'rxjs';
 import { ChannelClosedError, ChannelFullError } from '../errors.js';
 import type { ChannelCore } from '../internal/channelCore.js';
 import { type Demand, type Pullable, pull, sendFrom } from '../internal/demand.js';
-import { reportUnhandledError } from '../internal/fromIterableCore.js';
+import { reportUnhandledError } from '../internal/reportUnhandledError.js';
 import { signalOption } from '../internal/validate.js';
 import type { SendOptions, TrySendResult } from './types.js';
 

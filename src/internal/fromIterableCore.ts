@@ -1,5 +1,6 @@
-import { config } from 'rxjs';
 import type { Demand, Sink } from './demand.js';
+import { reportUnhandledError } from './reportUnhandledError.js';
+
 import { checkCapacity, describe } from './validate.js';
 
 /**
@@ -17,19 +18,6 @@ const ENDED: Demand = Object.freeze({
   },
   cancel() {},
 });
-
-/**
- * An error that has nowhere to go (the consumer has cancelled, or a sink broke the protocol by
- * throwing): handed to RxJS's `config.onUnhandledError` when set, otherwise rethrown
- * asynchronously, the way RxJS reports an error no subscriber can take. Never swallowed.
- */
-export function reportUnhandledError(err: unknown): void {
-  queueMicrotask(() => {
-    const handler = config.onUnhandledError;
-    if (handler) handler(err);
-    else throw err;
-  });
-}
 
 /** Which iteration protocol to use: async wins when a value offers both, as in RxJS `from`. */
 export function iterableKind(iterable: unknown): 'sync' | 'async' {

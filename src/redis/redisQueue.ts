@@ -37,7 +37,7 @@ import {
   type ReleaseResult,
 } from 'sluice';
 import { scheduleAt as timerAt } from '../internal/deadlineTimer.js';
-import { reportUnhandledError } from '../internal/fromIterableCore.js';
+import { reportUnhandledError } from '../internal/reportUnhandledError.js';
 import { monotonicScheduler } from '../internal/time/monotonicScheduler.js';
 import {
   checkCapacity,
