@@ -15,6 +15,7 @@ import {
   watch,
   workerPool,
 } from '../../src/index.js';
+import { redisBroadcast } from '../../src/redis/index.js';
 
 /** Plain JavaScript callers: options typed loosely, as a JS file would pass them. */
 const loose = (options: Record<string, unknown>): never => options as never;
@@ -64,6 +65,15 @@ describe('misspelled options are refused, with the nearest valid name', () => {
     expect(() => toAsyncIterable(of(1), loose({ capcity: 2 }))).toThrow(/did you mean "capacity"/);
     expect(() => shareBounded(2, loose({ resetOnRefcountZero: false }))).toThrow(
       /did you mean "resetOnRefCountZero"/,
+    );
+  });
+
+  it('sluice/redis constructors', () => {
+    expect(() => redisBroadcast(loose({ capacty: 4 }))).toThrow(
+      new TypeError('redisBroadcast: unknown option "capacty" (did you mean "capacity"?)'),
+    );
+    expect(() => redisBroadcast(loose({ connection: {}, name: 'b', capacity: 4 }))).toThrow(
+      /redisBroadcast: connection must be a Redis client/,
     );
   });
 

@@ -95,12 +95,6 @@ export function wantsReadAhead(source: unknown): boolean {
   return isPullable(source) && (source as unknown as Record<symbol, unknown>)[readAhead] === true;
 }
 
-/** Ends a pull subscription gracefully where the source supports it, at once otherwise. */
-export function stopOrCancel(demand: Demand): void {
-  if (demand.stop !== undefined) demand.stop();
-  else demand.cancel();
-}
-
 /**
  * Subscribes a plain RxJS subscriber to a pull source. Used as the `subscribe` function of every
  * demand-aware Observable in sluice: with unlimited demand, or, when a downstream sluice stage

@@ -9,14 +9,10 @@ import {
   checkOneOf,
   checkOptions,
   describe,
+  optionNames,
 } from '../internal/validate.js';
-import {
-  decodeError,
-  encodeError,
-  jsonSerializer,
-  type RedisQueueSerializer,
-  serializeOrThrow,
-} from './codec.js';
+import { checkConnection, checkSerializer } from './checkClient.js';
+import { decodeError, encodeError, type RedisQueueSerializer, serializeOrThrow } from './codec.js';
 import { type Demand, PullObservable, type Sink } from './demand.js';
 import type { RedisQueueConnection } from './redisQueue.js';
 
@@ -352,6 +348,17 @@ class Receiver<T> extends PullObservable<T> implements RedisBroadcastReceiver<T>
   }
 }
 
+const REDIS_BROADCAST_OPTIONS = optionNames<RedisBroadcastOptions<unknown>>()({
+  connection: 1,
+  name: 1,
+  capacity: 1,
+  prefix: 1,
+  lag: 1,
+  onLag: 1,
+  serializer: 1,
+  blockTime: 1,
+});
+
 /**
  * A broadcast channel across processes, on one Redis Stream: every receiver, in any process,
  * gets every message sent after it joined, and one that falls more than `capacity` behind is
@@ -422,19 +429,8 @@ class Receiver<T> extends PullObservable<T> implements RedisBroadcastReceiver<T>
 export function redisBroadcast<T>(
   options: RedisBroadcastOptions<T>,
 ): [tx: RedisBroadcastSender<T>, rx: RedisBroadcastReceiver<T>] {
-  const opts = checkOptions<RedisBroadcastOptions<T>>(NAME, options);
-  const connection = opts.connection as Partial<RedisQueueConnection> | undefined;
-  if (
-    connection === null ||
-    typeof connection !== 'object' ||
-    typeof connection.call !== 'function' ||
-    typeof connection.duplicate !== 'function' ||
-    typeof connection.disconnect !== 'function'
-  ) {
-    throw new TypeError(
-      `${NAME}: connection must be a Redis client (an ioredis Redis instance), got ${describe(connection)}`,
-    );
-  }
+  const opts = checkOptions<RedisBroadcastOptions<T>>(NAME, options, REDIS_BROADCAST_OPTIONS);
+  const connection = checkConnection(NAME, opts.connection);
   for (const [key, value, empty] of [
     ['name', opts.name, false],
     ['prefix', opts.prefix ?? 'sluice:', true],
@@ -446,27 +442,16 @@ export function redisBroadcast<T>(
     }
   }
   const capacity = checkCapacity(NAME, 'capacity', opts.capacity, false);
-  const serializer = opts.serializer as Partial<RedisQueueSerializer<T>> | undefined;
-  if (
-    serializer !== undefined &&
-    (serializer === null ||
-      typeof serializer !== 'object' ||
-      typeof serializer.serialize !== 'function' ||
-      typeof serializer.deserialize !== 'function')
-  ) {
-    throw new TypeError(
-      `${NAME}: serializer must be an object with serialize and deserialize functions, got ${describe(serializer)}`,
-    );
-  }
+  const serializer = checkSerializer<T>(NAME, opts.serializer);
   const base = `${opts.prefix ?? 'sluice:'}{${opts.name}}`;
   const channel: Channel<T> = {
-    connection: connection as RedisQueueConnection,
+    connection,
     stream: `${base}:b`,
     meta: `${base}:bm`,
     capacity,
     lag: opts.lag === undefined ? 'skip' : checkOneOf(NAME, 'lag', opts.lag, ['skip', 'error']),
     onLag: checkFunction<(skipped: number) => void>(NAME, 'onLag', opts.onLag, true),
-    serializer: (serializer as RedisQueueSerializer<T> | undefined) ?? jsonSerializer<T>(),
+    serializer,
     blockTime:
       opts.blockTime === undefined ? 1_000 : checkInteger(NAME, 'blockTime', opts.blockTime, 1),
   };

@@ -61,13 +61,8 @@ import {
   SEND_OPTIONS,
 } from '../queue/optionNames.js';
 import { CallBatch } from './batch.js';
-import {
-  decodeError,
-  encodeError,
-  jsonSerializer,
-  type RedisQueueSerializer,
-  serializeOrThrow,
-} from './codec.js';
+import { checkConnection, checkSerializer } from './checkClient.js';
+import { decodeError, encodeError, type RedisQueueSerializer, serializeOrThrow } from './codec.js';
 import { pullDeliveries } from './deliverySource.js';
 import { makePullable } from './demand.js';
 import { type RedisQueueKeys, redisQueueKeys } from './keys.js';
@@ -379,19 +374,7 @@ export class RedisQueue<T> implements QueueStore<T> {
    */
   constructor(options: RedisQueueOptions<T>) {
     const opts = checkOptions<RedisQueueOptions<T>>(NAME, options, REDIS_QUEUE_OPTIONS);
-    const connection = opts.connection as Partial<RedisQueueConnection> | undefined;
-    if (
-      connection === null ||
-      typeof connection !== 'object' ||
-      typeof connection.call !== 'function' ||
-      typeof connection.duplicate !== 'function' ||
-      typeof connection.disconnect !== 'function'
-    ) {
-      throw new TypeError(
-        `${NAME}: connection must be a Redis client (an ioredis Redis instance), got ${describe(connection)}`,
-      );
-    }
-    this.connection = connection as RedisQueueConnection;
+    this.connection = checkConnection(NAME, opts.connection);
     if (typeof opts.name !== 'string') {
       throw new TypeError(`${NAME}: name must be a non-empty string, got ${describe(opts.name)}`);
     }
@@ -430,19 +413,7 @@ export class RedisQueue<T> implements QueueStore<T> {
       dead.onEvict,
       true,
     );
-    const serializer = opts.serializer as Partial<RedisQueueSerializer<T>> | undefined;
-    if (
-      serializer !== undefined &&
-      (serializer === null ||
-        typeof serializer !== 'object' ||
-        typeof serializer.serialize !== 'function' ||
-        typeof serializer.deserialize !== 'function')
-    ) {
-      throw new TypeError(
-        `${NAME}: serializer must be an object with serialize and deserialize functions, got ${describe(serializer)}`,
-      );
-    }
-    this.serializer = (serializer as RedisQueueSerializer<T> | undefined) ?? jsonSerializer<T>();
+    this.serializer = checkSerializer<T>(NAME, opts.serializer);
     if (
       opts.consumer !== undefined &&
       (typeof opts.consumer !== 'string' || opts.consumer === '')
