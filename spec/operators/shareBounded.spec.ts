@@ -1,5 +1,6 @@
 import {
   catchError,
+  count,
   lastValueFrom,
   map,
   mergeMap,
@@ -420,5 +421,44 @@ describe('shareBounded: a demand-aware source is paced by the slowest subscriber
     expect(a.got.length).toBe(20_000);
     expect(b.got.length).toBe(20_000);
     expect(b.log).toEqual(['complete']);
+  });
+});
+
+describe('shareBounded: room across RxJS operators', () => {
+  it('a pool before it, through map, is paced by the slowest subscriber', async () => {
+    let produced = 0;
+    function* numbers() {
+      for (let i = 0; i < 2000; i++) {
+        produced++;
+        yield i;
+      }
+    }
+    let slowDone = 0;
+    let mostAhead = 0;
+    const shared = fromIterable(numbers()).pipe(
+      workerPool(async (n: number) => n, { concurrency: 4 }), // both subscribers join first
+      map((n) => n * 2),
+      shareBounded(4),
+    );
+    const slow = lastValueFrom(
+      shared.pipe(
+        workerPool(
+          async (n: number) => {
+            await new Promise((resolve) => setImmediate(resolve));
+            slowDone++;
+            mostAhead = Math.max(mostAhead, produced - slowDone);
+            return n;
+          },
+          { concurrency: 1, capacity: 2 },
+        ),
+        count(),
+      ),
+    );
+    const fast = lastValueFrom(shared.pipe(count()));
+    const [slowCount, fastCount] = await Promise.all([slow, fast]);
+    expect(slowCount).toBe(2000);
+    expect(fastCount).toBe(2000);
+    // the pool in front holds at most 4, the share 4, the slow tail 2 + 1: never the whole source
+    expect(mostAhead).toBeLessThanOrEqual(4 + 4 + 2 + 1 + 2);
   });
 });

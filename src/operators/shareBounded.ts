@@ -84,9 +84,10 @@ const SHARE_BOUNDED_OPTIONS = optionNames<ShareBoundedConfig<unknown>>()({
  * source and fail every subscriber with `ChannelFullError`, carrying the message, after each
  * has read what was held for it. A subscriber that leaves stops counting at once: the
  * messages only it still needed are released and the source is asked for more, so leaving
- * never stalls the others. Demand does not cross foreign operators: in
- * `rx.pipe(map(f), shareBounded(n))` the source of `shareBounded` is `map`'s output, a push
- * source; put `shareBounded` right after the sluice stage.
+ * never stalls the others. Demand crosses synchronous RxJS operators: in
+ * `rx.pipe(workerPool(w), map(f), shareBounded(n))` the pool is paced by the room the share
+ * has left; operators that hold values in time (`delay`, `observeOn`) cannot carry it, and the
+ * policy above then applies.
  *
  * **Errors.** A source error reaches each subscriber after the messages held for it. An
  * exception thrown by `onOverflow` reaches the code that emitted the message.
