@@ -2,16 +2,15 @@
  * Soak: millions of messages through each part with one long-lived `AbortSignal` passed to every
  * waiting call, as a service that shares one shutdown signal does. Every wait registers on the
  * signal and must leave it when it settles; the heap after a full GC must stay flat (target:
- * growth within 5 MB). Each waiting call registers on the signal, which costs a few
- * microseconds, so the default is 1M messages per part (about a minute for all five on a shared
- * 2-core machine); `SOAK_MESSAGES=5000000 npm run bench -- soak` runs the full 5M soak.
+ * growth within 5 MB). The default is 5M messages per part (a few minutes for all five on a
+ * 2-core machine); `SOAK_MESSAGES=1000000 npm run bench -- soak` runs a shorter one.
  * @module
  */
 import { broadcast, MessageQueue, mpmc, mpsc, watch } from '../src/index.js';
 import { canMeasureHeap, type Row, row, settledHeap } from './harness.js';
 
 const group = 'soak';
-const N = Number(process.env.SOAK_MESSAGES ?? 1_000_000);
+const N = Number(process.env.SOAK_MESSAGES ?? 5_000_000);
 const WARMUP = 50_000;
 const MB = 1024 * 1024;
 
