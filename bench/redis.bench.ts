@@ -45,7 +45,9 @@ const IN_FLIGHT = 64;
 const BULK = 1_000;
 const CONSUMED = 20_000;
 const CONCURRENCY = 16;
-const ROUNDS = 3;
+const ROUNDS = Number(process.env.REDIS_BENCH_ROUNDS ?? 3);
+/** While tuning: REDIS_BENCH_PAIRS=2,3 runs only those pairs (0 enqueue, 1 bulk, 2-3 consume). */
+const only = process.env.REDIS_BENCH_PAIRS?.split(',').map(Number);
 const here = fileURLToPath(import.meta.url);
 
 type Kind = 'sluice' | 'bullmq';
@@ -374,6 +376,11 @@ export async function run(): Promise<Row[]> {
     const ceilings = { plain: [] as number[], piped: [] as number[] };
     for (let round = 0; round < ROUNDS; round++) {
       for (const [i, pair] of pairs.entries()) {
+        if (only !== undefined && !only.includes(i)) {
+          values[i]!.sluice.push(Number.NaN);
+          values[i]!.other.push(Number.NaN);
+          continue;
+        }
         values[i]!.sluice.push(await pair.sluice());
         values[i]!.other.push(await pair.other());
       }

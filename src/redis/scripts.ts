@@ -329,6 +329,8 @@ if read then
   local dl = now + VT
   local deadline = -1
   if dl ~= INF then deadline = dl end
+  -- the same for every entry of the batch: formatted once
+  local dlScore, dlText = score(dl), str(deadline)
   for k, entry in ipairs(entries) do
     local e, fields = entry[1], entry[2] or {}
     local seq = field(fields, 'k')
@@ -361,10 +363,10 @@ if read then
       local n = (tonumber(r[4]) or 0) + 1
       local lk = string.format('%016d', t0 + k) .. ':' .. seq
       local nonce = string.sub(nonces, k * 16 - 15, k * 16)
-      leases[#leases + 1] = score(dl)
+      leases[#leases + 1] = dlScore
       leases[#leases + 1] = lk
-      redis.call('HSET', M(seq), 'a', a, 'n', n, 's', 'f', 'rk', nonce, 'lk', lk, 'end', '', 'dl', str(deadline))
-      out[#out + 1] = { r[5], r[6] or '', a, seq .. ':' .. str(n) .. ':' .. nonce .. ':' .. Q, deadline }
+      redis.call('HSET', M(seq), 'a', a, 'n', n, 's', 'f', 'rk', nonce, 'lk', lk, 'end', '', 'dl', dlText)
+      out[#out + 1] = { r[5], r[6] or '', a, seq .. ':' .. n .. ':' .. nonce .. ':' .. Q, deadline }
     end
   end
   if #leases > 0 then
