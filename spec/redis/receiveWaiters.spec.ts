@@ -1,14 +1,30 @@
 /**
  * Waiting `receive`s of one `RedisQueue` handle share one poll loop: a thousand idle waits cost
  * one receive script per blocking read (per `blockTime`), not one each; they are served first
- * come, first served from one script's deliveries; an aborted wait leaves the line at once.
+ * come, first served from one script's deliveries; an aborted wait leaves the line at once,
+ * its timer with it (100k aborted waits are checked on the heap after a full collection).
  * Script calls and blocking reads are counted through the server's command statistics; what
  * only Redis can show is polled with a bounded deadline, and no duration is asserted.
  */
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { afterEach, expect, it } from 'vitest';
 import { RedisQueue } from '../../src/redis/index.js';
 import { ManualClock } from '../queue/manualClock.js';
 import { describeRedis, useRedisServer, waitFor } from './redisServer.js';
+
+function collector(): () => void {
+  const existing = (globalThis as { gc?: () => void }).gc;
+  if (existing) return existing;
+  setFlagsFromString('--expose-gc');
+  return runInNewContext('gc') as () => void;
+}
+
+function heapAfterGc(gc: () => void): number {
+  gc();
+  gc();
+  return process.memoryUsage().heapUsed;
+}
 
 describeRedis('RedisQueue waiting receives', () => {
   const redis = useRedisServer();
@@ -116,5 +132,38 @@ describeRedis('RedisQueue waiting receives', () => {
     expect((await callsSince(connection)).scripts).toBe(0);
     await queue.enqueue('x');
     expect((await staying).map((d) => d.payload)).toEqual(['x']);
+  });
+
+  it('100k aborted waiting receives, with and without a time limit, leave < 1 MB behind', {
+    timeout: 120_000,
+  }, async () => {
+    const gc = collector();
+    const clock = new ManualClock();
+    const queue = new RedisQueue<string>({
+      connection: redis.connect(),
+      name: `waiters${++count}`,
+      clock: 'scheduler',
+      scheduler: clock,
+      blockTime: 60_000,
+    });
+    opened.push(queue as RedisQueue<unknown>);
+    const gaveUp = new Error('gave up');
+    const round = async () => {
+      const controllers: AbortController[] = [];
+      const parked: Promise<unknown>[] = [];
+      for (let i = 0; i < 1000; i++) {
+        const controller = new AbortController();
+        controllers.push(controller);
+        const wait = i % 2 === 0 ? 3_600_000 : Number.POSITIVE_INFINITY;
+        parked.push(queue.receive({ wait, signal: controller.signal }));
+      }
+      for (let i = controllers.length - 1; i >= 0; i--) controllers[i]!.abort(gaveUp);
+      const outcomes = await Promise.allSettled(parked);
+      expect(outcomes.every((o) => o.status === 'rejected' && o.reason === gaveUp)).toBe(true);
+    };
+    await round();
+    const before = heapAfterGc(gc);
+    for (let i = 0; i < 100; i++) await round();
+    expect(heapAfterGc(gc) - before).toBeLessThan(1024 * 1024);
   });
 });
