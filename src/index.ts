@@ -57,6 +57,7 @@ export type {
   ReceiveOptions,
   RedriveResult,
   ReleaseResult,
+  ScheduleOptions,
 } from './queue/index.js';
 
 // errors

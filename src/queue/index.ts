@@ -31,4 +31,5 @@ export type {
   ReceiveOptions,
   RedriveResult,
   ReleaseResult,
+  ScheduleOptions,
 } from './types.js';

@@ -30,6 +30,7 @@ import {
   SEND_OPTIONS,
 } from './optionNames.js';
 import { QueueCore } from './queueCore.js';
+import { RepeatingJobs } from './repeatingJobs.js';
 import type { QueueStore } from './store.js';
 import type {
   AckResult,
@@ -49,6 +50,7 @@ import type {
   ReceiveOptions,
   RedriveResult,
   ReleaseResult,
+  ScheduleOptions,
 } from './types.js';
 
 const NAME = 'MessageQueue';
@@ -160,6 +162,7 @@ function checkIds(where: string, ids: unknown): Iterable<string> | undefined {
  */
 export class MessageQueue<T> implements QueueStore<T> {
   private readonly core: QueueCore<T>;
+  private readonly repeating: RepeatingJobs<T>;
   /** Dead letters as they happen (hot); completes when `close()` finishes. */
   readonly deadLettered: Observable<QueueDeadLetter<T>>;
 
@@ -181,6 +184,10 @@ export class MessageQueue<T> implements QueueStore<T> {
       opts.deadLetter,
       DEAD_LETTER_OPTIONS,
     );
+    const dedupWindow =
+      opts.dedupWindow === undefined
+        ? 300_000
+        : checkDuration(NAME, 'dedupWindow', opts.dedupWindow, true);
     this.core = new QueueCore<T>({
       visibilityTimeout:
         opts.visibilityTimeout === undefined
@@ -193,10 +200,7 @@ export class MessageQueue<T> implements QueueStore<T> {
       capacity: buffer.capacity,
       overflow: buffer.overflow,
       onOverflow: buffer.onOverflow,
-      dedupWindow:
-        opts.dedupWindow === undefined
-          ? 300_000
-          : checkDuration(NAME, 'dedupWindow', opts.dedupWindow, true),
+      dedupWindow,
       deadCapacity:
         dead.capacity === undefined
           ? 10_000
@@ -210,6 +214,14 @@ export class MessageQueue<T> implements QueueStore<T> {
       scheduler: checkScheduler<SchedulerLike>(NAME, opts.scheduler) ?? monotonicScheduler,
     });
     this.deadLettered = this.core.deadSubject.asObservable();
+    const scheduler = this.core.scheduler;
+    this.repeating = new RepeatingJobs<T>({
+      name: NAME,
+      scheduler,
+      now: () => scheduler.now(),
+      dedupWindow,
+      enqueue: (payload, options) => this.enqueue(payload, options),
+    });
   }
 
   /** Milliseconds a delivery is leased for. */
@@ -447,6 +459,43 @@ export class MessageQueue<T> implements QueueStore<T> {
   }
 
   /**
+   * Enqueues `payload` every `options.every` ms until `unschedule(id)` or `close()`: a repeating
+   * job. Calling it again with the same id replaces the schedule, so it is safe to call at
+   * every start. Ticks fall on whole multiples of `every` on the queue's scheduler clock, and
+   * tick `k` is enqueued with the id `<id>@<k>`, so the deduplication window keeps one message
+   * per tick (the queue needs `dedupWindow > 0`). A tick missed while the process was stalled
+   * is not made up. Each tick's result goes to `onTick`; a failed enqueue (a full queue under
+   * `'error'` or `'block'`) goes to `onError`, and the schedule goes on.
+   *
+   * @throws TypeError or RangeError for a bad id or option, or after `close()`.
+   * @example
+   * ```ts
+   * import assert from 'node:assert/strict';
+   * import { TestScheduler } from 'rxjs/testing';
+   * import { MessageQueue } from 'sluice';
+   *
+   * const scheduler = new TestScheduler(assert.deepEqual);
+   * scheduler.run(({ flush }) => {
+   *   const queue = new MessageQueue<string>({ scheduler });
+   *   queue.schedule('report', 'send the daily report', { every: 1_000 });
+   *   scheduler.schedule(() => queue.unschedule('report'), 3_500);
+   *   flush();
+   *   const ids: string[] = [];
+   *   for (let d = queue.dequeue(); d; d = queue.dequeue()) ids.push(d.id);
+   *   assert.deepEqual(ids, ['report@1', 'report@2', 'report@3']);
+   * });
+   * ```
+   */
+  schedule(id: string, payload: T, options: ScheduleOptions): void {
+    this.repeating.set(id, payload, options);
+  }
+
+  /** Stops the repeating job `id`; returns whether one was running. Messages already enqueued stay. */
+  unschedule(id: string): boolean {
+    return this.repeating.delete(id);
+  }
+
+  /**
    * Stops deliveries now and, after in-flight messages had `grace` ms to be settled, releases
    * the rest back to the queue without counting an attempt. Waiting receives resolve `[]`,
    * consumers drain and complete, waiting sends reject with `ChannelClosedError`; later
@@ -460,6 +509,7 @@ export class MessageQueue<T> implements QueueStore<T> {
     try {
       const opts = checkOptions<CloseOptions>(where, options, CLOSE_OPTIONS);
       const grace = opts.grace === undefined ? 0 : checkDuration(where, 'grace', opts.grace, true);
+      this.repeating.close();
       return this.core.close(grace);
     } catch (error) {
       return Promise.reject(error);

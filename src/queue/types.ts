@@ -185,6 +185,25 @@ export interface QueueStats {
   readonly deadEvicted: number;
 }
 
+/**
+ * Options of `schedule`: a message enqueued every `every` ms.
+ *
+ * Ticks fall on whole multiples of `every` on the queue's clock and tick `k` is enqueued with
+ * the id `<schedule id>@<k>`, so the queue's deduplication keeps one message per tick however
+ * many processes run the same schedule.
+ */
+export interface ScheduleOptions {
+  /** Milliseconds between two messages, > 0. */
+  readonly every: number;
+  /** What each tick's enqueue did (`'duplicate'` when another process enqueued the tick first). */
+  readonly onTick?: (result: EnqueueResult) => void;
+  /**
+   * A tick's enqueue failed (a full queue under `'error'`/`'block'`, a lost connection). The
+   * schedule goes on. @default the error goes to RxJS's unhandled-error path
+   */
+  readonly onError?: (error: unknown) => void;
+}
+
 /** Options of `close`. */
 export interface CloseOptions {
   /**

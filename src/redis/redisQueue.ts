@@ -35,6 +35,7 @@ import {
   type ReceiveOptions,
   type RedriveResult,
   type ReleaseResult,
+  type ScheduleOptions,
 } from 'sluice';
 import { scheduleAt as timerAt } from '../internal/deadlineTimer.js';
 import { reportUnhandledError } from '../internal/reportUnhandledError.js';
@@ -60,6 +61,7 @@ import {
   RECEIVE_OPTIONS,
   SEND_OPTIONS,
 } from '../queue/optionNames.js';
+import { RepeatingJobs } from '../queue/repeatingJobs.js';
 import { CallBatch } from './batch.js';
 import { checkConnection, checkSerializer } from './checkClient.js';
 import { decodeError, encodeError, type RedisQueueSerializer, serializeOrThrow } from './codec.js';
@@ -329,6 +331,7 @@ export class RedisQueue<T> implements QueueStore<T> {
   private readonly nonces = new NoncePool();
   /** Every waiting receive of this handle, served by one loop of receive scripts. */
   private readonly receiver: ReceiveLoop<T>;
+  private readonly repeating: RepeatingJobs<T>;
 
   /** Leases this handle handed out and has not seen end: receipt → deadline (store clock). */
   private readonly leases = new Map<string, number>();
@@ -436,6 +439,15 @@ export class RedisQueue<T> implements QueueStore<T> {
     });
     // `consume` pulls deliveries in batches sized by its free workers (demand protocol).
     makePullable(this, (sink) => pullDeliveries(this, sink));
+    // Processes number ticks alike on the wall clock (the lease clock stays Redis's).
+    const sched = this.sched;
+    this.repeating = new RepeatingJobs<T>({
+      name: NAME,
+      scheduler: sched,
+      now: this.clock === 'scheduler' ? () => sched.now() : () => Date.now(),
+      dedupWindow: this.window,
+      enqueue: (payload, options) => this.enqueue(payload, options),
+    });
   }
 
   /** Milliseconds a delivery is leased for. */
@@ -982,6 +994,26 @@ export class RedisQueue<T> implements QueueStore<T> {
   }
 
   /**
+   * Enqueues `payload` every `options.every` ms until `unschedule(id)` or `close()`, as
+   * `MessageQueue.schedule` does. Ticks fall on whole multiples of `every` of the wall clock
+   * (of `scheduler.now()` with `clock: 'scheduler'`) and tick `k` is enqueued with the id
+   * `<id>@<k>`: every process that runs the same schedule names a tick alike, and the
+   * deduplication window keeps one message per tick, so a fleet enqueues each tick once. The
+   * processes' clocks must agree within half of `every` (NTP does far better). Calling it again
+   * with the same id replaces this handle's schedule: safe to call at every start.
+   *
+   * @throws TypeError or RangeError for a bad id or option, or after `close()`.
+   */
+  schedule(id: string, payload: T, options: ScheduleOptions): void {
+    this.repeating.set(id, payload, options);
+  }
+
+  /** Stops this handle's repeating job `id`; returns whether one was running. */
+  unschedule(id: string): boolean {
+    return this.repeating.delete(id);
+  }
+
+  /**
    * Closes this handle: no new deliveries to it (waiting receives resolve `[]`), waiting sends
    * reject with `ChannelClosedError`, later enqueues too. Leases this handle handed out get
    * `grace` ms to be settled, then are released without counting an attempt. The queue's data
@@ -1000,6 +1032,7 @@ export class RedisQueue<T> implements QueueStore<T> {
       return Promise.reject(error);
     }
     this.closed = true;
+    this.repeating.close();
     this.closing = new Promise<CloseResult>((resolve) => {
       this.closeResolve = resolve;
     });
