@@ -1,4 +1,4 @@
-import type { TryRecvResult } from '../channels/types.js';
+import type { TryRecvResult } from '../tryRecvResult.js';
 import { ChannelClosedError, LaggedError } from '../errors.js';
 import type { Demand, Sink } from './demand.js';
 import { Ring } from './ring.js';

@@ -1,4 +1,4 @@
-import type { TryRecvResult } from '../channels/types.js';
+import type { TryRecvResult } from '../tryRecvResult.js';
 import { ChannelClosedError } from '../errors.js';
 import type { Demand, Sink } from './demand.js';
 import { Latch } from './waiting/latch.js';
