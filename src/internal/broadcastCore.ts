@@ -62,12 +62,6 @@ const RESOLVED: Promise<void> = Promise.resolve();
 const NO_DEMAND: Demand = Object.freeze({ request() {}, cancel() {} });
 
 /**
- * Hidden key under which the public sender and receiver objects keep their core, so tests can
- * inspect the one ring (`slotCount`) without it becoming public API.
- */
-export const CORE: unique symbol = Symbol('sluice.broadcastCore');
-
-/**
  * The engine of `broadcast`: one ring of `capacity` slots addressed by sequence number
  * (slot = seq mod capacity), shared by every reader; each reader keeps only a cursor.
  *
