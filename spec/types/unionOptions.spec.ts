@@ -19,8 +19,8 @@ import {
   mpsc,
   type OverflowHandler,
   type OverflowPolicy,
-  watch,
   type WorkerPoolConfig,
+  watch,
   workerPool,
 } from 'sluice';
 import { describe, expectTypeOf, it } from 'vitest';

@@ -1,5 +1,5 @@
-import type { TryRecvResult } from '../tryRecvResult.js';
 import { ChannelClosedError, LaggedError } from '../errors.js';
+import type { TryRecvResult } from '../tryRecvResult.js';
 import type { Demand, Sink } from './demand.js';
 import { Ring } from './ring.js';
 import { Latch } from './waiting/latch.js';

@@ -1,6 +1,6 @@
+import { ChannelClosedError, ChannelFullError, ReceiverBusyError } from '../errors.js';
 import type { TryRecvResult } from '../tryRecvResult.js';
 import type { TrySendResult } from '../trySendResult.js';
-import { ChannelClosedError, ChannelFullError, ReceiverBusyError } from '../errors.js';
 import type { Demand, Sink } from './demand.js';
 import { type BufferConfig, PolicyBuffer } from './policyBuffer.js';
 import { Latch } from './waiting/latch.js';

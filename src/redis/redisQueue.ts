@@ -66,6 +66,7 @@ import { decodeError, encodeError, type RedisQueueSerializer, serializeOrThrow }
 import { pullDeliveries } from './deliverySource.js';
 import { makePullable } from './demand.js';
 import { type RedisQueueKeys, redisQueueKeys } from './keys.js';
+import { RedisCommandError } from './redisCommandError.js';
 import { type ScriptName, scripts } from './scripts.js';
 
 const NAME = 'RedisQueue';
@@ -522,8 +523,7 @@ export class RedisQueue<T> implements QueueStore<T> {
   }
 
   private failure(where: string, error: unknown): Error {
-    const detail = error instanceof Error ? error.message : String(error);
-    return new Error(`${where}: the Redis call failed: ${detail}`, { cause: error });
+    return new RedisCommandError(where, error);
   }
 
   /** Reports dead letters evicted by a script to `onEvict`. */
