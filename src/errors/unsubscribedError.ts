@@ -1,8 +1,10 @@
 /**
  * The consumer running a handler was unsubscribed, so the handler should stop: it is the
- * `reason` of the handler's aborted `signal` in `consume` and `consumeQueue` (and in
- * `consumeAmqp` of `sluice/amqp`). The delivery is given back uncounted, to be redelivered;
- * it gets no outcome, since nobody is listening any more. `where` names the consumer.
+ * `reason` of the handler's aborted `signal` in `consume` and `consumeQueue`, and in
+ * `consumeAmqp` of `sluice/amqp` when that runs with a `timeout` (without one, its handlers
+ * get the worker pool's signal, which aborts with the standard `AbortError`). The delivery is
+ * given back uncounted, to be redelivered; it gets no outcome, since nobody is listening any
+ * more. `where` names the consumer.
  *
  * A drain (aborting the consumer's own `signal`, or the queue's `close()`) is not an
  * unsubscribe: running handlers finish undisturbed.
