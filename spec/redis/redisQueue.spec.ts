@@ -15,6 +15,7 @@ import { ChannelClosedError, ChannelFullError } from '../../src/errors.js';
 import type { QueueDeadLetter } from '../../src/queue/types.js';
 import {
   jsonSerializer,
+  RedisCommandError,
   RedisQueue,
   type RedisQueueOptions,
   redisQueueKeys,
@@ -352,7 +353,8 @@ describeRedis('RedisQueue on a real redis-server', () => {
     const [d] = await queue.receive();
     connection.disconnect();
     const error = await queue.ack(d!.receipt).catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(Error);
+    expect(error).toBeInstanceOf(RedisCommandError);
+    expect(error).toMatchObject({ name: 'RedisCommandError', operation: 'RedisQueue.ack' });
     expect((error as Error).message).toMatch(/^RedisQueue\.ack: the Redis call failed: /);
     expect((error as Error).cause).toBeInstanceOf(Error);
     await expect(queue.enqueue('y')).rejects.toThrow(/^RedisQueue\.enqueue: the Redis call failed/);

@@ -8,7 +8,7 @@ import {
   type Subscription,
   TimeoutError,
 } from 'rxjs';
-import { workerPool } from 'sluice';
+import { UnsubscribedError, workerPool } from 'sluice';
 import {
   checkDuration,
   checkFunction,
@@ -321,7 +321,7 @@ function handle<T>(
       handlerSub?.unsubscribe();
       if (!running) return;
       running = false;
-      controller?.abort(new Error('consumeAmqp: unsubscribed'));
+      controller?.abort(new UnsubscribedError('consumeAmqp'));
       message.nack({ requeue: true });
     };
   });

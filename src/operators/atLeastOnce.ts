@@ -6,6 +6,7 @@ import {
   type SchedulerLike,
   Subscription,
 } from 'rxjs';
+import { NoAckError } from '../errors/noAckError.js';
 import { AckTimeoutError, DeliveryFailedError } from '../errors.js';
 import { BoundedStage } from '../internal/boundedStage.js';
 import { clampDelay, type Scheduled, scheduleAt } from '../internal/deadlineTimer.js';
@@ -202,10 +203,7 @@ class Attempt<T, A> extends Subscription implements Observer<A> {
   complete(): void {
     if (this.closed) return;
     try {
-      this.hooks.failed(
-        this,
-        new Error(`${WHERE}: delivery completed without an ack (attempt ${this.n})`),
-      );
+      this.hooks.failed(this, new NoAckError(this.n));
     } finally {
       this.unsubscribe();
     }

@@ -6,6 +6,8 @@ import {
   type Subscription,
   TimeoutError,
 } from 'rxjs';
+import { LeaseLostError } from '../errors/leaseLostError.js';
+import { UnsubscribedError } from '../errors/unsubscribedError.js';
 import { scheduleAt as at } from '../internal/deadlineTimer.js';
 import { type Demand, isPullable, PullObservable, pull, type Sink } from '../internal/demand.js';
 import { monotonicScheduler } from '../internal/time/monotonicScheduler.js';
@@ -336,7 +338,7 @@ function handle<T>(
               }
               phase = DONE;
               stopTimers();
-              stopHandler(new Error(`consume: the lease on message ${message.id} was lost`));
+              stopHandler(new LeaseLostError(message.id, r.reason));
               finish({ status: 'lost', message, reason: r.reason });
             },
           );
@@ -360,9 +362,7 @@ function handle<T>(
         if (phase !== RUNNING) return;
         phase = DONE;
         stopTimers();
-        stopHandler(
-          new Error(`consume: the queue closed and released the lease on message ${message.id}`),
-        );
+        stopHandler(new LeaseLostError(message.id, 'released'));
         finish({ status: 'lost', message, reason: 'released' });
       });
     }
@@ -401,7 +401,7 @@ function handle<T>(
       handlerSub?.unsubscribe();
       if (phase !== RUNNING) return;
       phase = DONE;
-      controller.abort(new Error('consume: unsubscribed'));
+      controller.abort(new UnsubscribedError('consume'));
       // Give the lease back without counting the attempt. If the store fails to, the lease
       // runs out on its own and the message is redelivered: nothing is lost.
       try {

@@ -70,6 +70,7 @@ import { makePullable } from './demand.js';
 import { type RedisQueueKeys, redisQueueKeys } from './keys.js';
 import { NoncePool } from './nonces.js';
 import { type Pass, ReceiveLoop } from './receiveLoop.js';
+import { RedisCommandError } from './redisCommandError.js';
 import { type ScriptName, scripts } from './scripts.js';
 
 const NAME = 'RedisQueue';
@@ -524,8 +525,7 @@ export class RedisQueue<T> implements QueueStore<T> {
   }
 
   private failure(where: string, error: unknown): Error {
-    const detail = error instanceof Error ? error.message : String(error);
-    return new Error(`${where}: the Redis call failed: ${detail}`, { cause: error });
+    return new RedisCommandError(where, error);
   }
 
   /** Reports dead letters evicted by a script to `onEvict`. */
