@@ -80,7 +80,10 @@ export class DeliveryFailedError<T = unknown> extends Error implements ValueCarr
   readonly value: T | undefined;
   readonly attempts: number;
   constructor(value: T, attempts: number, cause: unknown) {
-    super(`delivery failed after ${attempts} attempt${attempts === 1 ? '' : 's'}`, { cause });
+    super(
+      `delivery failed after ${attempts} attempt${attempts === 1 ? '' : 's'}: ${causeText(cause)}`,
+      { cause },
+    );
     this.value = value;
     this.attempts = attempts;
   }
@@ -111,4 +114,16 @@ export class AckTimeoutError extends Error {
  */
 export class ReceiverBusyError extends Error {
   override readonly name = 'ReceiverBusyError' as const;
+}
+
+/** What a cause says in one line: its name and message, or what it is. */
+function causeText(cause: unknown): string {
+  if (cause instanceof Error) return cause.message === '' ? cause.name : `${cause.name}: ${cause.message}`;
+  if (typeof cause === 'string') return cause;
+  if (cause === undefined) return 'no error given';
+  try {
+    return String(cause);
+  } catch {
+    return Object.prototype.toString.call(cause);
+  }
 }
