@@ -109,6 +109,24 @@ export class AckTimeoutError extends Error {
 }
 
 /**
+ * A `workerPool` job ran past its `timeout` and was abandoned: its `signal` is aborted with this
+ * error as the reason and its result unsubscribed. It is reported like any failed job: to
+ * `onJobError` with the job, or as the error of the output.
+ */
+export class JobTimeoutError<T = unknown> extends Error implements ValueCarrying<T> {
+  override readonly name = 'JobTimeoutError' as const;
+  /** The job that timed out. */
+  readonly value: T | undefined;
+  /** The limit it went past, in milliseconds from the job's start. */
+  readonly timeout: number;
+  constructor(value: T, timeout: number) {
+    super(`workerPool: job did not finish within ${timeout}ms`);
+    this.value = value;
+    this.timeout = timeout;
+  }
+}
+
+/**
  * A receiver that serves one consumer at a time (an `mpsc` receiver, like tokio's) was asked
  * to serve a second one while the first was still active.
  */
@@ -118,7 +136,8 @@ export class ReceiverBusyError extends Error {
 
 /** What a cause says in one line: its name and message, or what it is. */
 function causeText(cause: unknown): string {
-  if (cause instanceof Error) return cause.message === '' ? cause.name : `${cause.name}: ${cause.message}`;
+  if (cause instanceof Error)
+    return cause.message === '' ? cause.name : `${cause.name}: ${cause.message}`;
   if (typeof cause === 'string') return cause;
   if (cause === undefined) return 'no error given';
   try {
