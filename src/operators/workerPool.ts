@@ -523,6 +523,10 @@ class Pool<T, R> implements Sink<T> {
         return false;
       }
     }
+    if (this.busy < this.limit && lanes.enter(key)) {
+      this.start(value, key); // the common case: a worker is free and its key has room
+      return !this.finished;
+    }
     lanes.push(key, value);
     this.pump();
     return !this.finished;
@@ -534,10 +538,9 @@ class Pool<T, R> implements Sink<T> {
     if (lanes === undefined || this.pumping) return;
     this.pumping = true;
     try {
-      while (!this.finished && this.busy < this.limit) {
-        const exit = lanes.take();
-        if (exit === undefined) break;
-        this.start(exit.job, exit.key);
+      while (!this.finished && this.busy < this.limit && lanes.hasReady) {
+        const job = lanes.take();
+        this.start(job, lanes.takenKey);
       }
     } finally {
       this.pumping = false;
