@@ -431,56 +431,58 @@ describe('workerPool: flow properties', () => {
     );
   });
 
-  it('pause: no job starts while the limit is 0', () => {
+  it('pause: no job starts while the limit is 0, whenever jobs arrive', () => {
+    const job = fc.record({
+      at: fc.integer({ min: 0, max: 40 }),
+      d: fc.integer({ min: 1, max: 5 }),
+    });
+    const change = fc.record({
+      at: fc.integer({ min: 0, max: 40 }),
+      limit: fc.integer({ min: 0, max: 3 }),
+    });
     fc.assert(
       fc.property(
-        fc.array(fc.integer({ min: 1, max: 5 }), { minLength: 1, maxLength: 20 }),
-        fc.array(
-          fc.record({ at: fc.integer({ min: 0, max: 40 }), limit: fc.integer({ min: 0, max: 3 }) }),
-          {
-            maxLength: 8,
-          },
-        ),
+        fc.array(job, { minLength: 1, maxLength: 20 }),
+        fc.array(change, { maxLength: 8 }),
         fc.boolean(),
-        (durations, changes, keyed) => {
+        (jobs, changes, keyed) => {
           const scheduler = new TestScheduler(() => {});
-          let current = 1;
+          let current = 0;
           let badStart = false;
           let done = 0;
+          let finished = 0;
           scheduler.run(() => {
-            const sorted = [...changes].sort((a, b) => a.at - b.at);
             const limit = new Subject<number>();
-            for (const c of sorted) {
-              scheduler.schedule(() => {
-                current = c.limit;
-                limit.next(c.limit);
-              }, c.at);
+            const setLimit = (n: number) => {
+              current = n;
+              limit.next(n);
+            };
+            // a channel: the pool asks it for jobs ahead, and they arrive whenever sent
+            const [tx, rx] = mpsc<{ d: number; i: number }>(Number.POSITIVE_INFINITY);
+            rx.pipe(
+              workerPool(
+                (j) => {
+                  if (current === 0) badStart = true;
+                  return timer(j.d).pipe(finalize(() => finished++));
+                },
+                { concurrency: limit, key: keyed ? (j) => j.i % 2 : undefined },
+              ),
+            ).subscribe({ complete: () => done++ });
+            setLimit(1);
+            for (const c of [...changes].sort((a, b) => a.at - b.at)) {
+              scheduler.schedule(() => setLimit(c.limit), c.at);
             }
+            jobs.forEach((j, i) => {
+              scheduler.schedule(() => tx.trySend({ d: j.d, i }), j.at);
+            });
             // the last word is a resume, so that every job finishes
             scheduler.schedule(() => {
-              current = 1;
-              limit.next(1);
+              setLimit(1);
+              tx.close();
             }, 41);
-            fromIterable(durations.map((d, i) => ({ d, i })))
-              .pipe(
-                workerPool(
-                  (j: { d: number; i: number }) => {
-                    if (current === 0) badStart = true;
-                    return timer(j.d);
-                  },
-                  {
-                    concurrency: limit,
-                    key: keyed ? (j: { d: number; i: number }) => j.i % 2 : undefined,
-                  },
-                ),
-              )
-              .subscribe({ complete: () => done++ });
-            scheduler.schedule(() => {
-              current = 1;
-              limit.next(1);
-            }, 0);
           });
           expect(badStart).toBe(false);
+          expect(finished).toBe(jobs.length);
           expect(done).toBe(1);
         },
       ),
