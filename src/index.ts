@@ -66,6 +66,7 @@ export {
   ChannelClosedError,
   ChannelFullError,
   DeliveryFailedError,
+  JobTimeoutError,
   LaggedError,
   ReceiverBusyError,
 } from './errors.js';
