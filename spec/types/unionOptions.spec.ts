@@ -57,9 +57,14 @@ describe('workerPool concurrency: number | Observable<number>', () => {
     expectTypeOf(refused).toBeFunction();
   });
 
-  it('stays a plain number on the stages that cannot change it live', () => {
+  it('consume takes the same union: a live limit, 0 pauses it', () => {
+    expectTypeOf<ConsumeOptions<number>['concurrency']>().toEqualTypeOf<
+      number | Observable<number> | undefined
+    >();
+  });
+
+  it('stays a plain number on atLeastOnce, which cannot change it live', () => {
     expectTypeOf<AtLeastOnceOptions<number>['concurrency']>().toEqualTypeOf<number | undefined>();
-    expectTypeOf<ConsumeOptions<number>['concurrency']>().toEqualTypeOf<number | undefined>();
     const refused = () =>
       // @ts-expect-error atLeastOnce takes no Observable concurrency
       atLeastOnce(deliver, { concurrency: of(2) });
