@@ -66,7 +66,9 @@ export interface AmqpDelivery<T> {
   readonly raw: ConsumeMessage;
   /**
    * Acknowledges it: the broker forgets it. Returns false when the call came too late (already
-   * settled, or the channel is gone, in which case the broker redelivers the message).
+   * settled, or the channel is gone, in which case the broker redelivers the message). The ack
+   * leaves with the others made in the same microtask turn, as one `multiple` ack where every
+   * earlier delivery is settled; a channel lost before then redelivers the message.
    */
   ack(): boolean;
   /** Gives it back (`requeue`, the default) or rejects it; false when too late, as for `ack`. */
