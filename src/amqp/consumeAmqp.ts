@@ -24,7 +24,9 @@ import {
   receiverSettings,
 } from './amqpReceiver.js';
 import { errorText } from './codec.js';
+import type { AmqpConnection } from './connection.js';
 import { DeadLetterWriter } from './deadLetter.js';
+import { type AmqpReconnectOptions, reconnecting, reconnectSettings } from './reconnect.js';
 
 /** What a handler knows besides the delivery. */
 export interface AmqpConsumeContext {
@@ -61,8 +63,14 @@ export interface AmqpConsumeOptions {
   readonly timeout?: number;
   /** Aborting it drains: no new deliveries, running handlers finish and are settled, then the outcomes complete. */
   readonly signal?: AbortSignal;
-  /** Timers (the handler timeout). @default asyncScheduler */
+  /** Timers (the handler timeout, the reconnection back-off). @default asyncScheduler */
   readonly scheduler?: SchedulerLike;
+  /**
+   * Opt-in: when the channel is lost (`ChannelLostError`), open a new connection with
+   * `reconnect.connect` after a back-off and consume again, instead of erroring. The broker
+   * redelivers every message not acked, so nothing is lost. Without it the stream errors.
+   */
+  readonly reconnect?: AmqpReconnectOptions;
 }
 
 /**
@@ -108,6 +116,9 @@ export type AmqpConsumeOutcome<T> =
  * handler. The stream errors with `ChannelLostError` when its channel closes under it (the
  * connection was lost, or closed by the broker); every delivery not yet acked is then
  * redelivered by the broker: nothing is lost, and running handlers are aborted.
+ * With `reconnect` it consumes again instead, on a new connection, after a back-off that
+ * doubles from `initialDelay` to `maxDelay`; it errors with the last error only after
+ * `maxAttempts` tries in a row without settling a delivery.
  *
  * **Cancellation.** Aborting `signal` drains: the consumer stops taking messages at once
  * (deliveries prefetched but not started go back to the queue), running handlers finish and
@@ -151,7 +162,7 @@ export type AmqpConsumeOutcome<T> =
  *
  * @param source The queue: `connection`, `queue`, `prefetch`, `serializer`, `deadLetter`.
  * @param handler Handles one delivery (see `AmqpMessageHandler`).
- * @param options `concurrency`, `maxAttempts`, `timeout`, `signal`, `scheduler`.
+ * @param options `concurrency`, `maxAttempts`, `timeout`, `signal`, `scheduler`, `reconnect`.
  * @returns A cold Observable of outcomes; each subscription is one AMQP consumer.
  * @throws TypeError or RangeError for a bad argument, naming it.
  */
@@ -175,28 +186,38 @@ export function consumeAmqp<T>(
   const signal = checkSignal(where, opts.signal);
   const scheduler = checkScheduler<SchedulerLike>(where, opts.scheduler) ?? asyncScheduler;
   const prefetch = Math.max(source.prefetch ?? Math.max(10, concurrency), concurrency);
+  const reconnect = reconnectSettings(where, opts.reconnect);
 
-  return defer(() => {
-    const deadLetters =
-      settings.deadLetter === undefined
-        ? undefined
-        : new DeadLetterWriter(settings.connection, settings.deadLetter, settings.queue);
-    const run: Run<T> = { handler, maxAttempts, timeout, scheduler, deadLetters };
-    return new Observable<AmqpConsumeOutcome<T>>((subscriber) => {
-      const inner = amqpReceiver<T>({ ...source, prefetch })
-        .pipe(
-          workerPool<AmqpDelivery<T>, AmqpConsumeOutcome<T>>(
-            (delivery, context) => handle(run, delivery, context),
-            { concurrency, signal },
-          ),
-        )
-        .subscribe(subscriber);
-      return () => {
-        inner.unsubscribe();
-        void deadLetters?.close();
-      };
+  const consume = (connection: AmqpConnection) =>
+    defer(() => {
+      const deadLetters =
+        settings.deadLetter === undefined
+          ? undefined
+          : new DeadLetterWriter(connection, settings.deadLetter, settings.queue);
+      const run: Run<T> = { handler, maxAttempts, timeout, scheduler, deadLetters };
+      return new Observable<AmqpConsumeOutcome<T>>((subscriber) => {
+        const inner = amqpReceiver<T>({ ...source, connection, prefetch })
+          .pipe(
+            workerPool<AmqpDelivery<T>, AmqpConsumeOutcome<T>>(
+              (delivery, context) => handle(run, delivery, context),
+              { concurrency, signal },
+            ),
+          )
+          .subscribe(subscriber);
+        return () => {
+          inner.unsubscribe();
+          void deadLetters?.close();
+        };
+      });
     });
-  });
+  if (reconnect === undefined) return consume(settings.connection);
+  return reconnecting(
+    settings.connection,
+    consume,
+    reconnect,
+    scheduler,
+    (outcome) => outcome.status !== 'lost',
+  );
 }
 
 function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
