@@ -5,6 +5,7 @@ import {
   Observable,
   type ObservableInput,
   type SchedulerLike,
+  type Subscriber,
   type Subscription,
   TimeoutError,
 } from 'rxjs';
@@ -242,108 +243,143 @@ function handle<T>(
   message: AmqpDelivery<T>,
   context: { readonly workerId: number; readonly signal: AbortSignal },
 ): Observable<AmqpConsumeOutcome<T>> {
-  const { workerId } = context;
-  return new Observable<AmqpConsumeOutcome<T>>((out) => {
-    let running = true;
-    // the pool's job signal aborts on unsubscribe; a timeout needs a signal of its own
-    const controller = run.timeout === Number.POSITIVE_INFINITY ? undefined : new AbortController();
-    // read lazily: the pool makes its job signal only when someone asks for it
-    const handlerContext: AmqpConsumeContext = {
-      workerId,
-      get signal() {
-        return controller?.signal ?? context.signal;
-      },
-    };
-    let handlerSub: Subscription | undefined;
-    let deadline: Subscription | undefined;
+  return new Observable<AmqpConsumeOutcome<T>>((out) =>
+    new Handling(run, message, context, out).start(),
+  );
+}
 
-    const finish = (outcome: AmqpConsumeOutcome<T>) => {
-      out.next(outcome);
-      out.complete();
-    };
-    const settle = (failed: boolean, error: unknown) => {
-      if (!running) return;
-      running = false;
-      deadline?.unsubscribe();
-      if (!failed) {
-        finish(message.ack() ? { status: 'acked', message } : { status: 'lost', message });
-        return;
-      }
-      if (message.attempt < run.maxAttempts) {
-        finish(
-          message.nack({ requeue: true })
-            ? { status: 'requeued', message, error }
-            : { status: 'lost', message, error },
-        );
-        return;
-      }
-      const reason = `failed on attempt ${message.attempt} of ${run.maxAttempts}: ${errorText(error)}`;
-      if (run.deadLetters === undefined) {
-        finish(
-          message.nack({ requeue: false })
-            ? { status: 'dead-lettered', message, error }
-            : { status: 'lost', message, error },
-        );
-        return;
-      }
-      run.deadLetters.write(message.raw, reason, message.attempt).then(
-        () =>
-          finish(
-            message.ack()
-              ? { status: 'dead-lettered', message, error }
-              : { status: 'lost', message, error },
-          ),
-        () => {
-          // could not dead-letter it: give it back, it is tried again
-          message.nack({ requeue: true });
-          finish({ status: 'lost', message, error });
-        },
-      );
-    };
+/**
+ * One handler run: its state in one object rather than a closure per step, since a consumer
+ * makes one per message. It is also the handler's context (`workerId`, `signal`); its own
+ * fields are private (`#`), so the handler sees only those two.
+ */
+class Handling<T> implements AmqpConsumeContext {
+  #running = true;
+  readonly #run: Run<T>;
+  readonly #message: AmqpDelivery<T>;
+  readonly #job: { readonly workerId: number; readonly signal: AbortSignal };
+  readonly #out: Subscriber<AmqpConsumeOutcome<T>>;
+  // the pool's job signal aborts on unsubscribe; a timeout needs a signal of its own
+  #controller: AbortController | undefined;
+  #handlerSub: Subscription | undefined;
+  #deadline: Subscription | undefined;
 
+  constructor(
+    run: Run<T>,
+    message: AmqpDelivery<T>,
+    job: { readonly workerId: number; readonly signal: AbortSignal },
+    out: Subscriber<AmqpConsumeOutcome<T>>,
+  ) {
+    this.#run = run;
+    this.#message = message;
+    this.#job = job;
+    this.#out = out;
+  }
+
+  get workerId(): number {
+    return this.#job.workerId;
+  }
+
+  /** Read lazily: the pool makes its job signal only when someone asks for it. */
+  get signal(): AbortSignal {
+    return this.#controller?.signal ?? this.#job.signal;
+  }
+
+  start(): () => void {
+    const run = this.#run;
     if (run.timeout !== Number.POSITIVE_INFINITY) {
-      deadline = run.scheduler.schedule(() => {
-        if (!running) return;
-        const error = new TimeoutError();
-        handlerSub?.unsubscribe();
-        controller?.abort(error);
-        settle(true, error);
-      }, run.timeout);
+      this.#controller = new AbortController();
+      this.#deadline = run.scheduler.schedule(() => this.#timedOut(), run.timeout);
     }
-
     let input: ObservableInput<unknown> | undefined;
     try {
-      input = run.handler(message, handlerContext) ?? undefined;
+      input = run.handler(this.#message, this) ?? undefined;
     } catch (error) {
-      settle(true, error);
+      this.#settle(true, error);
     }
-    if (running) {
-      if (input === undefined) settle(false, undefined);
+    if (this.#running) {
+      if (input === undefined) this.#settle(false, undefined);
       else if (isPromiseLike(input)) {
         // the common case, an async handler: no Observable around its promise
         input.then(
-          () => settle(false, undefined),
-          (error: unknown) => settle(true, error),
+          () => this.#settle(false, undefined),
+          (error: unknown) => this.#settle(true, error),
         );
       } else {
         try {
-          handlerSub = from(input).subscribe({
-            error: (error: unknown) => settle(true, error),
-            complete: () => settle(false, undefined),
+          this.#handlerSub = from(input).subscribe({
+            error: (error: unknown) => this.#settle(true, error),
+            complete: () => this.#settle(false, undefined),
           });
         } catch (error) {
-          settle(true, error);
+          this.#settle(true, error);
         }
       }
     }
+    return () => this.#teardown();
+  }
 
-    return () => {
-      deadline?.unsubscribe();
-      handlerSub?.unsubscribe();
-      if (!running) return;
-      running = false;
-      controller?.abort(new Error('consumeAmqp: unsubscribed'));
-      message.nack({ requeue: true });
-    };
-  });
+  #timedOut(): void {
+    if (!this.#running) return;
+    const error = new TimeoutError();
+    this.#handlerSub?.unsubscribe();
+    this.#controller?.abort(error);
+    this.#settle(true, error);
+  }
+
+  #teardown(): void {
+    this.#deadline?.unsubscribe();
+    this.#handlerSub?.unsubscribe();
+    if (!this.#running) return;
+    this.#running = false;
+    this.#controller?.abort(new Error('consumeAmqp: unsubscribed'));
+    this.#message.nack({ requeue: true });
+  }
+
+  #finish(outcome: AmqpConsumeOutcome<T>): void {
+    this.#out.next(outcome);
+    this.#out.complete();
+  }
+
+  #settle(failed: boolean, error: unknown): void {
+    if (!this.#running) return;
+    this.#running = false;
+    this.#deadline?.unsubscribe();
+    const run = this.#run;
+    const message = this.#message;
+    if (!failed) {
+      this.#finish(message.ack() ? { status: 'acked', message } : { status: 'lost', message });
+      return;
+    }
+    if (message.attempt < run.maxAttempts) {
+      this.#finish(
+        message.nack({ requeue: true })
+          ? { status: 'requeued', message, error }
+          : { status: 'lost', message, error },
+      );
+      return;
+    }
+    if (run.deadLetters === undefined) {
+      this.#finish(
+        message.nack({ requeue: false })
+          ? { status: 'dead-lettered', message, error }
+          : { status: 'lost', message, error },
+      );
+      return;
+    }
+    const reason = `failed on attempt ${message.attempt} of ${run.maxAttempts}: ${errorText(error)}`;
+    run.deadLetters.write(message.raw, reason, message.attempt).then(
+      () =>
+        this.#finish(
+          message.ack()
+            ? { status: 'dead-lettered', message, error }
+            : { status: 'lost', message, error },
+        ),
+      () => {
+        // could not dead-letter it: give it back, it is tried again
+        message.nack({ requeue: true });
+        this.#finish({ status: 'lost', message, error });
+      },
+    );
+  }
 }
