@@ -2,8 +2,10 @@
  * The release log of a sliding-window rate limit: the time and cost of every release still
  * inside the longest window, oldest first, with the running total of costs beside each entry.
  *
- * Every window is checked exactly, not in fixed buckets: a release at time `t` counts in every
- * window `(now - length, now]` that contains `t`. With cumulative totals, the cost inside any
+ * Every window is checked exactly, not in fixed buckets: a release at time `t` counts in the
+ * window of `length` ms ending at `now` while `t + length > now`, and leaves it at `t + length`
+ * (written as a sum, never as `now - length`, so that the time `earliest` answers is exactly
+ * the time the entry is out, also for fractional lengths). With cumulative totals, the cost inside any
  * window and the earliest time a new release fits are two binary searches, so a check is
  * O(log n) whatever the limit, and nothing is scanned.
  */
@@ -38,8 +40,7 @@ export class SlidingLog {
 
   /** Forgets releases that no window of at most `horizon` ms ending at `now` still contains. */
   evict(now: number, horizon: number): void {
-    const cutoff = now - horizon;
-    while (this.count > 0 && this.times[this.head]! <= cutoff) {
+    while (this.count > 0 && this.times[this.head]! + horizon <= now) {
       this.base = this.totals[this.head]!;
       this.head = (this.head + 1) & (this.times.length - 1);
       this.count--;
@@ -51,19 +52,13 @@ export class SlidingLog {
     }
   }
 
-  /** Cost released within the window `(now - length, now]`. */
-  used(now: number, length: number): number {
-    const first = this.firstAfter(now - length);
-    return this.total - this.totalBefore(first);
-  }
-
   /**
    * The earliest time (>= now) at which a release of `cost` keeps the window of `length` ms at
    * or under `allowance`; Infinity when `cost` alone exceeds it.
    */
   earliest(now: number, length: number, allowance: number, cost: number): number {
     if (cost > allowance) return Number.POSITIVE_INFINITY;
-    const first = this.firstAfter(now - length);
+    const first = this.firstInside(now, length);
     const before = this.totalBefore(first);
     const excess = this.total - before + cost - allowance;
     if (excess <= 0) return now;
@@ -80,13 +75,13 @@ export class SlidingLog {
     return this.timeAt(lo) + length;
   }
 
-  /** Index (0 = oldest) of the first entry later than `time`; `count` if none. */
-  private firstAfter(time: number): number {
+  /** Index (0 = oldest) of the first entry still inside the window; `count` if none. */
+  private firstInside(now: number, length: number): number {
     let lo = 0;
     let hi = this.count;
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
-      if (this.timeAt(mid) > time) hi = mid;
+      if (this.timeAt(mid) + length > now) hi = mid;
       else lo = mid + 1;
     }
     return lo;
