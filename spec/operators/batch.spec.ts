@@ -1,4 +1,16 @@
-import { asyncScheduler, bufferTime, map, merge, of, Subject, take, tap, timer } from 'rxjs';
+import {
+  asyncScheduler,
+  bufferTime,
+  map,
+  merge,
+  of,
+  range,
+  Subject,
+  take,
+  tap,
+  timer,
+  toArray,
+} from 'rxjs';
 import { TestScheduler } from 'rxjs/testing';
 import { describe, expect, it } from 'vitest';
 import { batch, fromIterable, workerPool } from '../../src/index.js';
@@ -43,6 +55,17 @@ describe('batch: marble tests', () => {
         '-----x-----(y|)',
         { x: ['a', 'b'], y: ['c'] },
       );
+    });
+  });
+
+  it('a synchronous push source is batched as it comes, buffering nothing', () => {
+    testScheduler().run(({ expectObservable }) => {
+      const output = range(0, 5000).pipe(
+        batch({ size: 10, time: 5, capacity: 1 }),
+        toArray(),
+        map((all) => [all.length, all.every((b) => b.length === 10)]),
+      );
+      expectObservable(output).toBe('(n|)', { n: [500, true] });
     });
   });
 

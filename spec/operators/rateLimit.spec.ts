@@ -10,6 +10,7 @@ import {
   Subject,
   take,
   tap,
+  toArray,
 } from 'rxjs';
 import { TestScheduler } from 'rxjs/testing';
 import { describe, expect, it } from 'vitest';
@@ -335,8 +336,8 @@ describe('rateLimit: demand', () => {
 
   it("a push source overflowing 'block' fails with ChannelFullError carrying the message", () => {
     testScheduler().run(({ expectObservable }) => {
-      // a plain subscriber has unlimited demand, but the limit holds messages back: 1, 2, 3
-      // fill the buffer of 3, 4 does not fit; the error comes after 1, 2, 3 have left
+      // a plain subscriber has unlimited demand, but the limit holds messages back: 1 leaves,
+      // 2, 3, 4 fill the buffer of 3, 5 does not fit; the error comes after 2, 3, 4
       const output = range(1, 10).pipe(
         rateLimit({ limit: 1, interval: 1, capacity: 3 }),
         map(String),
@@ -344,7 +345,29 @@ describe('rateLimit: demand', () => {
           of(err instanceof ChannelFullError ? `full:${String(err.value)}` : `error:${String(err)}`),
         ),
       );
-      expectObservable(output).toBe('ab(cd|)', { a: '1', b: '2', c: '3', d: 'full:4' });
+      expectObservable(output).toBe('abc(de|)', { a: '1', b: '2', c: '3', d: '4', e: 'full:5' });
+    });
+  });
+
+  it('a synchronous push source passes straight through while the limit allows, buffering nothing', () => {
+    testScheduler().run(({ expectObservable }) => {
+      const output = range(0, 5000).pipe(
+        rateLimit({ limit: 1_000_000, interval: 1000, capacity: 1 }),
+        toArray(),
+        map((all) => all.length),
+      );
+      expectObservable(output).toBe('(n|)', { n: 5000 });
+    });
+  });
+
+  it('subscribes a push source even while paused, buffering what it sends meanwhile', () => {
+    testScheduler().run(({ hot, expectObservable, expectSubscriptions }) => {
+      const limit = hot<number>('---l', { l: 2 });
+      const source = hot('-ab-c|');
+      expectObservable(source.pipe(rateLimit({ limit, interval: 10, capacity: 2 }))).toBe(
+        '---(ab)------(c|)',
+      );
+      expectSubscriptions(source.subscriptions).toBe('^----!');
     });
   });
 });

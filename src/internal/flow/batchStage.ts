@@ -37,8 +37,8 @@ export class BatchStage<T> implements Demand<T[]> {
   private upDone = false;
   private upFailure: { readonly error: unknown } | undefined;
   private done = false;
-  private pumping = false;
-  private again = false;
+  /** True while a batch is handed to the consumer: the loop around it carries on after. */
+  private emitting = false;
   private readonly timer: DeadlineTimer;
 
   constructor(
@@ -120,32 +120,26 @@ export class BatchStage<T> implements Demand<T[]> {
     this.current = [];
   }
 
+  /**
+   * Hands over sealed batches while the consumer wants them and asks for the messages of the
+   * next, as a loop. It runs again inside an upstream request when messages arrive
+   * synchronously (a compliant source only adds to its demand when asked again from there, so
+   * this never recurses further); while a batch is handed to the consumer it does nothing, and
+   * the loop around that hand-over carries on.
+   */
   private pump(): void {
-    if (this.pumping) {
-      this.again = true;
-      return;
-    }
-    this.pumping = true;
-    try {
-      do {
-        this.again = false;
-        this.step();
-      } while (this.again && !this.done);
-    } finally {
-      this.pumping = false;
-    }
-  }
-
-  private step(): void {
+    if (this.emitting) return;
     const ready = this.ready;
     while (!this.done) {
       if (ready.size > 0) {
         if (this.credit <= 0) return;
         this.credit--;
         const link = hideLink();
+        this.emitting = true;
         try {
           this.sink.next(ready.shift());
         } finally {
+          this.emitting = false;
           restoreLink(link);
         }
         continue;

@@ -13,8 +13,8 @@ import { withLink } from '../roomLink.js';
  *   so that it may work that far ahead;
  * - a push source goes through a `BoundedStage` too: what arrives without demand is buffered
  *   under the overflow policy, and the stage's room is published to sluice sources reached
- *   through synchronous RxJS operators. It is subscribed at once (not at the first request),
- *   so that what a hot source sends before the stage asks for anything is buffered, not missed.
+ *   through synchronous RxJS operators. It is subscribed at the first request (so that a
+ *   synchronous source meets the stage's demand); `request(0)` subscribes it without demand.
  */
 export function openUpstream<T>(
   source: Observable<T>,
@@ -25,7 +25,5 @@ export function openUpstream<T>(
   if (isPullable<T>(source) && !wantsReadAhead(source)) {
     return withLink(undefined, () => source[pull](sink));
   }
-  const stage = new BoundedStage(source, config, sink, where);
-  stage.request(0); // subscribes without asking for anything
-  return stage;
+  return new BoundedStage(source, config, sink, where);
 }

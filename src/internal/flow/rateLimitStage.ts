@@ -1,4 +1,5 @@
 import type { Observable, SchedulerLike, Subscription } from 'rxjs';
+import { BoundedStage } from '../boundedStage.js';
 import { DeadlineTimer } from '../deadlineTimer.js';
 import type { ConsumerFailure, Demand, Sink } from '../demand.js';
 import type { BufferConfig } from '../policyBuffer.js';
@@ -46,8 +47,8 @@ export class RateLimitStage<T> implements Demand<T> {
   private upDone = false;
   private upFailure: { readonly error: unknown } | undefined;
   private done = false;
-  private pumping = false;
-  private again = false;
+  /** True while a message is handed to the consumer: the loop around it carries on after. */
+  private emitting = false;
   private readonly log = new SlidingLog();
   private readonly timer: DeadlineTimer;
   /** The limit in force per rule; NaN until a changing limit has its first value. */
@@ -66,8 +67,13 @@ export class RateLimitStage<T> implements Demand<T> {
   request(n: number): void {
     if (this.done) return;
     this.credit += n;
-    if (this.up === undefined) this.start();
+    const first = this.up === undefined;
+    if (first) this.start();
     this.pump();
+    // no unit was free to ask for the first message with: a push source is subscribed all the
+    // same, so that what it sends meanwhile is buffered under the policy instead of missed
+    const up = this.up;
+    if (first && up instanceof BoundedStage && !this.done && this.outstanding === 0) up.request(0);
   }
 
   cancel(failure?: ConsumerFailure): void {
@@ -193,23 +199,14 @@ export class RateLimitStage<T> implements Demand<T> {
     this.pump();
   }
 
+  /**
+   * Releases what may leave now and asks for the next message, as a loop. It runs again inside
+   * an upstream request when the message arrives synchronously (a compliant source only adds to
+   * its demand when asked again from there, so this never recurses further); while a message
+   * is handed to the consumer it does nothing, and the loop around that hand-over carries on.
+   */
   private pump(): void {
-    if (this.pumping) {
-      this.again = true;
-      return;
-    }
-    this.pumping = true;
-    try {
-      do {
-        this.again = false;
-        this.step();
-      } while (this.again && !this.done);
-    } finally {
-      this.pumping = false;
-    }
-  }
-
-  private step(): void {
+    if (this.emitting) return;
     const scheduler = this.plan.scheduler;
     while (!this.done) {
       const now = scheduler.now();
@@ -270,9 +267,11 @@ export class RateLimitStage<T> implements Demand<T> {
     if (cost > 0) this.log.record(now, cost);
     this.credit--;
     const link = hideLink();
+    this.emitting = true;
     try {
       this.sink.next(value);
     } finally {
+      this.emitting = false;
       restoreLink(link);
     }
   }
