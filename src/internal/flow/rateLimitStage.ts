@@ -208,8 +208,10 @@ export class RateLimitStage<T> implements Demand<T> {
   private pump(): void {
     if (this.emitting) return;
     const scheduler = this.plan.scheduler;
+    // one clock read per message: the check for the next one after a release reuses it (a
+    // window only frees up as time passes, so a unit free then is free now)
+    let now = scheduler.now();
     while (!this.done) {
-      const now = scheduler.now();
       if (this.hasHead) {
         if (this.credit <= 0) return;
         const at = this.earliest(now, this.headCost);
@@ -233,6 +235,7 @@ export class RateLimitStage<T> implements Demand<T> {
       this.outstanding = 1;
       this.up?.request(1);
       if (this.outstanding > 0) return; // the value comes later (its arrival pumps)
+      now = scheduler.now();
     }
   }
 
