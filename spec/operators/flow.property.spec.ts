@@ -10,16 +10,7 @@
  *   batch ahead of the pool.
  */
 import fc from 'fast-check';
-import {
-  asyncScheduler,
-  map,
-  merge,
-  NEVER,
-  type Observable,
-  takeUntil,
-  tap,
-  timer,
-} from 'rxjs';
+import { asyncScheduler, map, merge, NEVER, type Observable, takeUntil, tap, timer } from 'rxjs';
 import { TestScheduler } from 'rxjs/testing';
 import { describe, expect, it } from 'vitest';
 import { batch, fromIterable, type RateWindow, rateLimit, workerPool } from '../../src/index.js';
@@ -47,7 +38,9 @@ function virtual<R>(body: () => R, flushAll: (flush: () => void) => void): R {
 }
 
 const arrivalTimes = (max: number) =>
-  fc.array(fc.integer({ min: 0, max: 40 }), { maxLength: max }).map((ts) => ts.sort((a, b) => a - b));
+  fc
+    .array(fc.integer({ min: 0, max: 40 }), { maxLength: max })
+    .map((ts) => ts.sort((a, b) => a - b));
 
 describe('rateLimit: properties', () => {
   const windowArb = fc
@@ -239,8 +232,7 @@ describe('batch: properties', () => {
                 .pipe(
                   batch({ size, time }),
                   workerPool(
-                    (b: number[]) =>
-                      timer(durations[b[0]! % durations.length]!).pipe(map(() => b)),
+                    (b: number[]) => timer(durations[b[0]! % durations.length]!).pipe(map(() => b)),
                     { concurrency },
                   ),
                 )

@@ -70,18 +70,14 @@ describe('rateLimit: marble tests', () => {
 
   it('completion waits for what is buffered', () => {
     testScheduler().run(({ hot, expectObservable }) => {
-      expectObservable(hot('abc|').pipe(rateLimit({ limit: 1, interval: 3 }))).toBe(
-        'a--b--(c|)',
-      );
+      expectObservable(hot('abc|').pipe(rateLimit({ limit: 1, interval: 3 }))).toBe('a--b--(c|)');
     });
   });
 
   it('unsubscribing cancels the source and the timer', () => {
     testScheduler().run(({ hot, expectObservable, expectSubscriptions }) => {
       const source = hot('abcdef');
-      expectObservable(source.pipe(rateLimit({ limit: 1, interval: 3 })), '^----!').toBe(
-        'a--b--',
-      );
+      expectObservable(source.pipe(rateLimit({ limit: 1, interval: 3 })), '^----!').toBe('a--b--');
       expectSubscriptions(source.subscriptions).toBe('^----!');
     });
   });
@@ -342,7 +338,9 @@ describe('rateLimit: demand', () => {
         rateLimit({ limit: 1, interval: 1, capacity: 3 }),
         map(String),
         catchError((err: unknown) =>
-          of(err instanceof ChannelFullError ? `full:${String(err.value)}` : `error:${String(err)}`),
+          of(
+            err instanceof ChannelFullError ? `full:${String(err.value)}` : `error:${String(err)}`,
+          ),
         ),
       );
       expectObservable(output).toBe('abc(de|)', { a: '1', b: '2', c: '3', d: '4', e: 'full:5' });
@@ -404,7 +402,11 @@ describe('rateLimit: bad input', () => {
       'rateLimit: windows[1]: interval must be a finite number of milliseconds > 0, got undefined',
     ],
     ['capacity 0', { limit: 1, interval: 1, capacity: 0 }, 'rateLimit: capacity must be'],
-    ['cost not a function', { limit: 1, interval: 1, cost: 1 }, 'rateLimit: cost must be a function'],
+    [
+      'cost not a function',
+      { limit: 1, interval: 1, cost: 1 },
+      'rateLimit: cost must be a function',
+    ],
   ];
   for (const [name, config, message] of cases) {
     it(name, () => {
@@ -419,7 +421,6 @@ describe('rateLimit: bad input', () => {
     expect(() => rateLimit({ limit: of(1).pipe(map((n) => n)), interval: 5 })).not.toThrow();
   });
 });
-
 
 /** `frame:value` for every value and `frame:|` or `frame:#` for the end, after `flush()`. */
 function timeline<T>(source: Observable<T>, flush: () => void): string[] {

@@ -1,6 +1,11 @@
-import { isObservable, type MonoTypeOperatorFunction, type Observable, type SchedulerLike } from 'rxjs';
+import {
+  isObservable,
+  type MonoTypeOperatorFunction,
+  type Observable,
+  type SchedulerLike,
+} from 'rxjs';
 import { PullObservable } from '../internal/demand.js';
-import { type RateRule, RateLimitStage } from '../internal/flow/rateLimitStage.js';
+import { RateLimitStage, type RateRule } from '../internal/flow/rateLimitStage.js';
 import { bufferConfig } from '../internal/policyBuffer.js';
 import { monotonicScheduler } from '../internal/time/monotonicScheduler.js';
 import {
@@ -132,7 +137,9 @@ const WINDOW_OPTIONS = optionNames<RateWindow>()({ limit: 1, interval: 1, burst:
 export function rateLimit<T>(config: RateLimitConfig<T>): MonoTypeOperatorFunction<T> {
   const opts = checkOptions<RateLimitConfig<T>>(WHERE, config, RATE_LIMIT_OPTIONS);
   if (config === undefined) {
-    throw new TypeError(`${WHERE}: config must be an object with limit and interval, got undefined`);
+    throw new TypeError(
+      `${WHERE}: config must be an object with limit and interval, got undefined`,
+    );
   }
   const rules = readRules(opts);
   const cost = checkFunction<(message: T) => number>(WHERE, 'cost', opts.cost, true);

@@ -2,8 +2,8 @@ import type { Observable, SchedulerLike } from 'rxjs';
 import { DeadlineTimer } from '../deadlineTimer.js';
 import type { ConsumerFailure, Demand, Sink } from '../demand.js';
 import type { BufferConfig } from '../policyBuffer.js';
-import { hideLink, restoreLink } from '../roomLink.js';
 import { Ring } from '../ring.js';
+import { hideLink, restoreLink } from '../roomLink.js';
 import { openUpstream } from './openUpstream.js';
 
 /** Everything a `batch` subscription needs, validated once by the operator. */
