@@ -256,6 +256,23 @@ describe('batch: demand', () => {
   });
 });
 
+describe('batch: graceful drain', () => {
+  it('a draining worker pool behind it gets the partial batch at once, then the end', () => {
+    testScheduler().run(({ cold, hot, expectObservable, expectSubscriptions }) => {
+      const source = hot('abcdef');
+      const controller = new AbortController();
+      cold('---x').subscribe(() => controller.abort());
+      const output = source.pipe(
+        batch({ size: 2, time: 10 }),
+        workerPool((b: string[]) => of(b.join('')), { concurrency: 1, signal: controller.signal }),
+      );
+      // [a, b] at 1; c waits for company; the drain at 3 stops the intake and seals [c]
+      expectObservable(output).toBe('-x-(y|)', { x: 'ab', y: 'c' });
+      expectSubscriptions(source.subscriptions).toBe('^--!');
+    });
+  });
+});
+
 describe('batch: bad input', () => {
   const cases: [string, unknown, string][] = [
     ['no config', undefined, 'batch: config must be an object'],

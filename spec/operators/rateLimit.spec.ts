@@ -370,6 +370,24 @@ describe('rateLimit: demand', () => {
   });
 });
 
+describe('rateLimit: graceful drain', () => {
+  it('a draining worker pool behind it gets the waiting message, then the end', () => {
+    testScheduler().run(({ cold, hot, expectObservable, expectSubscriptions }) => {
+      const source = hot('abcdef');
+      const controller = new AbortController();
+      cold('---x').subscribe(() => controller.abort());
+      const output = source.pipe(
+        rateLimit({ limit: 1, interval: 2 }),
+        workerPool((s: string) => of(s), { concurrency: 1, signal: controller.signal }),
+      );
+      // a at 0, b at 2, c taken at 2 to wait for frame 4; the drain at 3 stops the intake, and
+      // c still leaves at 4, then the end
+      expectObservable(output).toBe('a-b-(c|)');
+      expectSubscriptions(source.subscriptions).toBe('^--!');
+    });
+  });
+});
+
 describe('rateLimit: bad input', () => {
   const cases: [string, unknown, string][] = [
     ['no config', undefined, 'rateLimit: config must be an object'],
