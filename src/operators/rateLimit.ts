@@ -99,6 +99,9 @@ const WINDOW_OPTIONS = optionNames<RateWindow>()({ limit: 1, interval: 1, burst:
  * within it, so lowering the limit never lets the old rate through. 0 pauses; nothing leaves
  * before its first value.
  *
+ * **Memory.** One entry (a time and a running total, 16 bytes) per instant at which messages
+ * left within the longest interval, whatever the limit; nothing per waiting message.
+ *
  * **Backpressure.** It holds one message of its own: the next to leave. From a demand-aware
  * source (a sluice channel, `fromIterable`, `bounded`) it asks for a message only when its
  * consumer wants one and a unit is free now, so the source is never drained ahead and its

@@ -28,9 +28,19 @@ export class SlidingLog {
     return this.count === 0 ? this.base : this.totalAt(this.count - 1);
   }
 
-  /** Records a release of `cost` (> 0) at `now` (never earlier than the last one recorded). */
+  /**
+   * Records a release of `cost` (> 0) at `now` (never earlier than the last one recorded).
+   * Releases at the same instant share one entry: they leave every window together.
+   */
   record(now: number, cost: number): void {
     const total = this.total + cost;
+    if (this.count > 0) {
+      const last = (this.head + this.count - 1) & (this.times.length - 1);
+      if (this.times[last] === now) {
+        this.totals[last] = total;
+        return;
+      }
+    }
     if (this.count === this.times.length) this.grow();
     const at = (this.head + this.count) & (this.times.length - 1);
     this.times[at] = now;
