@@ -14,6 +14,8 @@ import {
 import { TestScheduler } from 'rxjs/testing';
 import { describe, expect, it } from 'vitest';
 import { batch, fromIterable, workerPool } from '../../src/index.js';
+import { MAX_TIMER_DELAY } from '../../src/internal/deadlineTimer.js';
+import { ManualClock } from '../queue/manualClock.js';
 import { LoggingConsumer, LoggingSource, subscriptionLog } from '../support/demand.js';
 
 const testScheduler = () =>
@@ -297,5 +299,37 @@ describe('batch: bad input', () => {
     testScheduler().run(({ expectObservable }) => {
       expectObservable(of<number>().pipe(batch({ size: 2, time: 1 }))).toBe('|');
     });
+  });
+});
+
+describe('batch: timers', () => {
+  it('waits past 2^31-1 ms in clamped steps, and leaves no timer behind', () => {
+    const clock = new ManualClock();
+    const seen: string[][] = [];
+    const source = new Subject<string>();
+    const sub = source
+      .pipe(batch({ size: 10, time: 3e9, scheduler: clock }))
+      .subscribe((b) => seen.push(b));
+    source.next('a');
+    clock.advance(3e9 - 1);
+    expect(seen).toEqual([]);
+    clock.advance(1);
+    expect(seen).toEqual([['a']]);
+    expect(Math.max(...clock.delays)).toBeLessThanOrEqual(MAX_TIMER_DELAY);
+    expect(clock.pending).toBe(0); // no message, no timer
+    source.next('b');
+    expect(clock.pending).toBeGreaterThan(0);
+    sub.unsubscribe();
+    expect(clock.pending).toBe(0);
+  });
+
+  it('leaves no timer behind once complete', () => {
+    const clock = new ManualClock();
+    let done = false;
+    of('a', 'b', 'c')
+      .pipe(batch({ size: 2, time: 10, scheduler: clock }))
+      .subscribe({ complete: () => (done = true) });
+    expect(done).toBe(true);
+    expect(clock.pending).toBe(0);
   });
 });

@@ -15,6 +15,8 @@ import {
 import { TestScheduler } from 'rxjs/testing';
 import { describe, expect, it } from 'vitest';
 import { ChannelFullError, fromIterable, rateLimit, workerPool } from '../../src/index.js';
+import { MAX_TIMER_DELAY } from '../../src/internal/deadlineTimer.js';
+import { ManualClock } from '../queue/manualClock.js';
 import { LoggingConsumer, LoggingSource, subscriptionLog } from '../support/demand.js';
 
 const testScheduler = () =>
@@ -452,3 +454,33 @@ function timeline<T>(source: Observable<T>, flush: () => void): string[] {
   flush();
   return out;
 }
+
+describe('rateLimit: timers', () => {
+  it('waits past 2^31-1 ms in clamped steps, and leaves no timer behind', () => {
+    const clock = new ManualClock();
+    const seen: string[] = [];
+    const sub = of('a', 'b', 'c')
+      .pipe(rateLimit({ limit: 1, interval: 3e9, scheduler: clock }))
+      .subscribe((m) => seen.push(m));
+    expect(seen).toEqual(['a']);
+    clock.advance(3e9 - 1);
+    expect(seen).toEqual(['a']);
+    clock.advance(1);
+    expect(seen).toEqual(['a', 'b']);
+    expect(Math.max(...clock.delays)).toBeLessThanOrEqual(MAX_TIMER_DELAY);
+    expect(clock.pending).toBeGreaterThan(0); // c waits
+    sub.unsubscribe();
+    expect(clock.pending).toBe(0);
+  });
+
+  it('leaves no timer behind once complete', () => {
+    const clock = new ManualClock();
+    let done = false;
+    of('a', 'b')
+      .pipe(rateLimit({ limit: 1, interval: 10, scheduler: clock }))
+      .subscribe({ complete: () => (done = true) });
+    clock.runAll();
+    expect(done).toBe(true);
+    expect(clock.pending).toBe(0);
+  });
+});

@@ -40,6 +40,8 @@ export class BatchStage<T> implements Demand<T[]> {
   /** True while a batch is handed to the consumer: the loop around it carries on after. */
   private emitting = false;
   private readonly timer: DeadlineTimer;
+  /** When the batch being assembled must leave. */
+  private deadline = Number.POSITIVE_INFINITY;
 
   constructor(
     private readonly source: Observable<T>,
@@ -47,6 +49,11 @@ export class BatchStage<T> implements Demand<T[]> {
     private readonly sink: Sink<T[]>,
   ) {
     this.timer = new DeadlineTimer(plan.scheduler, () => {
+      const now = plan.scheduler.now();
+      if (now < this.deadline) {
+        this.timer.arm(this.deadline, now); // a clamped step of a very long `time`
+        return;
+      }
       this.seal();
       this.pump();
     });
@@ -98,7 +105,8 @@ export class BatchStage<T> implements Demand<T[]> {
     current.push(value);
     if (current.length === 1 && this.plan.time !== Number.POSITIVE_INFINITY) {
       const now = this.plan.scheduler.now();
-      this.timer.arm(now + this.plan.time, now);
+      this.deadline = now + this.plan.time;
+      this.timer.arm(this.deadline, now);
     }
     if (current.length >= this.plan.size) this.seal();
     this.pump();
