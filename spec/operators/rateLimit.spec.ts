@@ -484,3 +484,50 @@ describe('rateLimit: timers', () => {
     expect(clock.pending).toBe(0);
   });
 });
+
+describe('rateLimit: several windows in one operator, not two operators', () => {
+  /** Releases as [frame, cost], for weighted messages a (2), b (2), c (1) all sent at 0. */
+  function releases(pipeTwice: boolean): [number, number][] {
+    const out: [number, number][] = [];
+    testScheduler().run(({ cold, flush }) => {
+      const cost = (n: number) => n;
+      const source = cold('(abc|)', { a: 2, b: 2, c: 1 });
+      const limited = pipeTwice
+        ? source.pipe(
+            rateLimit({ limit: 2, interval: 1, cost }),
+            rateLimit({ limit: 3, interval: 2, cost }),
+          )
+        : source.pipe(
+            rateLimit({
+              windows: [
+                { limit: 2, interval: 1 },
+                { limit: 3, interval: 2 },
+              ],
+              cost,
+            }),
+          );
+      limited.subscribe((n) => out.push([asyncScheduler.now(), n]));
+      flush();
+    });
+    return out;
+  }
+  /** The most cost released within any window of `length` frames. */
+  const most = (out: [number, number][], length: number) =>
+    Math.max(
+      ...out.map(([t]) =>
+        out.filter(([o]) => o <= t && o + length > t).reduce((sum, [, c]) => sum + c, 0),
+      ),
+    );
+
+  it('windows holds every limit at the output', () => {
+    const out = releases(false);
+    expect(out.map(([, c]) => c)).toEqual([2, 2, 1]);
+    expect(most(out, 1)).toBeLessThanOrEqual(2);
+    expect(most(out, 2)).toBeLessThanOrEqual(3);
+  });
+
+  it('two operators in a row can exceed the first limit with weighted messages', () => {
+    const out = releases(true);
+    expect(most(out, 1)).toBeGreaterThan(2);
+  });
+});

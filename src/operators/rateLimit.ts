@@ -90,9 +90,10 @@ const WINDOW_OPTIONS = optionNames<RateWindow>()({ limit: 1, interval: 1, burst:
  *
  * **Several limits.** `windows: [{ limit: 4, interval: 1000 }, { limit: 60, interval: 60000 }]`
  * holds both at once, exactly: a message leaves when every window has room. (Piping two
- * `rateLimit`s is not the same: the second may hold messages and release them closer together
- * than the first allowed.) `burst` smooths one window: at most `burst` units in any
- * `interval * burst / limit` ms; a message that costs more than `burst` leaves alone.
+ * `rateLimit`s is not the same with a `cost`: the second may hold a heavy message back while
+ * the first lets the next ones through, and the output can then exceed the first limit.)
+ * `burst` smooths one window: at most `burst` units in any `interval * burst / limit` ms; a
+ * message that costs more than `burst` leaves alone.
  *
  * **Changing the limit.** `limit` may be an Observable (a `watch` channel, a
  * `BehaviorSubject`): each value applies at once to every window, counting what already left
