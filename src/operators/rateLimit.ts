@@ -96,7 +96,7 @@ const WINDOW_OPTIONS = optionNames<RateWindow>()({ limit: 1, interval: 1, burst:
  * message that costs more than `burst` leaves alone.
  *
  * **Changing the limit.** `limit` may be an Observable (a `watch` channel, a
- * `BehaviorSubject`): each value applies at once to every window, counting what already left
+ * `BehaviorSubject`): each value applies at once to its window, counting what already left
  * within it, so lowering the limit never lets the old rate through. 0 pauses; nothing leaves
  * before its first value.
  *
