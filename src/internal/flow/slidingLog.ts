@@ -68,6 +68,8 @@ export class SlidingLog {
    */
   earliest(now: number, length: number, allowance: number, cost: number): number {
     if (cost > allowance) return Number.POSITIVE_INFINITY;
+    // everything kept fits beside it: no window can be over (the common case, no search)
+    if (this.total - this.base + cost <= allowance) return now;
     const first = this.firstInside(now, length);
     const before = this.totalBefore(first);
     const excess = this.total - before + cost - allowance;
