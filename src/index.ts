@@ -25,6 +25,10 @@ export type { JobFailure, WorkerContext, WorkerPoolConfig } from './operators/wo
 export * from './operators/fromIterable.js';
 export * from './operators/toAsyncIterable.js';
 
+// flow control
+export * from './operators/rateLimit.js';
+export * from './operators/batch.js';
+
 // delivery guarantees
 export * from './operators/atLeastOnce.js';
 export * from './operators/dedupe.js';
