@@ -31,7 +31,7 @@ export * from './operators/dedupe.js';
 export * from './operators/idempotent.js';
 
 // queue
-export { MessageQueue, consumeQueue } from './queue/index.js';
+export { MessageQueue, MessageTooLargeError, consumeQueue } from './queue/index.js';
 export type {
   AckResult,
   CloseOptions,

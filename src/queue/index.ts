@@ -11,6 +11,7 @@ export type {
 } from './consume.js';
 export { consumeQueue } from './consume.js';
 export { MessageQueue } from './messageQueue.js';
+export { MessageTooLargeError } from './messageTooLargeError.js';
 export type { MaybePromise, QueueStore } from './store.js';
 export type {
   AckResult,

@@ -31,6 +31,13 @@ import {
 } from './optionNames.js';
 import { QueueCore } from './queueCore.js';
 import { RepeatingJobs } from './repeatingJobs.js';
+import {
+  checkIdLength,
+  checkPayloadSize,
+  DEFAULT_MAX_ID_LENGTH,
+  DEFAULT_MAX_PAYLOAD_BYTES,
+  payloadBytes,
+} from './sizeLimits.js';
 import type { QueueStore } from './store.js';
 import type {
   AckResult,
@@ -163,6 +170,10 @@ function checkIds(where: string, ids: unknown): Iterable<string> | undefined {
 export class MessageQueue<T> implements QueueStore<T> {
   private readonly core: QueueCore<T>;
   private readonly repeating: RepeatingJobs<T>;
+  /** The largest payload accepted, in bytes (strings, binary data; see `maxPayloadBytes`). */
+  readonly maxPayloadBytes: number;
+  /** The longest id accepted, in characters. */
+  readonly maxIdLength: number;
   /** Dead letters as they happen (hot); completes when `close()` finishes. */
   readonly deadLettered: Observable<QueueDeadLetter<T>>;
 
@@ -213,6 +224,14 @@ export class MessageQueue<T> implements QueueStore<T> {
       ),
       scheduler: checkScheduler<SchedulerLike>(NAME, opts.scheduler) ?? monotonicScheduler,
     });
+    this.maxPayloadBytes =
+      opts.maxPayloadBytes === undefined
+        ? DEFAULT_MAX_PAYLOAD_BYTES
+        : checkCapacity(NAME, 'maxPayloadBytes', opts.maxPayloadBytes, true);
+    this.maxIdLength =
+      opts.maxIdLength === undefined
+        ? DEFAULT_MAX_ID_LENGTH
+        : checkCapacity(NAME, 'maxIdLength', opts.maxIdLength, true);
     this.deadLettered = this.core.deadSubject.asObservable();
     const scheduler = this.core.scheduler;
     this.repeating = new RepeatingJobs<T>({
@@ -267,11 +286,19 @@ export class MessageQueue<T> implements QueueStore<T> {
    * ```
    */
   enqueue(payload: T, options?: EnqueueOptions): EnqueueResult {
-    if (options === undefined) return this.core.enqueue(payload, undefined, 0);
     const where = `${NAME}.enqueue`;
+    checkPayloadSize(where, payloadBytes(payload, this.maxPayloadBytes), this.maxPayloadBytes);
+    if (options === undefined) return this.core.enqueue(payload, undefined, 0);
     const opts = checkOptions<EnqueueOptions>(where, options, ENQUEUE_OPTIONS);
     const delay = opts.delay === undefined ? 0 : checkDuration(where, 'delay', opts.delay);
-    return this.core.enqueue(payload, checkId(where, opts.id), delay);
+    return this.core.enqueue(payload, this.checkId(where, opts.id), delay);
+  }
+
+  /** A caller's id, refused when malformed or longer than `maxIdLength`. */
+  private checkId(where: string, given: unknown): string | undefined {
+    const id = checkId(where, given);
+    if (id !== undefined) checkIdLength(where, id, this.maxIdLength);
+    return id;
   }
 
   /**
@@ -289,8 +316,9 @@ export class MessageQueue<T> implements QueueStore<T> {
     try {
       const opts = checkOptions<QueueSendOptions>(where, options, SEND_OPTIONS);
       const delay = opts.delay === undefined ? 0 : checkDuration(where, 'delay', opts.delay);
-      const id = checkId(where, opts.id);
+      const id = this.checkId(where, opts.id);
       const signal = checkSignal(where, opts.signal);
+      checkPayloadSize(where, payloadBytes(payload, this.maxPayloadBytes), this.maxPayloadBytes);
       return this.core.send(payload, id, delay, signal);
     } catch (error) {
       return Promise.reject(error);

@@ -8,6 +8,7 @@ import { Ring } from '../internal/ring.js';
 import { Line, type Linked } from '../internal/waiting/line.js';
 import { WaitList } from '../internal/waiting/waitList.js';
 import type { OverflowHandler, OverflowPolicy } from '../overflow.js';
+import { randomName, receiptSecret, SECRET_LENGTH } from './receiptSecret.js';
 import type {
   AckResult,
   CloseResult,
@@ -21,7 +22,6 @@ import type {
   RedriveResult,
   ReleaseResult,
 } from './types.js';
-import { randomName, receiptSecret, SECRET_LENGTH } from './receiptSecret.js';
 
 /**
  * The in-memory engine behind `MessageQueue` (not exported from the package).
