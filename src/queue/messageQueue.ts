@@ -118,7 +118,10 @@ function checkIds(where: string, ids: unknown): Iterable<string> | undefined {
  * `'replace'` with every message in flight, the enqueue fails with `ChannelFullError`. Dead
  * letters are kept apart, at most `deadLetter.capacity` (default 10000); the oldest beyond that
  * is evicted and reported to `deadLetter.onEvict`. Payloads are kept by reference, never
- * copied; an acknowledged message's payload is released at once. An id you gave is remembered
+ * copied; an acknowledged message's payload is released at once. A string or binary payload
+ * over `maxPayloadBytes` (default 1 MiB) and an id over `maxIdLength` (default 256) are refused
+ * with `MessageTooLargeError`. Receipts carry 96 random bits and the queue's name: they cannot
+ * be derived from an id or another receipt (docs/queue.md, Security). An id you gave is remembered
  * for `dedupWindow` after enqueue: memory grows with the enqueue rate times the window (set
  * `dedupWindow: 0` to deduplicate live messages only).
  *
@@ -180,7 +183,8 @@ export class MessageQueue<T> implements QueueStore<T> {
   /**
    * @param options `visibilityTimeout` (ms, default 30000), `maxAttempts` (default 5),
    *   `capacity` (default 10000), `overflow` (default `'block'`), `onOverflow`, `dedupWindow`
-   *   (ms, default 300000), `deadLetter` (`{ capacity, onEvict }`), `scheduler`.
+   *   (ms, default 300000), `deadLetter` (`{ capacity, onEvict }`), `scheduler`,
+   *   `maxPayloadBytes` (default 1 MiB), `maxIdLength` (default 256).
    * @throws TypeError or RangeError for a bad option, naming it.
    */
   constructor(options?: MessageQueueOptions<T>) {
@@ -271,7 +275,8 @@ export class MessageQueue<T> implements QueueStore<T> {
    * @param options `id` (for deduplication; generated when absent) and `delay` (ms).
    * @returns `{ ok: true, id }`, or `{ ok: false, reason: 'duplicate' | 'dropped', id }`.
    * @throws ChannelClosedError after `close()`; ChannelFullError when full under `'block'` or
-   *   `'error'` (use `send` to wait), both with the payload as `value`.
+   *   `'error'` (use `send` to wait), both with the payload as `value`; MessageTooLargeError
+   *   for a payload over `maxPayloadBytes` or an id over `maxIdLength` (carrying neither).
    *
    * @example
    * ```ts

@@ -19,10 +19,10 @@
  * import { MessageQueue, MessageTooLargeError } from 'sluice';
  *
  * const queue = new MessageQueue<string>({ maxPayloadBytes: 8 });
- * assert.throws(() => queue.enqueue('a payload of 27 characters'), (error) => {
+ * assert.throws(() => queue.enqueue('x'.repeat(12)), (error) => {
  *   assert.ok(error instanceof MessageTooLargeError);
  *   assert.equal(error.limit, 'maxPayloadBytes');
- *   assert.equal(error.size, 27);
+ *   assert.equal(error.size, 12);
  *   assert.equal(error.max, 8);
  *   return true;
  * });
