@@ -35,7 +35,12 @@ export * from './operators/dedupe.js';
 export * from './operators/idempotent.js';
 
 // queue
-export { MessageQueue, consumeQueue, consumeQueueBatch } from './queue/index.js';
+export {
+  MessageQueue,
+  MessageTooLargeError,
+  consumeQueue,
+  consumeQueueBatch,
+} from './queue/index.js';
 export type {
   AckResult,
   BatchContext,

@@ -5,8 +5,10 @@ import {
   type Observable,
   TimeoutError,
   take,
+  takeUntil,
   tap,
   throwError,
+  timer,
 } from 'rxjs';
 import { TestScheduler } from 'rxjs/testing';
 import { describe, expect, it } from 'vitest';
@@ -191,13 +193,76 @@ describe('consume: marble tests', () => {
       expect(stolen).toEqual([undefined]);
       expect(kept.stats()).toMatchObject({ expired: 0, acked: 1 });
     });
-    testScheduler().run(({ cold, expectObservable }) => {
+    testScheduler().run(({ cold, expectObservable, expectSubscriptions }) => {
+      // without keepAlive the lease's end stops the handler (unsubscribed at 100) and reports it
       const lost = new MessageQueue<string>({ visibilityTimeout: 100 });
       lost.enqueue('long');
-      expectObservable(labels(lost.consume(() => cold(`${'-'.repeat(350)}|`))).pipe(take(1))).toBe(
-        `${'-'.repeat(350)}(a|)`,
+      const handler = cold(`${'-'.repeat(350)}|`);
+      expectObservable(labels(lost.consume(() => handler)).pipe(take(1))).toBe(
+        `${'-'.repeat(100)}(a|)`,
         { a: 'lost:long:1:expired' },
       );
+      expectSubscriptions(handler.subscriptions).toBe(`^${'-'.repeat(99)}!`);
+    });
+  });
+
+  it('under the defaults a handler that never settles is aborted at its lease end, its worker serves the rest, and after maxAttempts it is dead-lettered as expired', () => {
+    testScheduler().run(({ cold, expectObservable, flush }) => {
+      const queue = new MessageQueue<string>({ visibilityTimeout: 100, maxAttempts: 2 });
+      for (const payload of ['hang', 'a', 'b']) queue.enqueue(payload);
+      const reasons: unknown[] = [];
+      const outcomes = queue.consume((message, { signal }) => {
+        if (message.payload !== 'hang') return cold('-----|');
+        signal.addEventListener('abort', () => reasons.push(signal.reason));
+        return NEVER;
+      });
+      // hang#1 lost at 100; a at 105, b at 110; hang#2 (redelivered behind them) lost at 210
+      expectObservable(labels(outcomes).pipe(take(4))).toBe(
+        `${'-'.repeat(100)}a 4ms b 4ms c ${'-'.repeat(99)}(d|)`,
+        {
+          a: 'lost:hang:1:expired',
+          b: 'acked:a:1',
+          c: 'acked:b:1',
+          d: 'lost:hang:2:expired',
+        },
+      );
+      flush();
+      expect(queue.deadLetters()).toMatchObject([
+        { payload: 'hang', reason: 'expired', attempts: 2 },
+      ]);
+      expect(reasons).toHaveLength(2);
+      expect(String(reasons[0])).toContain('lease on message');
+      expect(queue.stats()).toMatchObject({ acked: 2, deadLettered: 1, inFlight: 0, visible: 0 });
+    });
+  });
+
+  it('with keepAlive a handler that never settles times out after 10 leases by default, and is dead-lettered with the TimeoutError after maxAttempts', () => {
+    testScheduler().run(({ expectObservable, flush }) => {
+      const queue = new MessageQueue<string>({ visibilityTimeout: 100, maxAttempts: 2 });
+      queue.enqueue('hang');
+      const outcomes = queue.consume(() => NEVER, { keepAlive: true });
+      // (the timer ends the run should the handler never time out)
+      expectObservable(labels(outcomes).pipe(take(2), takeUntil(timer(5000)))).toBe(
+        `${'-'.repeat(1000)}a ${'-'.repeat(999)}(b|)`,
+        { a: 'nacked:hang:1', b: 'nacked:hang:2:dead' },
+      );
+      flush();
+      const [letter] = queue.deadLetters();
+      expect(letter).toMatchObject({ payload: 'hang', reason: 'nacked', attempts: 2 });
+      expect(letter?.lastError).toBeInstanceOf(TimeoutError);
+    });
+  });
+
+  it('with keepAlive an explicit timeout replaces the default one (Infinity: none)', () => {
+    testScheduler().run(({ cold, expectObservable }) => {
+      const queue = new MessageQueue<string>({ visibilityTimeout: 100 });
+      queue.enqueue('slow');
+      const handler = cold(`${'-'.repeat(3000)}|`);
+      expectObservable(
+        labels(
+          queue.consume(() => handler, { keepAlive: true, timeout: Number.POSITIVE_INFINITY }),
+        ).pipe(take(1)),
+      ).toBe(`${'-'.repeat(3000)}(a|)`, { a: 'acked:slow:1' });
     });
   });
 

@@ -10,7 +10,8 @@
  */
 import { lastValueFrom, toArray } from 'rxjs';
 import { afterEach, describe, expect, it } from 'vitest';
-import { consumeQueue } from '../../src/queue/consume.js';
+import { type ConsumeOutcome, consumeQueue } from '../../src/queue/consume.js';
+import { MessageTooLargeError } from '../../src/queue/messageTooLargeError.js';
 import type { QueueStore } from '../../src/queue/store.js';
 import type { Delivery } from '../../src/queue/types.js';
 import { ManualClock } from './manualClock.js';
@@ -20,6 +21,20 @@ export interface ContractOptions {
   readonly visibilityTimeout?: number;
   readonly maxAttempts?: number;
   readonly dedupWindow?: number;
+  readonly maxPayloadBytes?: number;
+  readonly maxIdLength?: number;
+}
+
+/** Lets I/O and promise callbacks run (a remote store's replies), without real-time sleeps. */
+const turn = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+/** Waits, turn by turn, until `check` holds; fails naming `what` if it never does. */
+async function eventually(check: () => boolean | Promise<boolean>, what: string): Promise<void> {
+  for (let i = 0; i < 5000; i++) {
+    if (await check()) return;
+    await turn();
+  }
+  throw new Error(`never happened: ${what}`);
 }
 
 /** A store under test, on a manual clock. */
@@ -457,6 +472,106 @@ export function describeQueueStore(name: string, open: OpenStore): void {
       expect(store.close()).toBe(closed);
       await store.nack(a.receipt);
       await expect(closed).resolves.toEqual({ released: 0 });
+    });
+
+    it('size limits: a payload over maxPayloadBytes (UTF-8 bytes) or an id over maxIdLength is refused with MessageTooLargeError carrying neither, and nothing is enqueued', async () => {
+      const { store } = await setup({ maxPayloadBytes: 100, maxIdLength: 8 });
+      const big = 'é'.repeat(60); // 60 characters, 120 bytes: only counting bytes catches it
+      const error = await (async () => store.enqueue(big))().then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(error).toBeInstanceOf(MessageTooLargeError);
+      expect(error).toBeInstanceOf(RangeError);
+      expect(error).toMatchObject({
+        name: 'MessageTooLargeError',
+        limit: 'maxPayloadBytes',
+        max: 100,
+      });
+      expect((error as MessageTooLargeError).size).toBeGreaterThan(100);
+      expect(JSON.stringify(error) + String(error) + (error as Error).stack).not.toContain('é');
+      expect(Object.values(error as object)).not.toContain(big);
+      const idError = await (async () => store.enqueue('small', { id: 'secret-tenant-id' }))().then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(idError).toMatchObject({
+        name: 'MessageTooLargeError',
+        limit: 'maxIdLength',
+        size: 16,
+        max: 8,
+      });
+      expect(String(idError) + (idError as Error).stack).not.toContain('secret-tenant-id');
+      expect((await store.stats()).enqueued).toBe(0);
+      // at the limits: accepted
+      expect(await store.enqueue('é'.repeat(45), { id: '12345678' })).toEqual({
+        ok: true,
+        id: '12345678',
+      });
+      expect((await take(store)).payload).toBe('é'.repeat(45));
+    });
+
+    it('size limits by default: 1 MiB payloads and 256-character ids', async () => {
+      const { store } = await setup();
+      await expect((async () => store.enqueue('x'.repeat(1_048_577)))()).rejects.toMatchObject({
+        limit: 'maxPayloadBytes',
+        max: 1_048_576,
+      });
+      await expect(
+        (async () => store.enqueue('x', { id: 'i'.repeat(257) }))(),
+      ).rejects.toMatchObject({
+        limit: 'maxIdLength',
+        max: 256,
+      });
+      expect((await store.enqueue('x', { id: 'i'.repeat(256) })).ok).toBe(true);
+    });
+
+    it('a handler that never settles, under consume() defaults: aborted when its lease runs out, its worker freed for the other messages, and dead-lettered as expired after maxAttempts', async () => {
+      const { clock, store } = await setup({ maxAttempts: 2 });
+      await store.enqueue('hang');
+      await store.enqueue('ok1');
+      await store.enqueue('ok2');
+      const hangs: AbortSignal[] = [];
+      const drain = new AbortController();
+      const done = lastValueFrom(
+        consumeQueue(
+          store,
+          (message, { signal }) => {
+            if (message.payload !== 'hang') return Promise.resolve();
+            hangs.push(signal);
+            return new Promise<void>(() => {}); // never settles, ignores its signal
+          },
+          { scheduler: clock, pollWait: 0, signal: drain.signal }, // concurrency 1
+        ).pipe(toArray()),
+      );
+      for (let attempt = 1; attempt <= 2; attempt++) {
+        await eventually(
+          () => hangs.length === attempt,
+          `attempt ${attempt} of the hanging handler`,
+        );
+        expect(hangs[attempt - 1]?.aborted).toBe(false);
+        clock.advance(100); // the lease runs out
+        expect(hangs[attempt - 1]?.aborted).toBe(true);
+      }
+      await eventually(
+        async () => (await store.deadLetters()).length === 1 && (await store.stats()).acked === 2,
+        'ok1 and ok2 acked, hang dead',
+      );
+      const [letter] = await store.deadLetters();
+      expect(letter).toMatchObject({ payload: 'hang', reason: 'expired', attempts: 2 });
+      expect(hangs).toHaveLength(2); // never redelivered after that
+      drain.abort();
+      const outcomes: ConsumeOutcome<string>[] = await done;
+      expect(outcomes.map((o) => `${o.message.payload}:${o.status}`).sort()).toEqual([
+        'hang:lost',
+        'hang:lost',
+        'ok1:acked',
+        'ok2:acked',
+      ]);
+      expect(outcomes.filter((o) => o.status === 'lost')).toMatchObject([
+        { reason: 'expired' },
+        { reason: 'expired' },
+      ]);
     });
 
     for (const grace of [0, 500]) {

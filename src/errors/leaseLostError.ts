@@ -5,6 +5,8 @@ import type { ReceiptRejection } from '../receiptRejection.js';
  * already be with another consumer. It is the `reason` of the handler's aborted `signal`, with
  * the delivery's `messageId` and why the lease went:
  * - `'released'`: the queue's `close()` released it after the grace period;
+ * - `'expired'` with `visibilityTimeout` set: the lease ran out while the handler ran (without
+ *   `keepAlive`), so the handler is stopped and its worker freed;
  * - otherwise a `keepAlive` extension was refused, with the store's reason (`'expired'`,
  *   `'acked'`, `'stale'`, `'unknown'`).
  *
@@ -39,13 +41,19 @@ export class LeaseLostError extends Error {
   readonly messageId: string;
   /** Why: `'released'` by `close()`, or the reason a `keepAlive` extension was refused. */
   readonly reason: ReceiptRejection;
-  constructor(messageId: string, reason: ReceiptRejection) {
+  /** The lease's length when it ran out while the handler ran, else undefined. */
+  readonly visibilityTimeout: number | undefined;
+  constructor(messageId: string, reason: ReceiptRejection, visibilityTimeout?: number) {
+    const id = JSON.stringify(messageId.length > 40 ? `${messageId.slice(0, 40)}…` : messageId);
     super(
       reason === 'released'
-        ? `consume: the queue closed and released the lease on message ${messageId}`
-        : `consume: the lease on message ${messageId} was lost`,
+        ? `consume: the queue closed and released the lease on message ${id}`
+        : visibilityTimeout !== undefined
+          ? `consume: the lease on message ${id} ran out (visibilityTimeout ${visibilityTimeout} ms) before its handler settled; use keepAlive for longer handlers`
+          : `consume: the lease on message ${id} was lost`,
     );
     this.messageId = messageId;
     this.reason = reason;
+    this.visibilityTimeout = visibilityTimeout;
   }
 }

@@ -32,9 +32,9 @@ import type { Delivery, ReceiptRejection } from './types.js';
 /** What a message handler knows besides the message. */
 export interface ConsumeContext {
   /**
-   * Aborted when the handler should stop: its `timeout` ran out, its lease was lost (a
-   * `keepAlive` extension was refused), the queue's `close()` released its lease after the
-   * grace period, or the consumer was unsubscribed.
+   * Aborted when the handler should stop: its `timeout` ran out, its lease was lost (it ran out
+   * without `keepAlive`, or a `keepAlive` extension was refused), the queue's `close()` released
+   * its lease after the grace period, or the consumer was unsubscribed.
    */
   readonly signal: AbortSignal;
   /** Which worker runs it: 0 to `concurrency - 1`. */
@@ -64,13 +64,20 @@ export interface ConsumeOptions<T> {
   readonly signal?: AbortSignal;
   /**
    * Milliseconds a handler may run; then its signal is aborted and the message is nacked with
-   * an rxjs `TimeoutError`. @default Infinity
+   * an rxjs `TimeoutError` (after `maxAttempts` of them it is a dead letter whose `lastError`
+   * is that `TimeoutError`). @default 10 × the store's `visibilityTimeout` with `keepAlive` (a
+   * handler that never settles must not hold its message forever); `Infinity` without it, as
+   * the lease's end stops the handler anyway (see `keepAlive`)
    */
   readonly timeout?: number;
   /**
    * Keep a long handler's lease alive: every half visibility timeout the lease is extended by a
-   * full one (SQS heartbeat, BullMQ lock renewal). Without it, a handler that outlives its lease
-   * loses the message to a redelivery and its ack is refused (`'lost'`). The beat is at least
+   * full one (SQS heartbeat, BullMQ lock renewal). Without it, a handler still running when its
+   * lease runs out (`visibilityTimeout` after the delivery) is stopped: its signal is aborted,
+   * its worker takes the next delivery, and the outcome is `'lost'` with reason `'expired'`; the
+   * message is redelivered, and a message whose handler hangs `maxAttempts` times becomes a dead
+   * letter with reason `'expired'`. A handler that needs longer should use `keepAlive` (a lease
+   * it extends by calling `extend` itself is not seen by the consumer). The beat is at least
    * 1 ms apart, so it keeps a lease alive only with a `visibilityTimeout` of 2 ms or more; with
    * `0` or `Infinity` there is no lease to keep and it does nothing. @default false
    */
@@ -163,6 +170,11 @@ function whenDone<R>(
  * and are settled first. A delivery is settled once its handler's subscription is torn down
  * (its `finalize` has run), and a worker takes the next delivery only after that.
  *
+ * **A handler that never settles** cannot hold a worker or a message forever: without
+ * `keepAlive` it is stopped when its lease runs out (outcome `'lost'`, reason `'expired'`),
+ * with `keepAlive` when its `timeout` (default 10 leases) runs out (outcome `'nacked'`); either
+ * way the worker moves on, and after `maxAttempts` such deliveries the message is a dead letter.
+ *
  * **Cancellation.** Aborting `signal` drains: no new deliveries, running handlers finish and
  * are settled, then the stream completes. `close()` on the queue drains the same way.
  * Unsubscribing stops at once: each running handler's signal is aborted and its delivery is
@@ -209,12 +221,12 @@ export function consumeQueue<T>(
   const opts = checkOptions<ConsumeOptions<T>>(where, options, CONSUME_OPTIONS);
   const concurrency = consumeConcurrency(where, opts.concurrency);
   const signal = checkSignal(where, opts.signal);
-  const timeout =
-    opts.timeout === undefined
-      ? Number.POSITIVE_INFINITY
-      : checkDuration(where, 'timeout', opts.timeout, true);
   const keepAlive =
     opts.keepAlive === undefined ? false : checkBoolean(where, 'keepAlive', opts.keepAlive);
+  const timeout =
+    opts.timeout === undefined
+      ? defaultTimeout(keepAlive, store.visibilityTimeout)
+      : checkDuration(where, 'timeout', opts.timeout, true);
   let retryDelay: (message: Delivery<T>, error: unknown) => number;
   if (typeof opts.retryDelay === 'function') retryDelay = opts.retryDelay;
   else {
@@ -243,6 +255,25 @@ function consumeConcurrency(where: string, value: unknown): number | Observable<
   if (value === undefined) return 1;
   if (isObservable(value)) return value.pipe(map((limit) => checkLiveLimit(where, limit)));
   return checkCapacity(where, 'concurrency', value);
+}
+
+/** With `keepAlive`, a handler's default `timeout` is this many visibility timeouts. */
+const KEEP_ALIVE_TIMEOUT_LEASES = 10;
+
+/**
+ * The default `timeout`: with `keepAlive` on a finite lease, 10 leases (a handler that never
+ * settles must not hold its message forever); otherwise none, as the lease's end stops it.
+ */
+function defaultTimeout(keepAlive: boolean, lease: number): number {
+  if (!keepAlive || !(lease > 0) || lease === Number.POSITIVE_INFINITY) {
+    return Number.POSITIVE_INFINITY;
+  }
+  return KEEP_ALIVE_TIMEOUT_LEASES * lease;
+}
+
+/** Why a handler was stopped when its lease ran out (the handler's `signal.reason`). */
+function leaseLost(message: Delivery<unknown>, lease: number): Error {
+  return new LeaseLostError(message.id, 'expired', lease);
 }
 
 const RUNNING = 0;
@@ -356,6 +387,16 @@ function handle<T>(
         });
       };
       beat();
+    } else if (lease > 0 && lease !== Number.POSITIVE_INFINITY) {
+      // Nothing keeps the lease: when it runs out the message is another consumer's, so this
+      // handler is stopped and its worker freed (a hung handler cannot hold a worker forever).
+      heartbeat = at(scheduler, scheduler.now() + lease, () => {
+        if (phase !== RUNNING) return;
+        phase = DONE;
+        stopTimers();
+        stopHandler(leaseLost(message, lease));
+        finish({ status: 'lost', message, reason: 'expired' });
+      });
     }
     if (settings.timeout !== Number.POSITIVE_INFINITY) {
       deadline = at(scheduler, scheduler.now() + settings.timeout, () => {

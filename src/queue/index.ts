@@ -13,6 +13,7 @@ export { consumeQueue } from './consume.js';
 export type { BatchContext, BatchHandler, ConsumeBatchOptions } from './consumeQueueBatch.js';
 export { consumeQueueBatch } from './consumeQueueBatch.js';
 export { MessageQueue } from './messageQueue.js';
+export { MessageTooLargeError } from './messageTooLargeError.js';
 export type { MaybePromise, QueueStore } from './store.js';
 export type {
   AckResult,

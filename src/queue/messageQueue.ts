@@ -36,6 +36,13 @@ import {
 } from './optionNames.js';
 import { QueueCore } from './queueCore.js';
 import { RepeatingJobs } from './repeatingJobs.js';
+import {
+  checkIdLength,
+  checkPayloadSize,
+  DEFAULT_MAX_ID_LENGTH,
+  DEFAULT_MAX_PAYLOAD_BYTES,
+  payloadBytes,
+} from './sizeLimits.js';
 import type { QueueStore } from './store.js';
 import type {
   AckResult,
@@ -116,7 +123,10 @@ function checkIds(where: string, ids: unknown): Iterable<string> | undefined {
  * `'replace'` with every message in flight, the enqueue fails with `ChannelFullError`. Dead
  * letters are kept apart, at most `deadLetter.capacity` (default 10000); the oldest beyond that
  * is evicted and reported to `deadLetter.onEvict`. Payloads are kept by reference, never
- * copied; an acknowledged message's payload is released at once. An id you gave is remembered
+ * copied; an acknowledged message's payload is released at once. A string or binary payload
+ * over `maxPayloadBytes` (default 1 MiB) and an id over `maxIdLength` (default 256) are refused
+ * with `MessageTooLargeError`. Receipts carry 96 random bits and the queue's name: they cannot
+ * be derived from an id or another receipt (docs/queue.md, Security). An id you gave is remembered
  * for `dedupWindow` after enqueue: memory grows with the enqueue rate times the window (set
  * `dedupWindow: 0` to deduplicate live messages only).
  *
@@ -168,13 +178,18 @@ function checkIds(where: string, ids: unknown): Iterable<string> | undefined {
 export class MessageQueue<T> implements QueueStore<T> {
   private readonly core: QueueCore<T>;
   private readonly repeating: RepeatingJobs<T>;
+  /** The largest payload accepted, in bytes (strings, binary data; see `maxPayloadBytes`). */
+  readonly maxPayloadBytes: number;
+  /** The longest id accepted, in characters. */
+  readonly maxIdLength: number;
   /** Dead letters as they happen (hot); completes when `close()` finishes. */
   readonly deadLettered: Observable<QueueDeadLetter<T>>;
 
   /**
    * @param options `visibilityTimeout` (ms, default 30000), `maxAttempts` (default 5),
    *   `capacity` (default 10000), `overflow` (default `'block'`), `onOverflow`, `dedupWindow`
-   *   (ms, default 300000), `deadLetter` (`{ capacity, onEvict }`), `scheduler`.
+   *   (ms, default 300000), `deadLetter` (`{ capacity, onEvict }`), `scheduler`,
+   *   `maxPayloadBytes` (default 1 MiB), `maxIdLength` (default 256).
    * @throws TypeError or RangeError for a bad option, naming it.
    */
   constructor(options?: MessageQueueOptions<T>) {
@@ -218,6 +233,14 @@ export class MessageQueue<T> implements QueueStore<T> {
       ),
       scheduler: checkScheduler<SchedulerLike>(NAME, opts.scheduler) ?? monotonicScheduler,
     });
+    this.maxPayloadBytes =
+      opts.maxPayloadBytes === undefined
+        ? DEFAULT_MAX_PAYLOAD_BYTES
+        : checkCapacity(NAME, 'maxPayloadBytes', opts.maxPayloadBytes, true);
+    this.maxIdLength =
+      opts.maxIdLength === undefined
+        ? DEFAULT_MAX_ID_LENGTH
+        : checkCapacity(NAME, 'maxIdLength', opts.maxIdLength, true);
     this.deadLettered = this.core.deadSubject.asObservable();
     const scheduler = this.core.scheduler;
     this.repeating = new RepeatingJobs<T>({
@@ -257,7 +280,8 @@ export class MessageQueue<T> implements QueueStore<T> {
    * @param options `id` (for deduplication; generated when absent) and `delay` (ms).
    * @returns `{ ok: true, id }`, or `{ ok: false, reason: 'duplicate' | 'dropped', id }`.
    * @throws ChannelClosedError after `close()`; ChannelFullError when full under `'block'` or
-   *   `'error'` (use `send` to wait), both with the payload as `value`.
+   *   `'error'` (use `send` to wait), both with the payload as `value`; MessageTooLargeError
+   *   for a payload over `maxPayloadBytes` or an id over `maxIdLength` (carrying neither).
    *
    * @example
    * ```ts
@@ -272,11 +296,19 @@ export class MessageQueue<T> implements QueueStore<T> {
    * ```
    */
   enqueue(payload: T, options?: EnqueueOptions): EnqueueResult {
-    if (options === undefined) return this.core.enqueue(payload, undefined, 0);
     const where = `${NAME}.enqueue`;
+    checkPayloadSize(where, payloadBytes(payload, this.maxPayloadBytes), this.maxPayloadBytes);
+    if (options === undefined) return this.core.enqueue(payload, undefined, 0);
     const opts = checkOptions<EnqueueOptions>(where, options, ENQUEUE_OPTIONS);
     const delay = opts.delay === undefined ? 0 : checkDuration(where, 'delay', opts.delay);
-    return this.core.enqueue(payload, checkId(where, opts.id), delay);
+    return this.core.enqueue(payload, this.checkId(where, opts.id), delay);
+  }
+
+  /** A caller's id, refused when malformed or longer than `maxIdLength`. */
+  private checkId(where: string, given: unknown): string | undefined {
+    const id = checkId(where, given);
+    if (id !== undefined) checkIdLength(where, id, this.maxIdLength);
+    return id;
   }
 
   /**
@@ -294,8 +326,9 @@ export class MessageQueue<T> implements QueueStore<T> {
     try {
       const opts = checkOptions<QueueSendOptions>(where, options, SEND_OPTIONS);
       const delay = opts.delay === undefined ? 0 : checkDuration(where, 'delay', opts.delay);
-      const id = checkId(where, opts.id);
+      const id = this.checkId(where, opts.id);
       const signal = checkSignal(where, opts.signal);
+      checkPayloadSize(where, payloadBytes(payload, this.maxPayloadBytes), this.maxPayloadBytes);
       return this.core.send(payload, id, delay, signal);
     } catch (error) {
       return Promise.reject(error);

@@ -20,6 +20,8 @@ export const QUEUE_OPTIONS = optionNames<MessageQueueOptions<unknown>>()({
   dedupWindow: 1,
   deadLetter: 1,
   scheduler: 1,
+  maxPayloadBytes: 1,
+  maxIdLength: 1,
 });
 export const DEAD_LETTER_OPTIONS = optionNames<DeadLetterOptions<unknown>>()({
   capacity: 1,

@@ -8,6 +8,7 @@ import { Ring } from '../internal/ring.js';
 import { Line, type Linked } from '../internal/waiting/line.js';
 import { WaitList } from '../internal/waiting/waitList.js';
 import type { OverflowHandler, OverflowPolicy } from '../overflow.js';
+import { randomName, receiptSecret, SECRET_LENGTH } from './receiptSecret.js';
 import type {
   AckResult,
   CloseResult,
@@ -34,8 +35,9 @@ import type {
  *   deadline; an earlier deadline re-arms it, a later one lets it fire early and re-arm. Nothing
  *   scans the messages in flight.
  * - `slab`: every message the queue remembers, by slot. A message's `tag` is `<slot>.<seq>`; a
- *   receipt is `<tag>:<delivery>`, so resolving one is an array read and a string comparison,
- *   with no hashing. Freed slots are reused first freed, first reused, so a finished message still
+ *   receipt is `<tag>:<delivery>:<queue name><secret>` (the secret: 96 random bits, see
+ *   `receiptSecret`), so resolving one is an array read and one exact string comparison, with no
+ *   hashing. Freed slots are reused first freed, first reused, so a finished message still
  *   answers `'acked'` for a while before its slot is taken.
  * - `records`: id -> message for ids the caller gave, for deduplication. Such a message stays
  *   after it is acknowledged (payload released) until its deduplication window ends; `window`
@@ -147,22 +149,6 @@ const REJECTED: Readonly<Record<ReceiptRejection, { ok: false; reason: ReceiptRe
 };
 const NO_DEMAND: Demand = Object.freeze({ request() {}, cancel() {} });
 
-/** Random words for receipts, drawn in batches from the platform's cryptographic source. */
-const randomWords = new Uint32Array(256);
-let randomLeft = 0;
-
-/**
- * The secret part of a receipt: 32 random bits, so a receipt cannot be forged from an older
- * one (bumping the delivery number) or from the message id.
- */
-function unguessable(): string {
-  if (randomLeft === 0) {
-    globalThis.crypto.getRandomValues(randomWords);
-    randomLeft = randomWords.length;
-  }
-  return String(randomWords[--randomLeft] as number); // decimal: V8's fast path
-}
-
 export class QueueCore<T> {
   readonly scheduler: SchedulerLike;
   readonly visibilityTimeout: number;
@@ -205,8 +191,13 @@ export class QueueCore<T> {
   /** Who to tell when close() releases a lease: receipt → callback (`watchRelease`). */
   private readonly releaseWatchers = new Map<string, () => void>();
 
+  /**
+   * This queue's random name (48 bits): every receipt carries it, so a receipt of another queue
+   * is refused even where its other fields happen to match.
+   */
+  private readonly name = randomName(8);
   /** Generated ids are `<prefix><tag>`: unique, and resolvable to their slot. */
-  private readonly idPrefix = `${Math.random().toString(36).slice(2, 6)}-`;
+  private readonly idPrefix = `${this.name}-`;
   /** Tie-breaker for equal deadlines and due times: first scheduled, first out. */
   private ticket = 0;
 
@@ -563,7 +554,7 @@ export class QueueCore<T> {
     message.state = IN_FLIGHT;
     const deadline = now + this.visibilityTimeout;
     message.deadline = deadline;
-    const receipt = `${message.tag}:${n}:${unguessable()}`;
+    const receipt = `${message.tag}:${n}:${this.name}${receiptSecret()}`;
     message.receipt = receipt;
     message.heapHandle = this.leases.push(message, deadline, this.ticket++);
     if (deadline < this.leaseTimer.firesAt) this.armLeases(now);
@@ -594,7 +585,13 @@ export class QueueCore<T> {
     }
     // Not the current lease: say why, or 'unknown' if it is not a receipt of this message.
     const parts = receipt.split(':');
-    if (parts.length !== 3 || parts[0] !== message.tag || !/^[1-9][0-9]*$/.test(parts[1]!)) {
+    if (
+      parts.length !== 3 ||
+      parts[0] !== message.tag ||
+      !/^[1-9][0-9]*$/.test(parts[1]!) ||
+      parts[2]!.length !== this.name.length + SECRET_LENGTH ||
+      !parts[2]!.startsWith(this.name)
+    ) {
       return 'unknown';
     }
     const n = Number(parts[1]);

@@ -247,4 +247,15 @@ export interface MessageQueueOptions<T> extends OverflowOptions<T> {
   readonly deadLetter?: DeadLetterOptions<T>;
   /** Clock and timers. @default a monotonic scheduler (`performance.now()`, immune to wall-clock changes) */
   readonly scheduler?: SchedulerLike;
+  /**
+   * The largest payload accepted, in bytes: a string counts its UTF-8 bytes, an `ArrayBuffer`,
+   * typed array or `Blob` its size; other values are kept by reference, not measured, and
+   * count as 0. A larger one is refused with `MessageTooLargeError`. @default 1048576 (1 MiB)
+   */
+  readonly maxPayloadBytes?: number;
+  /**
+   * The longest id accepted, in characters (an id is remembered for the deduplication window).
+   * A longer one is refused with `MessageTooLargeError`. @default 256
+   */
+  readonly maxIdLength?: number;
 }

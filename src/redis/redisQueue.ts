@@ -26,6 +26,7 @@ import {
   type EnqueueResult,
   type ExtendResult,
   type MessageHandler,
+  MessageTooLargeError,
   type NackOptions,
   type NackResult,
   type OverflowHandler,
@@ -65,6 +66,11 @@ import {
   SEND_OPTIONS,
 } from '../queue/optionNames.js';
 import { RepeatingJobs } from '../queue/repeatingJobs.js';
+import {
+  DEFAULT_MAX_ID_LENGTH,
+  DEFAULT_MAX_PAYLOAD_BYTES,
+  utf8Bytes,
+} from '../queue/sizeLimits.js';
 import { CallBatch } from './batch.js';
 import { checkConnection, checkSerializer } from './checkClient.js';
 import { decodeError, encodeError, type RedisQueueSerializer, serializeOrThrow } from './codec.js';
@@ -137,6 +143,13 @@ export interface RedisQueueOptions<T> extends OverflowOptions<T> {
    * waiting `receive` notices a lease that expired in another process. @default 1000
    */
   readonly blockTime?: number;
+  /**
+   * The largest payload accepted, in UTF-8 bytes of its serialized form; checked before
+   * anything is sent. A larger one is refused with `MessageTooLargeError`. @default 1048576 (1 MiB)
+   */
+  readonly maxPayloadBytes?: number;
+  /** The longest id accepted, in characters; a longer one is refused with `MessageTooLargeError`. @default 256 */
+  readonly maxIdLength?: number;
 }
 
 const REDIS_QUEUE_OPTIONS = optionNames<RedisQueueOptions<unknown>>()({
@@ -154,6 +167,8 @@ const REDIS_QUEUE_OPTIONS = optionNames<RedisQueueOptions<unknown>>()({
   consumer: 1,
   clock: 1,
   scheduler: 1,
+  maxPayloadBytes: 1,
+  maxIdLength: 1,
   blockTime: 1,
 });
 
@@ -312,6 +327,8 @@ export class RedisQueue<T> implements QueueStore<T> {
   private readonly clock: RedisQueueClock;
   private readonly sched: SchedulerLike;
   private readonly blockTime: number;
+  private readonly maxPayloadBytes: number;
+  private readonly maxIdLength: number;
   private readonly config: string[];
   private readonly tokenPrefix = Math.random().toString(36).slice(2, 10);
   private tokenSeq = 0;
@@ -401,6 +418,14 @@ export class RedisQueue<T> implements QueueStore<T> {
       true,
     );
     this.serializer = checkSerializer<T>(NAME, opts.serializer);
+    this.maxPayloadBytes =
+      opts.maxPayloadBytes === undefined
+        ? DEFAULT_MAX_PAYLOAD_BYTES
+        : checkCapacity(NAME, 'maxPayloadBytes', opts.maxPayloadBytes);
+    this.maxIdLength =
+      opts.maxIdLength === undefined
+        ? DEFAULT_MAX_ID_LENGTH
+        : checkCapacity(NAME, 'maxIdLength', opts.maxIdLength);
     if (
       opts.consumer !== undefined &&
       (typeof opts.consumer !== 'string' || opts.consumer === '')
@@ -630,9 +655,17 @@ export class RedisQueue<T> implements QueueStore<T> {
         throw new TypeError(`${where}: id must be a non-empty string, got ${describe(opts.id)}`);
       }
       id = opts.id;
+      if (id.length > this.maxIdLength) {
+        throw new MessageTooLargeError(where, 'maxIdLength', id.length, this.maxIdLength);
+      }
     }
     if (this.closed) throw new ChannelClosedError(`${NAME}: queue is closed`, payload);
-    return { id, delay: Math.ceil(delay), text: serializeOrThrow(where, this.serializer, payload) };
+    const text = serializeOrThrow(where, this.serializer, payload);
+    const bytes = utf8Bytes(text, this.maxPayloadBytes);
+    if (bytes > this.maxPayloadBytes) {
+      throw new MessageTooLargeError(where, 'maxPayloadBytes', bytes, this.maxPayloadBytes);
+    }
+    return { id, delay: Math.ceil(delay), text };
   }
 
   private async add(

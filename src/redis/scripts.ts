@@ -88,15 +88,21 @@ local function live()
   return redis.call('XLEN', S) + redis.call('ZCARD', D)
 end
 
--- The message left the live queue: its record (and its id) is kept for the rest of its
--- deduplication window, counted from the enqueue, then expires.
+-- The message left the live queue: a caller's id (and the record) is kept for the rest of its
+-- deduplication window, counted from the enqueue, then expires. A message without a caller's
+-- id has nothing to deduplicate: its record stays at most a minute (so a resent call or a late
+-- receipt still gets its true answer), whatever the window, Infinity included.
 local function finish(seq, known)
   local r = known or redis.call('HMGET', M(seq), 't', 'w', 'i')
   if not r[1] then return end
   local keys = { M(seq) }
-  if r[2] == '1' and redis.call('GET', I(r[3])) == seq then keys[2] = I(r[3]) end
-  if WIN == INF then return end
   local ttl = tonumber(r[1]) + WIN - now
+  if r[2] ~= '1' then
+    ttl = math.min(ttl, 60000)
+  else
+    if redis.call('GET', I(r[3])) == seq then keys[2] = I(r[3]) end
+    if WIN == INF then return end
+  end
   for _, k in ipairs(keys) do
     if ttl > 0 then redis.call('PEXPIRE', k, str(math.ceil(ttl))) else redis.call('DEL', k) end
   end
