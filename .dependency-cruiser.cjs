@@ -25,6 +25,7 @@ const ADAPTER_INTERNALS = [
   '^src/internal/pullIterator\\.ts$',
   '^src/internal/demand\\.ts$',
   '^src/internal/waiting/',
+  '^src/internal/sizes\\.ts$',
 ];
 
 /** @type {import('dependency-cruiser').IConfiguration} */

@@ -103,7 +103,7 @@ describe('LeaseLostError', () => {
       flush();
       expect(reason).toBeInstanceOf(LeaseLostError);
       expect(reason).toMatchObject({ name: 'LeaseLostError', messageId: id, reason: 'acked' });
-      expect((reason as Error).message).toBe(`consume: the lease on message ${id} was lost`);
+      expect((reason as Error).message).toBe(`consume: the lease on message "${id}" was lost`);
     });
   });
 

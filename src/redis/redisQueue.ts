@@ -43,6 +43,7 @@ import {
 } from 'sluice';
 import { scheduleAt as timerAt } from '../internal/deadlineTimer.js';
 import { reportUnhandledError } from '../internal/reportUnhandledError.js';
+import { DEFAULT_MAX_ID_LENGTH, DEFAULT_MAX_PAYLOAD_BYTES, utf8Bytes } from '../internal/sizes.js';
 import { monotonicScheduler } from '../internal/time/monotonicScheduler.js';
 import {
   checkCapacity,
@@ -66,11 +67,6 @@ import {
   SEND_OPTIONS,
 } from '../queue/optionNames.js';
 import { RepeatingJobs } from '../queue/repeatingJobs.js';
-import {
-  DEFAULT_MAX_ID_LENGTH,
-  DEFAULT_MAX_PAYLOAD_BYTES,
-  utf8Bytes,
-} from '../queue/sizeLimits.js';
 import { CallBatch } from './batch.js';
 import { checkConnection, checkSerializer } from './checkClient.js';
 import { decodeError, encodeError, type RedisQueueSerializer, serializeOrThrow } from './codec.js';
