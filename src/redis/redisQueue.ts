@@ -65,10 +65,13 @@ import { RepeatingJobs } from '../queue/repeatingJobs.js';
 import { CallBatch } from './batch.js';
 import { checkConnection, checkSerializer } from './checkClient.js';
 import { decodeError, encodeError, type RedisQueueSerializer, serializeOrThrow } from './codec.js';
+import { purgeInPages, readDeadLetters, redriveInPages } from './deadLetterPages.js';
 import { pullDeliveries } from './deliverySource.js';
 import { makePullable } from './demand.js';
 import { type RedisQueueKeys, redisQueueKeys } from './keys.js';
-import { type ScriptName, scripts } from './scripts.js';
+import { quoted, redisFailure } from './quietError.js';
+import { RECEIVE_CAP, type ScriptName, scripts } from './scripts.js';
+import { SettingsGate, type SharedSettings, settingsMismatch } from './sharedSettings.js';
 
 const NAME = 'RedisQueue';
 /** The most enqueues or acks sent in one script call. */
@@ -325,6 +328,8 @@ export class RedisQueue<T> implements QueueStore<T> {
   private readonly sched: SchedulerLike;
   private readonly blockTime: number;
   private readonly config: string[];
+  /** The first call stores or compares the shared settings (sharedSettings.ts). */
+  private readonly gate: SettingsGate;
   private readonly tokenPrefix = Math.random().toString(36).slice(2, 10);
   private tokenSeq = 0;
   /** Enqueues of one turn of the event loop, sent as one script call. */
@@ -444,6 +449,16 @@ export class RedisQueue<T> implements QueueStore<T> {
       limit(this.window),
       limit(this.deadCapacity),
     ];
+    const shared: SharedSettings = {
+      capacity: limit(this.cap),
+      maxAttempts: limit(this.attempts),
+      dedupWindow: limit(this.window),
+      'deadLetter.capacity': limit(this.deadCapacity),
+    };
+    this.gate = new SettingsGate(async () => {
+      const reply = await this.run(NAME, 'settings', Object.entries(shared).flat());
+      return settingsMismatch(NAME, this.keys.base, shared, reply[0] as string[]);
+    });
     this.deadLettered = new Observable<QueueDeadLetter<T>>((subscriber) =>
       this.tail(subscriber),
     ).pipe(takeUntil(this.closeNotifier), share());
@@ -497,8 +512,11 @@ export class RedisQueue<T> implements QueueStore<T> {
     name: ScriptName,
     args: Array<string | number>,
   ): Promise<unknown[]> {
+    const gate = name === 'settings' ? undefined : this.gate.ready();
+    if (gate !== undefined) await gate;
     const script = scripts[name];
-    const tail = [1, this.keys.base, this.now(), ...this.config, ...args];
+    const declared = this.keys.declared;
+    const tail = [declared.length, ...declared, this.now(), ...this.config, ...args];
     let reply: unknown;
     try {
       try {
@@ -534,8 +552,7 @@ export class RedisQueue<T> implements QueueStore<T> {
   }
 
   private failure(where: string, error: unknown): Error {
-    const detail = error instanceof Error ? error.message : String(error);
-    return new Error(`${where}: the Redis call failed: ${detail}`, { cause: error });
+    return redisFailure(where, error);
   }
 
   /** Reports dead letters evicted by a script to `onEvict`. */
@@ -844,7 +861,7 @@ export class RedisQueue<T> implements QueueStore<T> {
   /** One receive script: due work, then up to `max` deliveries. */
   private async pass(max: number): Promise<Pass<T>> {
     const where = `${NAME}.receive`;
-    const reply = await this.run(where, 'receive', [this.consumer, max]);
+    const reply = await this.run(where, 'receive', [this.consumer, Math.min(max, RECEIVE_CAP)]);
     const now = Number(reply[0]);
     // With the Redis clock, local time runs `offset` behind it (give or take the round trip).
     if (this.clock === 'redis') this.offset = now - this.sched.now();
@@ -857,7 +874,7 @@ export class RedisQueue<T> implements QueueStore<T> {
       } catch (error) {
         const detail = error instanceof Error ? error.message : String(error);
         const reason = new TypeError(
-          `${NAME}: message ${id} has a payload the serializer cannot read (${detail})`,
+          `${NAME}: message ${quoted(id)} has a payload the serializer cannot read (${detail})`,
         );
         await this.run(where, 'poison', [receipt, encodeError(reason)]);
         continue;
@@ -1012,7 +1029,7 @@ export class RedisQueue<T> implements QueueStore<T> {
   async deadLetters(): Promise<QueueDeadLetter<T>[]> {
     const where = `${NAME}.deadLetters`;
     await this.run(where, 'stats', []);
-    const entries = (await this.command(where, 'XRANGE', [this.keys.dead, '-', '+'])) as RawEntry[];
+    const entries = await readDeadLetters(this.deadAccess(), where);
     return entries.map(([, fields]) => this.letter(fields));
   }
 
@@ -1023,24 +1040,30 @@ export class RedisQueue<T> implements QueueStore<T> {
   async redrive(ids?: Iterable<string>): Promise<RedriveResult> {
     const where = `${NAME}.redrive`;
     const list = this.idList(where, ids);
-    const reply = await this.run(where, 'redrive', [
-      limit(this.cap),
-      list === undefined ? '0' : '1',
-      ...(list ?? []),
-    ]);
-    const skipped = (reply[1] as Array<[string, string]>).map(([id, reason]) => ({
+    const reply = await redriveInPages(this.deadAccess(), where, limit(this.cap), list);
+    const skipped = reply.skipped.map(([id, reason]) => ({
       id,
       reason: reason as 'missing' | 'live' | 'full',
     }));
-    return { redriven: reply[0] as string[], skipped };
+    return { redriven: reply.redriven, skipped };
   }
 
   /** Deletes dead letters (all, or those with the given ids) and returns them. */
   async purgeDeadLetters(ids?: Iterable<string>): Promise<QueueDeadLetter<T>[]> {
     const where = `${NAME}.purgeDeadLetters`;
     const list = this.idList(where, ids);
-    const reply = await this.run(where, 'purge', [list === undefined ? '0' : '1', ...(list ?? [])]);
-    return (reply[0] as Fields[]).map((fields) => this.letter(fields));
+    const purged = await purgeInPages(this.deadAccess(), where, list);
+    return purged.map((fields) => this.letter(fields));
+  }
+
+  private deadAccess() {
+    return {
+      run: (where: string, name: ScriptName, args: Array<string | number>) =>
+        this.run(where, name, args),
+      command: (where: string, command: string, args: Array<string | number>) =>
+        this.command(where, command, args),
+      dead: this.keys.dead,
+    };
   }
 
   private idList(where: string, ids: unknown): string[] | undefined {
