@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import type { Observable, Observer } from 'rxjs';
 import { ChannelClosedError, LaggedError } from 'sluice';
 import { PullIterator } from '../internal/pullIterator.js';
+import { redisFailure } from '../internal/quietError.js';
 import {
   checkCapacity,
   checkFunction,
@@ -114,8 +115,7 @@ interface Channel<T> {
 }
 
 function failure(where: string, error: unknown): Error {
-  const detail = error instanceof Error ? error.message : String(error);
-  return new Error(`${where}: the Redis call failed: ${detail}`, { cause: error });
+  return redisFailure(where, error);
 }
 
 async function append<T>(

@@ -38,6 +38,7 @@ import {
   type ScheduleOptions,
 } from 'sluice';
 import { scheduleAt as timerAt } from '../internal/deadlineTimer.js';
+import { quoted, redisFailure } from '../internal/quietError.js';
 import { reportUnhandledError } from '../internal/reportUnhandledError.js';
 import { monotonicScheduler } from '../internal/time/monotonicScheduler.js';
 import {
@@ -69,7 +70,6 @@ import { purgeInPages, readDeadLetters, redriveInPages } from './deadLetterPages
 import { pullDeliveries } from './deliverySource.js';
 import { makePullable } from './demand.js';
 import { type RedisQueueKeys, redisQueueKeys } from './keys.js';
-import { quoted, redisFailure } from './quietError.js';
 import { RECEIVE_CAP, type ScriptName, scripts } from './scripts.js';
 import { SettingsGate, type SharedSettings, settingsMismatch } from './sharedSettings.js';
 

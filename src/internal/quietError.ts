@@ -1,5 +1,5 @@
 /**
- * Errors of `sluice/redis` that can be logged (internal). A client's error carries what it
+ * Errors that can be logged (internal to sluice/redis and sluice/amqp). A client's error carries what it
  * sent (ioredis keeps `command.args`: the password of a failed AUTH, the payload of a failed
  * script call); the error a caller gets keeps only its name, message and code.
  * @module
