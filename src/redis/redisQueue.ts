@@ -71,7 +71,12 @@ import { pullDeliveries } from './deliverySource.js';
 import { makePullable } from './demand.js';
 import { type RedisQueueKeys, redisQueueKeys } from './keys.js';
 import { RECEIVE_CAP, type ScriptName, scripts } from './scripts.js';
-import { SettingsGate, type SharedSettings, settingsMismatch } from './sharedSettings.js';
+import {
+  isSettingsRefusal,
+  SettingsGate,
+  type SharedSettings,
+  settingsMismatch,
+} from './sharedSettings.js';
 
 const NAME = 'RedisQueue';
 /** The most enqueues or acks sent in one script call. */
@@ -538,6 +543,8 @@ export class RedisQueue<T> implements QueueStore<T> {
     command: string,
     args: Array<string | number>,
   ): Promise<unknown> {
+    const gate = this.gate.ready();
+    if (gate !== undefined) await gate;
     try {
       return await this.connection.call(command, args);
     } catch (error) {
@@ -548,6 +555,7 @@ export class RedisQueue<T> implements QueueStore<T> {
   /** A batched call's failure, named after the call that made it (`send` shares `enqueue`'s batch). */
   private rename(error: unknown, where: string): unknown {
     if (!(error instanceof Error) || error.message.startsWith(`${where}:`)) return error;
+    if (isSettingsRefusal(error)) return error;
     return this.failure(where, error.cause ?? error);
   }
 

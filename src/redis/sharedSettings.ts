@@ -33,6 +33,13 @@ function shown(value: string | undefined): string {
   return value === '-1' ? 'Infinity' : value;
 }
 
+const refusals = new WeakSet<Error>();
+
+/** True for the error `settingsMismatch` made: passed on as it is, never wrapped. */
+export function isSettingsRefusal(error: unknown): boolean {
+  return error instanceof Error && refusals.has(error);
+}
+
 /**
  * The error for a handle whose settings differ from the stored ones, or undefined when they
  * agree. `stored` is the flat HGETALL reply of `Q:cfg`.
@@ -52,12 +59,14 @@ export function settingsMismatch(
     }
   }
   if (differences.length === 0) return undefined;
-  return new Error(
+  const refusal = new Error(
     `${where}: this handle's settings differ from those stored for queue ${JSON.stringify(queue)} ` +
       `(every handle of a queue must agree on ${SHARED_SETTINGS.join(', ')}): ` +
       `${differences.join('; ')}. Use the stored settings, or change them for every handle ` +
       `(see "Shared settings" in docs/redis.md)`,
   );
+  refusals.add(refusal);
+  return refusal;
 }
 
 /**
