@@ -20,7 +20,7 @@ export function quoted(value: string): string {
 export function quietCause(error: unknown): Error {
   if (!(error instanceof Error)) return new Error(typeof error === 'string' ? error : 'unknown');
   const copy = new Error(error.message);
-  copy.name = error.name;
+  Object.defineProperty(copy, 'name', { value: error.name, writable: true, configurable: true });
   const code = (error as { code?: unknown }).code;
   if (typeof code === 'string' || typeof code === 'number') {
     Object.defineProperty(copy, 'code', { value: code, enumerable: true });
