@@ -256,14 +256,21 @@ function limit(value: number): string {
  * `overflow` `'block'` makes `send` wait (it polls, with back-off from 25 ms to 1 s, through
  * the scheduler) and `enqueue` reject with `ChannelFullError`; `'error'` rejects both; `'drop'`
  * answers `{ ok: false, reason: 'dropped' }` and calls `onOverflow`. `receive` leases at most
- * `max`. Dead letters are bounded by `deadLetter.capacity`: the oldest is evicted and reported
- * to `deadLetter.onEvict` in the process whose call evicted it.
+ * `max`, and at most 1,000 per call. Dead letters are bounded by `deadLetter.capacity`: the
+ * oldest are evicted (at most 100 per call, the rest by later calls) and reported to
+ * `deadLetter.onEvict` in the process whose call evicted them. No call does unbounded work in
+ * Redis: whole-queue `redrive`, `purgeDeadLetters` and `deadLetters` read 500 dead letters
+ * per call to Redis, targeted ones find them through an index.
  *
  * **Errors.** As `MessageQueue`: a bad receipt is a result, never an exception. Every method
  * returns a promise; bad arguments reject with `TypeError`/`RangeError`, a payload the
  * serializer cannot store rejects `enqueue` with a `TypeError` naming it, and a failure of
  * Redis itself (connection lost, command refused) rejects with an `Error` that names the call
- * and has the client's error as `cause`. The queue retries nothing itself: the client's own
+ * and has a copy of the client's error as `cause` (name, message and code: never the
+ * command's arguments, which may hold a password or a payload). A handle whose shared
+ * settings (`capacity`, `maxAttempts`, `dedupWindow`, `deadLetter.capacity`) differ from those
+ * the queue's first handle stored in Redis is refused: every call rejects with an `Error`
+ * naming each difference. The queue retries nothing itself: the client's own
  * reconnect and retry settings (ioredis `maxRetriesPerRequest`) bound how long a call waits.
  * A call resent by the client after a reconnect is recognised by a token: an `ack` that had
  * succeeded answers `ok` again instead of `'acked'`. An entry the queue cannot read (a foreign
