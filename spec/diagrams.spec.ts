@@ -208,6 +208,21 @@ describe('diagrams: what each scenario recorded', () => {
     });
   });
 
+  it('rateLimit: c and d wait until a and b have left the window', () => {
+    expect(rows('rateLimit-window')).toEqual({
+      source: fromMarble('abcd-----|'),
+      'counts in the window': '0-5:a 1-6:b 5-10:c 6-11:d',
+      output: fromMarble('ab---cd--|'),
+    });
+  });
+
+  it('batch: full at 2, [d] by its timer at 7, [e] at the end', () => {
+    expect(rows('batch-size-time')).toEqual({
+      source: fromMarble('abcd-----e|'),
+      output: '2:[a,b,c] 7:[d] 10:[e] 10:|',
+    });
+  });
+
   it('fromMarble reads groups and errors like RxJS', () => {
     expect(fromMarble('-a-(b|)')).toBe('1:a 3:b 3:|');
     expect(fromMarble('--#', 'boom')).toBe('2:#boom');

@@ -25,6 +25,10 @@ export type { JobFailure, WorkerContext, WorkerPoolConfig } from './operators/wo
 export * from './operators/fromIterable.js';
 export * from './operators/toAsyncIterable.js';
 
+// flow control
+export * from './operators/rateLimit.js';
+export * from './operators/batch.js';
+
 // delivery guarantees
 export * from './operators/atLeastOnce.js';
 export * from './operators/dedupe.js';
@@ -66,9 +70,14 @@ export {
   ChannelClosedError,
   ChannelFullError,
   DeliveryFailedError,
+  JobTimeoutError,
   LaggedError,
   ReceiverBusyError,
 } from './errors.js';
+export { LeaseLostError } from './errors/leaseLostError.js';
+export { NoAckError } from './errors/noAckError.js';
+export { NoResultError } from './errors/noResultError.js';
+export { UnsubscribedError } from './errors/unsubscribedError.js';
 
 // channels as RxJS Subjects, and multicast that keeps demand
 export * from './channels/broadcastSubject.js';

@@ -11,6 +11,7 @@ import {
 } from '../../src/index.js';
 // not re-exported from src/index.ts yet
 import { MessageQueue } from '../../src/queue/index.js';
+import { batchSizeTime, rateLimitWindow } from './flowScenarios.js';
 import type { Format, Scenario, Timeline } from './timeline.js';
 
 /**
@@ -345,4 +346,6 @@ export const scenarios: readonly Scenario[] = [
   atLeastOnceDeadLetter,
   dedupeWindow,
   queueLease,
+  rateLimitWindow,
+  batchSizeTime,
 ];

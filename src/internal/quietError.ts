@@ -28,9 +28,3 @@ export function quietCause(error: unknown): Error {
   copy.stack = `${copy.name}: ${copy.message}`;
   return copy;
 }
-
-/** `<where>: the Redis call failed: <message>`, with the client's error reduced to its cause. */
-export function redisFailure(where: string, error: unknown): Error {
-  const cause = quietCause(error);
-  return new Error(`${where}: the Redis call failed: ${cause.message}`, { cause });
-}

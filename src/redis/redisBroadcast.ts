@@ -2,7 +2,6 @@ import { createHash } from 'node:crypto';
 import type { Observable, Observer } from 'rxjs';
 import { ChannelClosedError, LaggedError } from 'sluice';
 import { PullIterator } from '../internal/pullIterator.js';
-import { redisFailure } from '../internal/quietError.js';
 import {
   checkCapacity,
   checkFunction,
@@ -15,6 +14,7 @@ import {
 import { checkConnection, checkSerializer } from './checkClient.js';
 import { decodeError, encodeError, type RedisQueueSerializer, serializeOrThrow } from './codec.js';
 import { type Demand, PullObservable, type Sink } from './demand.js';
+import { RedisCommandError } from './redisCommandError.js';
 import type { RedisQueueConnection } from './redisQueue.js';
 
 const NAME = 'redisBroadcast';
@@ -115,7 +115,7 @@ interface Channel<T> {
 }
 
 function failure(where: string, error: unknown): Error {
-  return redisFailure(where, error);
+  return new RedisCommandError(where, error);
 }
 
 async function append<T>(
