@@ -35,11 +35,14 @@ export * from './operators/dedupe.js';
 export * from './operators/idempotent.js';
 
 // queue
-export { MessageQueue, consumeQueue } from './queue/index.js';
+export { MessageQueue, consumeQueue, consumeQueueBatch } from './queue/index.js';
 export type {
   AckResult,
+  BatchContext,
+  BatchHandler,
   CloseOptions,
   CloseResult,
+  ConsumeBatchOptions,
   ConsumeContext,
   ConsumeOptions,
   ConsumeOutcome,

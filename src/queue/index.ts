@@ -10,6 +10,8 @@ export type {
   MessageHandler,
 } from './consume.js';
 export { consumeQueue } from './consume.js';
+export type { BatchContext, BatchHandler, ConsumeBatchOptions } from './consumeQueueBatch.js';
+export { consumeQueueBatch } from './consumeQueueBatch.js';
 export { MessageQueue } from './messageQueue.js';
 export type { MaybePromise, QueueStore } from './store.js';
 export type {

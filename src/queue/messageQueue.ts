@@ -20,6 +20,11 @@ import {
   type MessageHandler,
 } from './consume.js';
 import {
+  type BatchHandler,
+  type ConsumeBatchOptions,
+  consumeQueueBatch,
+} from './consumeQueueBatch.js';
+import {
   CLOSE_OPTIONS,
   CONSUME_OPTIONS,
   DEAD_LETTER_OPTIONS,
@@ -456,6 +461,22 @@ export class MessageQueue<T> implements QueueStore<T> {
   consume(handler: MessageHandler<T>, options?: ConsumeOptions<T>): Observable<ConsumeOutcome<T>> {
     const opts = checkOptions<ConsumeOptions<T>>(`${NAME}.consume`, options, CONSUME_OPTIONS);
     return consumeQueue(this, handler, { ...opts, scheduler: opts.scheduler ?? this.scheduler });
+  }
+
+  /**
+   * A batch consumer over this queue: `consumeQueueBatch(this, handler, options)`, with the
+   * queue's scheduler by default. Up to `size` deliveries go to one handler call; each message
+   * is acknowledged or nacked on its own. See `consumeQueueBatch`.
+   */
+  consumeBatch(
+    handler: BatchHandler<T>,
+    options: ConsumeBatchOptions<T>,
+  ): Observable<ConsumeOutcome<T>> {
+    const opts = checkOptions<ConsumeBatchOptions<T>>(`${NAME}.consumeBatch`, options);
+    return consumeQueueBatch(this, handler, {
+      ...opts,
+      scheduler: opts.scheduler ?? this.scheduler,
+    } as ConsumeBatchOptions<T>);
   }
 
   /**

@@ -10,13 +10,16 @@ import {
 } from 'rxjs';
 import {
   type AckResult,
+  type BatchHandler,
   ChannelClosedError,
   ChannelFullError,
   type CloseOptions,
   type CloseResult,
+  type ConsumeBatchOptions,
   type ConsumeOptions,
   type ConsumeOutcome,
   consumeQueue,
+  consumeQueueBatch,
   type DeadLetterOptions,
   type Delivery,
   type EnqueueOptions,
@@ -1031,6 +1034,22 @@ export class RedisQueue<T> implements QueueStore<T> {
   consume(handler: MessageHandler<T>, options?: ConsumeOptions<T>): Observable<ConsumeOutcome<T>> {
     const opts = checkOptions<ConsumeOptions<T>>(`${NAME}.consume`, options, CONSUME_OPTIONS);
     return consumeQueue(this, handler, { ...opts, scheduler: opts.scheduler ?? this.sched });
+  }
+
+  /**
+   * A batch consumer over this queue: `consumeQueueBatch(this, handler, options)`, with this
+   * handle's scheduler by default. Up to `size` deliveries go to one handler call; each message
+   * is acknowledged or nacked on its own (their acks share script calls).
+   */
+  consumeBatch(
+    handler: BatchHandler<T>,
+    options: ConsumeBatchOptions<T>,
+  ): Observable<ConsumeOutcome<T>> {
+    const opts = checkOptions<ConsumeBatchOptions<T>>(`${NAME}.consumeBatch`, options);
+    return consumeQueueBatch(this, handler, {
+      ...opts,
+      scheduler: opts.scheduler ?? this.sched,
+    } as ConsumeBatchOptions<T>);
   }
 
   /**
