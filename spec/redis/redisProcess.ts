@@ -44,8 +44,11 @@ export interface RedisServer {
   stop(): Promise<void>;
 }
 
-/** Starts redis-server and resolves once it says it accepts connections. */
-export async function startRedisServer(): Promise<RedisServer> {
+/**
+ * Starts redis-server and resolves once it says it accepts connections. `extra` are further
+ * command-line settings, e.g. `['--requirepass', secret]`.
+ */
+export async function startRedisServer(extra: readonly string[] = []): Promise<RedisServer> {
   if (redisServerPath === undefined) throw new Error('redis-server is not installed');
   let lastError: unknown;
   for (let attempt = 0; attempt < 5; attempt++) {
@@ -65,6 +68,7 @@ export async function startRedisServer(): Promise<RedisServer> {
         'no',
         '--loglevel',
         'notice',
+        ...extra,
       ],
       { stdio: ['ignore', 'pipe', 'pipe'] },
     );

@@ -148,7 +148,7 @@ describeRedis('RedisQueue on a real redis-server', () => {
     const [letter] = await queue.deadLetters();
     expect(letter).toMatchObject({ id: 'bad', payload: undefined, attempts: 1, reason: 'corrupt' });
     expect((letter!.lastError as Error).message).toMatch(
-      /^RedisQueue: message bad has a payload the serializer cannot read \(/,
+      /^RedisQueue: message "bad" has a payload the serializer cannot read \(/,
     );
     expect(await queue.stats()).toMatchObject({ inFlight: 1, dead: 1 });
   });

@@ -5,6 +5,8 @@
  * @module
  */
 
+import { quietCause, quoted } from '../internal/quietError.js';
+
 /**
  * The broker could not route a `mandatory` message to any queue (no binding matched its
  * routing key) and returned it. `value` is the message; `exchange` and `routingKey` say where
@@ -31,7 +33,8 @@ export class UnroutableError<T = unknown> extends Error {
  * The broker did not take responsibility for a published message: it nacked it, or the
  * channel or connection closed before it confirmed it. `value` is the message; whether the
  * broker kept a copy is unknown, so publish it again (consumers should tolerate a duplicate).
- * `reason` is `'nacked'` or `'closed'`; `cause` is the client's error.
+ * `reason` is `'nacked'` or `'closed'`; `cause` is a copy of the client's error (its name,
+ * message and code, nothing the client attached to it).
  */
 export class PublishFailedError<T = unknown> extends Error {
   override readonly name = 'PublishFailedError' as const;
@@ -42,7 +45,7 @@ export class PublishFailedError<T = unknown> extends Error {
       reason === 'nacked'
         ? 'the broker nacked the message'
         : 'the channel closed before the broker confirmed the message',
-      { cause },
+      cause === undefined ? undefined : { cause: quietCause(cause) },
     );
     this.value = value;
     this.reason = reason;
@@ -60,7 +63,10 @@ export class ChannelLostError extends Error {
   readonly queue: string;
   constructor(queue: string, cause?: unknown) {
     const detail = cause instanceof Error ? `: ${cause.message}` : '';
-    super(`the channel consuming queue "${queue}" closed${detail}`, { cause });
+    super(
+      `the channel consuming queue ${quoted(queue)} closed${detail}`,
+      cause === undefined ? undefined : { cause: quietCause(cause) },
+    );
     this.queue = queue;
   }
 }

@@ -19,6 +19,12 @@ export interface RedisQueueKeys {
   readonly dead: string;
   /** Hash of counters (`enqueued`, `acked`, ...). */
   readonly counters: string;
+  /** Hash indexing the dead letters: caller's id -> stream entry ids of its dead letters. */
+  readonly deadIndex: string;
+  /** Hash of the settings every handle of the queue must agree on (stored on first use). */
+  readonly settings: string;
+  /** Every key above that a script declares, in the order the scripts expect them. */
+  readonly declared: readonly string[];
   /** Hash of one message, by its internal sequence number. */
   message(seq: string | number): string;
   /** The deduplication record of a caller-given id. */
@@ -36,8 +42,8 @@ function checkPart(where: string, name: string, value: unknown, allowEmpty: bool
 
 /**
  * The Redis keys of the queue `name` under `prefix`: `<prefix>{<name>}:s` (stream),
- * `:l` (leases), `:d` (delayed), `:x` (dead letters), `:c` (counters), `:m:<seq>` (messages)
- * and `:i:<id>` (deduplication). The braces are a Redis Cluster hash tag: all of a queue's keys
+ * `:l` (leases), `:d` (delayed), `:x` (dead letters), `:xi` (dead-letter index), `:c`
+ * (counters), `:cfg` (shared settings), `:m:<seq>` (messages) and `:i:<id>` (deduplication). The braces are a Redis Cluster hash tag: all of a queue's keys
  * live in one slot, so its Lua scripts run on Redis Cluster too. Different names or prefixes
  * never share a key, so several queues and applications can share one Redis.
  *
@@ -67,14 +73,24 @@ export function redisQueueKeys(name: string, prefix = 'sluice:'): RedisQueueKeys
   checkPart(where, 'name', name, false);
   checkPart(where, 'prefix', prefix, true);
   const base = `${prefix}{${name}}`;
+  const stream = `${base}:s`;
+  const leases = `${base}:l`;
+  const delayed = `${base}:d`;
+  const dead = `${base}:x`;
+  const counters = `${base}:c`;
+  const deadIndex = `${base}:xi`;
+  const settings = `${base}:cfg`;
   return Object.freeze({
     base,
-    stream: `${base}:s`,
+    stream,
     group: 'sluice',
-    leases: `${base}:l`,
-    delayed: `${base}:d`,
-    dead: `${base}:x`,
-    counters: `${base}:c`,
+    leases,
+    delayed,
+    dead,
+    counters,
+    deadIndex,
+    settings,
+    declared: Object.freeze([stream, leases, delayed, dead, counters, deadIndex, settings]),
     message: (seq: string | number) => `${base}:m:${seq}`,
     id: (id: string) => `${base}:i:${id}`,
   });

@@ -1,7 +1,11 @@
+import { quietCause } from '../internal/quietError.js';
+
 /**
  * A call to Redis failed: the connection was lost or closed, the server refused the command,
  * or a script raised an error. `operation` names the sluice call it served
- * (`'RedisQueue.ack'`, `'redisBroadcast.send'`, …) and `cause` is the client's own error.
+ * (`'RedisQueue.ack'`, `'redisBroadcast.send'`, …) and `cause` is a copy of the client's own
+ * error with its name, message and code only: never the command's arguments, which may hold a
+ * password (a failed `AUTH`) or a payload, so the error can be logged.
  *
  * What it means for the data depends on the call, and is never a silent loss: a refused
  * `enqueue` or `send` did not store its message (send it again); a refused `ack` or `nack`
@@ -25,8 +29,8 @@ export class RedisCommandError extends Error {
   /** The sluice call the failed Redis call served, such as `'RedisQueue.enqueue'`. */
   readonly operation: string;
   constructor(operation: string, cause: unknown) {
-    const detail = cause instanceof Error ? cause.message : String(cause);
-    super(`${operation}: the Redis call failed: ${detail}`, { cause });
+    const quiet = quietCause(cause);
+    super(`${operation}: the Redis call failed: ${quiet.message}`, { cause: quiet });
     this.operation = operation;
   }
 }

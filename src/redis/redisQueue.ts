@@ -42,6 +42,7 @@ import {
   type ScheduleOptions,
 } from 'sluice';
 import { scheduleAt as timerAt } from '../internal/deadlineTimer.js';
+import { quoted } from '../internal/quietError.js';
 import { reportUnhandledError } from '../internal/reportUnhandledError.js';
 import { DEFAULT_MAX_ID_LENGTH, DEFAULT_MAX_PAYLOAD_BYTES, utf8Bytes } from '../internal/sizes.js';
 import { monotonicScheduler } from '../internal/time/monotonicScheduler.js';
@@ -70,13 +71,20 @@ import { RepeatingJobs } from '../queue/repeatingJobs.js';
 import { CallBatch } from './batch.js';
 import { checkConnection, checkSerializer } from './checkClient.js';
 import { decodeError, encodeError, type RedisQueueSerializer, serializeOrThrow } from './codec.js';
+import { purgeInPages, readDeadLetters, redriveInPages } from './deadLetterPages.js';
 import { pullDeliveries } from './deliverySource.js';
 import { makePullable } from './demand.js';
 import { type RedisQueueKeys, redisQueueKeys } from './keys.js';
 import { NoncePool } from './nonces.js';
 import { type Pass, ReceiveLoop } from './receiveLoop.js';
 import { RedisCommandError } from './redisCommandError.js';
-import { type ScriptName, scripts } from './scripts.js';
+import { RECEIVE_CAP, type ScriptName, scripts } from './scripts.js';
+import {
+  isSettingsRefusal,
+  SettingsGate,
+  type SharedSettings,
+  settingsMismatch,
+} from './sharedSettings.js';
 
 const NAME = 'RedisQueue';
 /** The most enqueues or acks sent in one script call. */
@@ -247,14 +255,21 @@ function limit(value: number): string {
  * `overflow` `'block'` makes `send` wait (it polls, with back-off from 25 ms to 1 s, through
  * the scheduler) and `enqueue` reject with `ChannelFullError`; `'error'` rejects both; `'drop'`
  * answers `{ ok: false, reason: 'dropped' }` and calls `onOverflow`. `receive` leases at most
- * `max`. Dead letters are bounded by `deadLetter.capacity`: the oldest is evicted and reported
- * to `deadLetter.onEvict` in the process whose call evicted it.
+ * `max`, and at most 1,000 per call. Dead letters are bounded by `deadLetter.capacity`: the
+ * oldest are evicted (at most 100 per call, the rest by later calls) and reported to
+ * `deadLetter.onEvict` in the process whose call evicted them. No call does unbounded work in
+ * Redis: whole-queue `redrive`, `purgeDeadLetters` and `deadLetters` read 500 dead letters
+ * per call to Redis, targeted ones find them through an index.
  *
  * **Errors.** As `MessageQueue`: a bad receipt is a result, never an exception. Every method
  * returns a promise; bad arguments reject with `TypeError`/`RangeError`, a payload the
  * serializer cannot store rejects `enqueue` with a `TypeError` naming it, and a failure of
  * Redis itself (connection lost, command refused) rejects with an `Error` that names the call
- * and has the client's error as `cause`. The queue retries nothing itself: the client's own
+ * and has a copy of the client's error as `cause` (name, message and code: never the
+ * command's arguments, which may hold a password or a payload). A handle whose shared
+ * settings (`capacity`, `maxAttempts`, `dedupWindow`, `deadLetter.capacity`) differ from those
+ * the queue's first handle stored in Redis is refused: every call rejects with an `Error`
+ * naming each difference. The queue retries nothing itself: the client's own
  * reconnect and retry settings (ioredis `maxRetriesPerRequest`) bound how long a call waits.
  * A call resent by the client after a reconnect is recognised by a token: an `ack` that had
  * succeeded answers `ok` again instead of `'acked'`. An entry the queue cannot read (a foreign
@@ -326,6 +341,8 @@ export class RedisQueue<T> implements QueueStore<T> {
   private readonly maxPayloadBytes: number;
   private readonly maxIdLength: number;
   private readonly config: string[];
+  /** The first call stores or compares the shared settings (sharedSettings.ts). */
+  private readonly gate: SettingsGate;
   private readonly tokenPrefix = Math.random().toString(36).slice(2, 10);
   private tokenSeq = 0;
   /** Enqueues of one turn of the event loop, sent as one script call. */
@@ -449,6 +466,16 @@ export class RedisQueue<T> implements QueueStore<T> {
       limit(this.window),
       limit(this.deadCapacity),
     ];
+    const shared: SharedSettings = {
+      capacity: limit(this.cap),
+      maxAttempts: limit(this.attempts),
+      dedupWindow: limit(this.window),
+      'deadLetter.capacity': limit(this.deadCapacity),
+    };
+    this.gate = new SettingsGate(async () => {
+      const reply = await this.run(NAME, 'settings', Object.entries(shared).flat());
+      return settingsMismatch(NAME, this.keys.base, shared, reply[0] as string[]);
+    });
     this.deadLettered = new Observable<QueueDeadLetter<T>>((subscriber) =>
       this.tail(subscriber),
     ).pipe(takeUntil(this.closeNotifier), share());
@@ -512,8 +539,11 @@ export class RedisQueue<T> implements QueueStore<T> {
     name: ScriptName,
     args: Array<string | number>,
   ): Promise<unknown[]> {
+    const gate = name === 'settings' ? undefined : this.gate.ready();
+    if (gate !== undefined) await gate;
     const script = scripts[name];
-    const tail = [1, this.keys.base, this.now(), ...this.config, ...args];
+    const declared = this.keys.declared;
+    const tail = [declared.length, ...declared, this.now(), ...this.config, ...args];
     let reply: unknown;
     try {
       try {
@@ -535,6 +565,8 @@ export class RedisQueue<T> implements QueueStore<T> {
     command: string,
     args: Array<string | number>,
   ): Promise<unknown> {
+    const gate = this.gate.ready();
+    if (gate !== undefined) await gate;
     try {
       return await this.connection.call(command, args);
     } catch (error) {
@@ -545,6 +577,7 @@ export class RedisQueue<T> implements QueueStore<T> {
   /** A batched call's failure, named after the call that made it (`send` shares `enqueue`'s batch). */
   private rename(error: unknown, where: string): unknown {
     if (!(error instanceof Error) || error.message.startsWith(`${where}:`)) return error;
+    if (isSettingsRefusal(error)) return error;
     return this.failure(where, error.cause ?? error);
   }
 
@@ -778,7 +811,8 @@ export class RedisQueue<T> implements QueueStore<T> {
   /** One receive script: due work, then up to `max` deliveries. */
   private async pass(max: number): Promise<Pass<T>> {
     const where = `${NAME}.receive`;
-    const reply = await this.run(where, 'receive', [this.consumer, max, this.nonces.take(max)]);
+    const n = Math.min(max, RECEIVE_CAP);
+    const reply = await this.run(where, 'receive', [this.consumer, n, this.nonces.take(n)]);
     const now = Number(reply[0]);
     // With the Redis clock, local time runs `offset` behind it (give or take the round trip).
     if (this.clock === 'redis') this.offset = now - this.sched.now();
@@ -791,7 +825,7 @@ export class RedisQueue<T> implements QueueStore<T> {
       } catch (error) {
         const detail = error instanceof Error ? error.message : String(error);
         const reason = new TypeError(
-          `${NAME}: message ${id} has a payload the serializer cannot read (${detail})`,
+          `${NAME}: message ${quoted(id)} has a payload the serializer cannot read (${detail})`,
         );
         await this.run(where, 'poison', [receipt, encodeError(reason)]);
         continue;
@@ -901,7 +935,7 @@ export class RedisQueue<T> implements QueueStore<T> {
   async deadLetters(): Promise<QueueDeadLetter<T>[]> {
     const where = `${NAME}.deadLetters`;
     await this.run(where, 'stats', []);
-    const entries = (await this.command(where, 'XRANGE', [this.keys.dead, '-', '+'])) as RawEntry[];
+    const entries = await readDeadLetters(this.deadAccess(), where);
     return entries.map(([, fields]) => this.letter(fields));
   }
 
@@ -912,24 +946,30 @@ export class RedisQueue<T> implements QueueStore<T> {
   async redrive(ids?: Iterable<string>): Promise<RedriveResult> {
     const where = `${NAME}.redrive`;
     const list = this.idList(where, ids);
-    const reply = await this.run(where, 'redrive', [
-      limit(this.cap),
-      list === undefined ? '0' : '1',
-      ...(list ?? []),
-    ]);
-    const skipped = (reply[1] as Array<[string, string]>).map(([id, reason]) => ({
+    const reply = await redriveInPages(this.deadAccess(), where, limit(this.cap), list);
+    const skipped = reply.skipped.map(([id, reason]) => ({
       id,
       reason: reason as 'missing' | 'live' | 'full',
     }));
-    return { redriven: reply[0] as string[], skipped };
+    return { redriven: reply.redriven, skipped };
   }
 
   /** Deletes dead letters (all, or those with the given ids) and returns them. */
   async purgeDeadLetters(ids?: Iterable<string>): Promise<QueueDeadLetter<T>[]> {
     const where = `${NAME}.purgeDeadLetters`;
     const list = this.idList(where, ids);
-    const reply = await this.run(where, 'purge', [list === undefined ? '0' : '1', ...(list ?? [])]);
-    return (reply[0] as Fields[]).map((fields) => this.letter(fields));
+    const purged = await purgeInPages(this.deadAccess(), where, list);
+    return purged.map((fields) => this.letter(fields));
+  }
+
+  private deadAccess() {
+    return {
+      run: (where: string, name: ScriptName, args: Array<string | number>) =>
+        this.run(where, name, args),
+      command: (where: string, command: string, args: Array<string | number>) =>
+        this.command(where, command, args),
+      dead: this.keys.dead,
+    };
   }
 
   private idList(where: string, ids: unknown): string[] | undefined {

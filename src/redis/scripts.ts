@@ -6,8 +6,11 @@
  * Calling convention, the same for every script:
  *
  * ```text
- * KEYS[1]  the queue's base key, e.g. "sluice:{orders}"; every other key is derived from it and
- *          carries the same hash tag, so all of a queue's keys live in one cluster slot
+ * KEYS[1…7] the queue's keys Q:s Q:l Q:d Q:x Q:c Q:xi Q:cfg (`redisQueueKeys(…).declared`):
+ *          every key a script touches is one of them or is derived from Q (messages, ids), and
+ *          all carry the queue's hash tag, so they live in one cluster slot; the stream exists
+ *          from the first call on, so a slot migration moves the script with the keys (TRYAGAIN
+ *          while they are split) instead of running it on a partial copy
  * ARGV[1]  now in ms, or "" to read the Redis server's TIME
  * ARGV[2]  maxAttempts      ARGV[3] visibilityTimeout      ARGV[4] dedupWindow
  * ARGV[5]  deadLetter.capacity                 (-1 stands for Infinity in ARGV[2..5])
@@ -21,13 +24,22 @@
  * Q:l        sorted set of leases: member "<ticket>:<seq>", score = deadline (ms)
  * Q:d        sorted set of delayed messages: member "<ticket>:<seq>", score = due time (ms)
  * Q:x        stream of dead letters (a full snapshot of each)
- * Q:c        hash of counters (enqueued, acked, ...), the seq and ticket sequences
+ * Q:xi       hash: caller's id -> the entry ids of its dead letters, space-separated, so that
+ *            targeted redrive and purge find them without reading the stream
+ * Q:c        hash of counters (enqueued, acked, ...), the seq and ticket sequences, and xi = 1
+ *            once every dead letter is in Q:xi (xic: where indexing older ones got to)
+ * Q:cfg      hash of the settings every handle must agree on (see sharedSettings.ts)
  * Q:m:<seq>  hash, one message: i id, p payload, t enqueuedAt, w named, a attempts,
  *            n deliveries, s state, e current entry, rk nonce of the latest delivery,
  *            dl its deadline (-1: none), lk lease member, dm delay member, le last error, end how the last lease ended,
  *            tk token of the last settling call, etk token of the enqueue
  * Q:i:<id>   the seq of the message enqueued under a caller's id (deduplication)
  * ```
+ *
+ * Bounded work: no script reads a whole stream or set. Dead letters beyond the capacity are
+ * evicted at most TRIM_STEP per call (later calls evict the rest); whole-queue redrive and
+ * purge read one page per call and the client calls again; `stats` processes at most 1000 due
+ * leases and delays; `receive` reads at most RECEIVE_CAP entries (the client caps `max`).
  *
  * States (`s`): v visible (in the stream, not delivered), d delayed, f in flight (pending in the
  * consumer group, lease in Q:l), a acked, x dead, g gone (a dead letter evicted or purged).
@@ -40,6 +52,10 @@
  * @module
  */
 import { createHash } from 'node:crypto';
+import { PURGE, REDRIVE, SETTINGS } from './deadLetterScripts.js';
+import { DEAD_IDS, DEAD_PAGE, RECEIVE_CAP } from './limits.js';
+
+export { DEAD_IDS, DEAD_PAGE, RECEIVE_CAP };
 
 /** A Lua script with its SHA1, for EVALSHA with a fallback to EVAL. */
 export interface LuaScript {
@@ -49,12 +65,15 @@ export interface LuaScript {
 }
 
 const PRELUDE = `
-local Q = KEYS[1]
-local S = Q .. ':s'
-local L = Q .. ':l'
-local D = Q .. ':d'
-local X = Q .. ':x'
-local C = Q .. ':c'
+local S = KEYS[1]
+local Q = string.sub(S, 1, -3)
+local L = KEYS[2]
+local D = KEYS[3]
+local X = KEYS[4]
+local C = KEYS[5]
+local XI = KEYS[6]
+local CFG = KEYS[7]
+local TRIM_STEP = 100
 local G = 'sluice'
 local INF = math.huge
 local function M(seq) return Q .. ':m:' .. seq end
@@ -115,12 +134,48 @@ local function addEntry(seq)
   return e
 end
 
--- Evicts the oldest dead letters beyond the capacity; the caller reports them.
+-- The dead-letter index: a caller's id -> entry ids of its dead letters (usually one).
+local function indexDead(id, e)
+  if not id or id == '' then return end
+  local cur = redis.call('HGET', XI, id)
+  if not cur then redis.call('HSET', XI, id, e); return end
+  for x in string.gmatch(cur, '%S+') do if x == e then return end end
+  redis.call('HSET', XI, id, cur .. ' ' .. e)
+end
+
+local function unindexDead(id, e)
+  if not id or id == '' then return end
+  local cur = redis.call('HGET', XI, id)
+  if not cur then return end
+  local rest = {}
+  for x in string.gmatch(cur, '%S+') do if x ~= e then rest[#rest + 1] = x end end
+  if #rest == 0 then redis.call('HDEL', XI, id) else redis.call('HSET', XI, id, table.concat(rest, ' ')) end
+end
+
+-- Dead letters stored before the index existed are indexed a page per call; true once done.
+local function indexReady()
+  if redis.call('HGET', C, 'xi') == '1' then return true end
+  local from = redis.call('HGET', C, 'xic') or '-'
+  local page = redis.call('XRANGE', X, from, '+', 'COUNT', 1000)
+  for _, entry in ipairs(page) do indexDead(field(entry[2], 'i'), entry[1]) end
+  if #page < 1000 then
+    redis.call('HSET', C, 'xi', '1')
+    redis.call('HDEL', C, 'xic')
+    return true
+  end
+  redis.call('HSET', C, 'xic', '(' .. page[#page][1])
+  return false
+end
+
+-- Evicts the oldest dead letters beyond the capacity, at most TRIM_STEP per call (later calls
+-- evict the rest); the caller reports them.
 local function trimDead()
   if DEADCAP == INF then return end
-  while redis.call('XLEN', X) > DEADCAP do
-    local oldest = redis.call('XRANGE', X, '-', '+', 'COUNT', 1)[1]
+  local over = redis.call('XLEN', X) - DEADCAP
+  if over <= 0 then return end
+  for _, oldest in ipairs(redis.call('XRANGE', X, '-', '+', 'COUNT', math.min(over, TRIM_STEP))) do
     redis.call('XDEL', X, oldest[1])
+    unindexDead(field(oldest[2], 'i'), oldest[1])
     redis.call('HINCRBY', C, 'deadEvicted', 1)
     evicted[#evicted + 1] = oldest[2]
     local seq = field(oldest[2], 'k')
@@ -133,8 +188,9 @@ end
 
 local function kill(seq, reason)
   local r = redis.call('HMGET', M(seq), 'i', 'p', 'a', 'le', 't', 'w')
-  redis.call('XADD', X, '*', 'k', seq, 'i', r[1] or '', 'p', r[2] or '', 'a', r[3] or '0',
+  local x = redis.call('XADD', X, '*', 'k', seq, 'i', r[1] or '', 'p', r[2] or '', 'a', r[3] or '0',
     'le', r[4] or '', 'r', reason, 't', r[5] or '0', 'd', str(now), 'w', r[6] or '0')
+  indexDead(r[1], x)
   redis.call('HSET', M(seq), 's', 'x', 'e', '')
   redis.call('HDEL', M(seq), 'p', 'lk', 'dm')
   redis.call('HINCRBY', C, 'deadLettered', 1)
@@ -315,7 +371,7 @@ return { results, evicted }
   receive: `
 processDue(100)
 local consumer = ARGV[6]
-local max = tonumber(ARGV[7])
+local max = math.min(tonumber(ARGV[7]), ${RECEIVE_CAP})
 local nonces = ARGV[8]
 local out = {}
 local read = redis.pcall('XREADGROUP', 'GROUP', G, consumer, 'COUNT', max, 'STREAMS', S, '>')
@@ -493,95 +549,16 @@ return { 'ok', evicted }
 
   /** Processes what is due, then counts. Returns { counts..., counters (flat), evicted } */
   stats: `
-for _ = 1, 1000 do
-  if processDue(1000) < 1000 then break end
-end
+processDue(1000)
+trimDead()
 local inFlight = redis.call('ZCARD', L)
 local visible = redis.call('XLEN', S) - inFlight
 return { visible, inFlight, redis.call('ZCARD', D), redis.call('XLEN', X), redis.call('HGETALL', C), evicted }
 `,
 
-  /**
-   * ARGV[6] capacity (-1: none), ARGV[7] '1' when ids follow in ARGV[8…] (else every dead letter).
-   * Returns { redriven ids, skipped { id, reason }..., evicted }.
-   */
-  redrive: `
-local cap = num(ARGV[6])
-local wanted
-if ARGV[7] == '1' then
-  wanted = {}
-  for i = 8, #ARGV do wanted[ARGV[i]] = true end
-end
-local redriven, skipped, found = {}, {}, {}
-for _, entry in ipairs(redis.call('XRANGE', X, '-', '+')) do
-  local f = entry[2]
-  local id = field(f, 'i') or ''
-  local seq = field(f, 'k') or ''
-  if seq ~= '' and field(f, 'r') ~= 'corrupt' and (wanted == nil or wanted[id]) then
-    found[id] = true
-    local blocked = false
-    if field(f, 'w') == '1' then
-      local cur = redis.call('GET', I(id))
-      if cur and cur ~= seq then
-        local s = redis.call('HGET', M(cur), 's')
-        if s == 'v' or s == 'd' or s == 'f' then
-          skipped[#skipped + 1] = { id, 'live' }
-          blocked = true
-        end
-      end
-    end
-    if not blocked and live() >= cap then
-      skipped[#skipped + 1] = { id, 'full' }
-      blocked = true
-    end
-    if not blocked then
-      redis.call('XDEL', X, entry[1])
-      if redis.call('EXISTS', M(seq)) == 0 then
-        redis.call('HSET', M(seq), 'i', id, 't', field(f, 't') or str(now), 'w', field(f, 'w') or '0', 'n', 0)
-      end
-      redis.call('HSET', M(seq), 'p', field(f, 'p') or '', 'a', 0, 'end', '')
-      redis.call('HDEL', M(seq), 'le', 'tk')
-      redis.call('PERSIST', M(seq))
-      if field(f, 'w') == '1' then redis.call('SET', I(id), seq) end
-      addEntry(seq)
-      redis.call('HINCRBY', C, 'redriven', 1)
-      redriven[#redriven + 1] = id
-    end
-  end
-end
-if wanted then
-  for i = 8, #ARGV do
-    if not found[ARGV[i]] then
-      skipped[#skipped + 1] = { ARGV[i], 'missing' }
-      found[ARGV[i]] = true
-    end
-  end
-end
-return { redriven, skipped, evicted }
-`,
-
-  /** ARGV[6] '1' when ids follow in ARGV[7…] (else every dead letter). Returns { entries, evicted } */
-  purge: `
-local wanted
-if ARGV[6] == '1' then
-  wanted = {}
-  for i = 7, #ARGV do wanted[ARGV[i]] = true end
-end
-local purged = {}
-for _, entry in ipairs(redis.call('XRANGE', X, '-', '+')) do
-  local f = entry[2]
-  if wanted == nil or wanted[field(f, 'i') or ''] then
-    redis.call('XDEL', X, entry[1])
-    purged[#purged + 1] = f
-    local seq = field(f, 'k')
-    if seq and seq ~= '' and redis.call('HGET', M(seq), 's') == 'x' then
-      redis.call('HSET', M(seq), 's', 'g')
-      finish(seq)
-    end
-  end
-end
-return { purged, evicted }
-`,
+  redrive: REDRIVE,
+  purge: PURGE,
+  settings: SETTINGS,
 } as const;
 
 /** The name of each script. */
