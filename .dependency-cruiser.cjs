@@ -26,6 +26,7 @@ const ADAPTER_INTERNALS = [
   '^src/internal/demand\\.ts$',
   '^src/internal/waiting/',
   '^src/internal/sizes\\.ts$',
+  '^src/internal/quietError\\.ts$',
 ];
 
 /** @type {import('dependency-cruiser').IConfiguration} */
