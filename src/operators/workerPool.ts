@@ -27,6 +27,8 @@ import {
   checkSignal,
   optionNames,
 } from '../internal/validate.js';
+import type { Instrumentation } from '../observe/instrumentation.js';
+import { type Probe, probeOption, type StartedJob, withArrivals } from '../observe/probe.js';
 import type { OverflowOptions } from '../overflow.js';
 
 /** What a worker knows about the job it runs. */
@@ -74,6 +76,13 @@ export interface WorkerPoolConfig<T> extends OverflowOptions<T> {
    * this callback errors the output.
    */
   readonly onJobError?: (failure: JobFailure<T>) => void;
+  /**
+   * Told as jobs arrive, start and end, with how long each waited and ran (`poolMetrics()`
+   * counts them). A job waits from its arrival in the pool's queue (a push source) to its
+   * start; from a channel or `fromIterable` a job is taken only for a free worker, so it waits
+   * in the channel instead and starts with `waitedMs` 0.
+   */
+  readonly instrument?: Instrumentation<T>;
 }
 
 const WORKERPOOL_OPTIONS = optionNames<WorkerPoolConfig<unknown>>()({
@@ -84,6 +93,7 @@ const WORKERPOOL_OPTIONS = optionNames<WorkerPoolConfig<unknown>>()({
   ordered: 1,
   signal: 1,
   onJobError: 1,
+  instrument: 1,
 });
 
 /**
@@ -177,11 +187,13 @@ export function workerPool<T, R>(
     opts.onJobError,
     true,
   );
+  const probe = probeOption<T>(where, opts.instrument);
 
   return (source) =>
     new StageObservable<R>((downstream) => {
       const subscriber = new Outlet<R>(downstream);
       const pool = new Pool<T, R>(work, ordered, onJobError, subscriber);
+      pool.probe = probe?.fresh();
       const sink: Sink<T> = pool; // next = start a job; error, complete = end once the taken jobs are done
       let stopIntake: () => void;
       if (isPullable<T>(source) && !wantsReadAhead(source)) {
@@ -198,7 +210,10 @@ export function workerPool<T, R>(
       } else {
         // a push source, or a working stage allowed to work up to `capacity` ahead; the
         // queue's refusals reach `pool.error`, the source's own errors fail the pool at once
-        const stage = new BoundedStage<T>(source, queue, sink, where, {
+        const watched = pool.probe !== undefined && !isPullable(source);
+        const input = watched ? withArrivals(source, pool.probe!) : source;
+        const config = watched ? pool.probe!.watchOverflow(queue) : queue;
+        const stage = new BoundedStage<T>(input, config, sink, where, {
           onUpstreamError: (error) => pool.fail(error),
         });
         pool.demand = stage;
@@ -255,6 +270,8 @@ class Job<T, R> implements WorkerContext {
   /** It failed the pool: its teardown unsubscribes it but does not abort its signal. */
   failed = false;
   held: R[] | undefined;
+  /** Instrumented: its start, for reporting its end. */
+  started: StartedJob<T> | undefined;
   /** ordered: the job accepted after this one, while both are in the line. */
   behind: Job<T, R> | undefined;
 
@@ -335,6 +352,8 @@ class Pool<T, R> implements Sink<T> {
   /** Set when the source is a push source: its queue, whose outstanding demand can be lowered. */
   stage: BoundedStage<T> | undefined;
   finished = false;
+  /** The `instrument` option's probe, when given. */
+  probe: Probe<T> | undefined;
   /** Set when the pool failed: its source is told, so a channel closes. */
   private failure: ConsumerFailure | undefined;
   private limit = 0;
@@ -453,14 +472,19 @@ class Pool<T, R> implements Sink<T> {
     this.slots.length = 0;
     this.lineHead = this.lineTail = undefined;
     running.sort((a, b) => a.seq - b.seq); // oldest first, as mergeMap does
-    for (const job of running) job.cancel();
+    for (const job of running) {
+      if (job.started !== undefined) this.probe!.end(job.started, 'cancelled');
+      job.cancel();
+    }
     this.busy = 0;
+    this.probe?.dropAll();
   }
 
   private start(value: T): void {
     const job = new Job<T, R>(value, this.takeId(), this.started++);
     this.slots[job.workerId] = job;
     this.busy++;
+    if (this.probe !== undefined) job.started = this.probe.start(value, job.workerId);
     if (this.ordered) {
       if (this.lineTail === undefined) this.lineHead = job;
       else this.lineTail.behind = job;
@@ -528,6 +552,7 @@ class Pool<T, R> implements Sink<T> {
   /** A job threw or its result failed: fail the output, or report it and count it completed. */
   jobFailed(job: Job<T, R>, error: unknown): void {
     if (job.settled || this.finished) return;
+    if (job.started !== undefined) this.probe!.end(job.started, 'failed');
     const report = this.onJobError;
     if (report !== undefined) {
       try {
@@ -551,6 +576,7 @@ class Pool<T, R> implements Sink<T> {
   /** A job completed and was torn down: its worker is free unless (ordered) it must wait. */
   private over(job: Job<T, R>): void {
     job.settled = true;
+    if (job.started !== undefined) this.probe!.end(job.started, 'done');
     if (!this.ordered) {
       this.release(job);
       this.afterRelease();
