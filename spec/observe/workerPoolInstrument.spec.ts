@@ -201,10 +201,10 @@ describe('workerPool instrument: the counters add up (property)', () => {
             },
             onEnd: metrics.onEnd,
           };
-          ts.run(({ cold }) => {
+          ts.run(() => {
             const source = fromIterable(jobs).pipe(
               workerPool(
-                (job) =>
+                (job: { takes: number; fails: boolean }) =>
                   timer(job.takes).pipe(
                     map(() => {
                       if (job.fails) throw new Error('no');
@@ -214,7 +214,6 @@ describe('workerPool instrument: the counters add up (property)', () => {
                 { concurrency, instrument, onJobError: () => {} },
               ),
             );
-            cold('-').subscribe();
             source.subscribe();
           });
           const s = metrics.snapshot();
