@@ -38,4 +38,5 @@ export const CONSUME_OPTIONS = optionNames<ConsumeOptions<unknown>>()({
   retryDelay: 1,
   scheduler: 1,
   pollWait: 1,
+  instrument: 1,
 });
