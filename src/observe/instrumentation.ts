@@ -14,8 +14,8 @@ export type JobOutcome = 'done' | 'failed' | 'cancelled' | 'dropped' | 'lost';
 /** A job that started, as reported to `onStart`. */
 export interface JobStart<T> {
   readonly job: T;
-  /** The worker that runs it. */
-  readonly workerId: number;
+  /** The worker that runs it (`workerPool`, `consumeQueue`); undefined for `atLeastOnce`. */
+  readonly workerId: number | undefined;
   /** Milliseconds it waited in the operator before it started. */
   readonly waitedMs: number;
 }

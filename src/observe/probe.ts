@@ -25,9 +25,13 @@ export class StartedJob<T> {
  * Reads an operator's `instrument` option: undefined (the operator then skips every hook, so
  * an uninstrumented operator pays one `undefined` check per job) or a probe over it.
  */
-export function probeOption<T>(where: string, value: unknown): Probe<T> | undefined {
+export function probeOption<T>(
+  where: string,
+  value: unknown,
+  clock: SchedulerLike = monotonicScheduler,
+): Probe<T> | undefined {
   if (value === undefined) return undefined;
-  if (value === null || typeof value !== 'object') {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
     throw new TypeError(
       `${where}: instrument must be an Instrumentation (an object with onQueued, onStart or onEnd), got ${describe(value)}`,
     );
@@ -45,7 +49,7 @@ export function probeOption<T>(where: string, value: unknown): Probe<T> | undefi
     );
   }
   return new Probe<T>(
-    scheduler ?? monotonicScheduler,
+    scheduler ?? clock,
     // bound: a hook may be a method of the object given (a `poolMetrics()`, a class of one's own)
     checkFunction<(job: T) => void>(where, 'instrument.onQueued', hooks.onQueued, true)?.bind(
       hooks,
@@ -104,7 +108,7 @@ export class Probe<T> {
   }
 
   /** The oldest waiting job starts on `workerId` (arriving now if none waits). */
-  start(job: T, workerId: number): StartedJob<T> {
+  start(job: T, workerId: number | undefined): StartedJob<T> {
     const now = this.clock.now();
     const arrival = this.size > 0 ? this.shift() : undefined;
     if (arrival === undefined && this.onQueued !== undefined) call(this.onQueued, job);

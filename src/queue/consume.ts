@@ -229,7 +229,7 @@ export function consumeQueue<T>(
   const scheduler = checkScheduler<SchedulerLike>(where, opts.scheduler) ?? monotonicScheduler;
   const pollWait =
     opts.pollWait === undefined ? 20_000 : checkDuration(where, 'pollWait', opts.pollWait, true);
-  const probe = probeOption<Delivery<T>>(where, opts.instrument);
+  const probe = probeOption<Delivery<T>>(where, opts.instrument, scheduler);
   const settings: Settings<T> = { timeout, keepAlive, retryDelay, scheduler, pollWait, probe };
 
   const source = isPullable<Delivery<T>>(store)
