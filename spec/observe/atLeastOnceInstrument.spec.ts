@@ -1,4 +1,4 @@
-import { NEVER, of } from 'rxjs';
+import { NEVER, type Observable, of } from 'rxjs';
 import { TestScheduler } from 'rxjs/testing';
 import { describe, expect, it } from 'vitest';
 import { atLeastOnce, type Instrumentation, poolMetrics } from '../../src/index.js';
@@ -23,11 +23,14 @@ describe('atLeastOnce instrument', () => {
       const { log, instrument } = recorder(() => ts.now());
       let calls = 0;
       const result = hot('ab|').pipe(
-        atLeastOnce((m: string) => (m === 'a' && ++calls === 1 ? NEVER : cold('-k')), {
-          ackTimeout: 3,
-          backoff: 1,
-          instrument,
-        }),
+        atLeastOnce(
+          (m: string): Observable<string> => (m === 'a' && ++calls === 1 ? NEVER : cold('-k')),
+          {
+            ackTimeout: 3,
+            backoff: 1,
+            instrument,
+          },
+        ),
       );
       expectObservable(result).toBe('-----x(y|)', {
         x: { message: 'a', ack: 'k', attempts: 2 },
