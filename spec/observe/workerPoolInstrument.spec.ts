@@ -291,3 +291,14 @@ describe('workerPool instrument: bad input and failing hooks', () => {
     expect(metrics.snapshot().cancelled).toBe(1);
   });
 });
+
+describe('poolMetrics: bad input', () => {
+  it('refuses bad options, naming them', () => {
+    expect(() => poolMetrics({ schedular: 1 } as never)).toThrow(
+      'poolMetrics: unknown option "schedular" (did you mean "scheduler"?)',
+    );
+    expect(() => poolMetrics({ scheduler: 5 as never })).toThrow(
+      'poolMetrics: scheduler must be an RxJS SchedulerLike, got 5',
+    );
+  });
+});

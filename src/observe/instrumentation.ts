@@ -39,8 +39,12 @@ export interface JobEnd<T> {
  * Durations are read from `scheduler` (default: the monotonic clock sluice times everything
  * with), so they follow virtual time under a `TestScheduler`.
  *
- * **Errors.** An exception thrown by a callback is reported like any unhandled error (on the
- * next tick, by RxJS's `onUnhandledError`); it never disturbs the jobs.
+ * **Errors.** An exception thrown by a callback is reported as an unhandled error (to RxJS's
+ * `config.onUnhandledError` when set, else thrown from a microtask); it never disturbs the
+ * jobs. An operator refuses, when created, an `instrument` that is not an object or a hook
+ * that is not a function.
+ *
+ * **Backpressure.** None: the operator calls the hooks as it goes and never waits for them.
  *
  * **Cancellation.** When the operator's subscription ends, each running job ends `'cancelled'`
  * and each waiting job `'dropped'`, so the counters always add up.

@@ -1,4 +1,5 @@
 import type { SchedulerLike } from 'rxjs';
+import { checkOptions, checkScheduler } from '../internal/validate.js';
 import type { Instrumentation, JobEnd, JobStart } from './instrumentation.js';
 
 /** Durations of the jobs counted so far, in milliseconds. */
@@ -69,7 +70,8 @@ function add(stats: MutableDurations, ms: number): void {
  *
  * **Backpressure.** None: it only counts, it never holds a job.
  *
- * **Errors.** None at run time; `snapshot()` never throws.
+ * **Errors.** A bad `options` (not an object, an unknown name, a `scheduler` that is not one)
+ * throws a TypeError naming it; at run time none, and `snapshot()` never throws.
  *
  * **Cancellation.** When an instrumented operator's subscription ends, its running jobs count
  * as `cancelled` and its waiting ones as `dropped`, so `waiting` and `running` return to 0.
@@ -98,6 +100,8 @@ function add(stats: MutableDurations, ms: number): void {
  * ```
  */
 export function poolMetrics(options?: PoolMetricsOptions): PoolMetrics {
+  const opts = checkOptions<PoolMetricsOptions>('poolMetrics', options, ['scheduler']);
+  const scheduler = checkScheduler<SchedulerLike>('poolMetrics', opts.scheduler);
   let queued = 0;
   let started = 0;
   const ended = { done: 0, failed: 0, cancelled: 0, dropped: 0, lost: 0 };
@@ -125,6 +129,5 @@ export function poolMetrics(options?: PoolMetricsOptions): PoolMetrics {
       });
     },
   };
-  if (options?.scheduler === undefined) return metrics;
-  return { ...metrics, scheduler: options.scheduler };
+  return scheduler === undefined ? metrics : { ...metrics, scheduler };
 }
