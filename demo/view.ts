@@ -25,6 +25,11 @@ export function renderPool(label: string, p: PoolSnapshot): string {
   );
 }
 
+/** One pool's figures as `name=running/waiting/done/failed` and its mean run time, for logs. */
+function plainPool(label: string, p: PoolSnapshot): string {
+  return `${label}=${p.running}/${p.waiting}/${p.done}/${p.failed} ${label}Run=${ms(mean(p.ran.total, p.ran.count))}`;
+}
+
 /**
  * What the header says about the run: still running, draining after Ctrl-C, or over (`done`
  * once the run has finished, drained or not).
@@ -62,7 +67,8 @@ export function renderPlain(s: Snapshot, done = false): string {
     `[${(s.elapsedMs / 1000).toFixed(1)}s] produced=${c.produced} inFlight=${s.inFlight} processed=${c.processed} ` +
     `dropped=${c.dropped} retried=${c.retried} deadLettered=${c.deadLettered} deduplicated=${c.deduplicated} ` +
     `channel=${s.channel.size}/${s.channel.capacity} queue=${s.queue.visible + s.queue.inFlight} ` +
-    `workers=${s.concurrency} throughput=${s.throughput}/s` +
+    `workers=${s.concurrency} throughput=${s.throughput}/s ${plainPool('pricing', s.pools.pricing)} ` +
+    `${plainPool('payments', s.pools.payments)}` +
     (done ? (s.stopping ? ' stopped: drained' : ' finished') : s.stopping ? ' draining' : '')
   );
 }

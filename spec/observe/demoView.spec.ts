@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { defaults } from '../../demo/options.js';
 import { runDemo } from '../../demo/pipeline.js';
-import { renderLive, renderPool } from '../../demo/view.js';
+import { renderLive, renderPlain, renderPool } from '../../demo/view.js';
 import type { PoolSnapshot } from '../../src/index.js';
 
 const durations = (count: number, total: number, max: number) => ({ count, total, max, last: max });
@@ -39,5 +39,7 @@ describe('demo view: pool figures', () => {
     const lines = renderLive(s, { ...defaults, count: 200 }, true);
     expect(lines).toContain(renderPool('pricing', s.pools.pricing));
     expect(lines).toContain(renderPool('payments', s.pools.payments));
+    const { done, failed } = s.pools.payments;
+    expect(renderPlain(s, true)).toContain(` payments=0/0/${done}/${failed} paymentsRun=`);
   });
 });
