@@ -45,6 +45,13 @@ export default defineConfig((options) => {
     // CJS, one file per entry (`sluice` itself stays external, so still one core).
     { ...shared, entry: entries, format: ['cjs'] },
     // The declarations, one file per entry and module kind (.d.ts and .d.cts).
-    { ...shared, entry: entries, format: ['esm', 'cjs'], dts: { only: true } },
+    // `stripInternal`: members tagged `@internal` (the demand protocol's `[pull]`) stay out of
+    // the published types; `scripts/check-internals.mjs` proves no internal name got in.
+    {
+      ...shared,
+      entry: entries,
+      format: ['esm', 'cjs'],
+      dts: { only: true, compilerOptions: { stripInternal: true } },
+    },
   ];
 });

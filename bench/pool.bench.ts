@@ -41,6 +41,8 @@ const SMALL_JOBS = 10_000;
 const ROUNDS = 8;
 /** The paced p-queue waits while this many jobs are waiting. */
 const PACE = 100;
+/** Keys of the keyed pool: few enough that a job's key is often busy and it waits its turn. */
+const KEYS = 64;
 
 /** An already-resolved async job: what the pool itself costs, not the work. */
 const job = (n: number): Promise<number> => Promise.resolve(n);
@@ -103,6 +105,18 @@ const cases = {
           });
       });
       expectSum(sum, JOBS, 'workerPool ordered');
+    },
+  },
+  /** Per-key order: jobs of a key one at a time, different keys beside each other. */
+  workerPoolKeyed: {
+    jobs: JOBS,
+    async run() {
+      const sum = await sumOf(
+        fromIterable(jobs).pipe(
+          workerPool(job, { concurrency: CONCURRENCY, key: (n: number) => n % KEYS }),
+        ),
+      );
+      expectSum(sum, JOBS, 'workerPool keyed');
     },
   },
   /** `mergeMap` on a 10k backlog, twenty times in a row: as many jobs as the others run. */
@@ -328,6 +342,19 @@ async function throughputRows(): Promise<Row[]> {
         `best of ${ROUNDS} runs each; medians ${formatNumber(measured.workerPoolOrdered.median)} ` +
         `and ${formatNumber(measured.workerPool.median)} jobs/s, ratio ` +
         (measured.workerPoolOrdered.median / measured.workerPool.median).toFixed(2),
+    }),
+    row({
+      group,
+      name: `workerPool(c=4, key: n % ${KEYS}), ${JOBS / 1000}k jobs`,
+      unit,
+      value: rate.workerPoolKeyed,
+      baseline: 'workerPool(c=4), no key',
+      baselineValue: pool,
+      note:
+        `what per-key order costs: every job goes through its key's lane; best of ${ROUNDS} ` +
+        `runs each; medians ${formatNumber(measured.workerPoolKeyed.median)} and ` +
+        `${formatNumber(measured.workerPool.median)} jobs/s, ratio ` +
+        (measured.workerPoolKeyed.median / measured.workerPool.median).toFixed(2),
     }),
     vs(`from(jobs) → mergeMap(job, 4), ${SMALL_JOBS / 1000}k jobs (x20)`, rate.mergeMapSmall),
     vs(`from(jobs) → mergeMap(job, 4), ${JOBS / 1000}k jobs`, mergeMapLarge),

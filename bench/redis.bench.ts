@@ -16,7 +16,10 @@
  *   the lease bookkeeping, so its receive + ack runs below that ceiling.
  *
  * Three rounds, interleaved (sluice, BullMQ, sluice, BullMQ, ...) because the machine is
- * shared: each row shows the median round, and its note every round's ratio.
+ * shared: each row shows the median round, and its note every round's ratio. Beside the
+ * consume rates, the server time per message (redis-server's own `INFO commandstats`, reset
+ * before the workers start): the work each design puts on the one Redis core, which moves
+ * much less with the load of a shared machine than a rate does.
  *
  * The worker processes are this file run as `node --import tsx bench/redis.bench.ts worker
  * <sluice|bullmq> <url> <name>`. Runs standalone with `npx tsx bench/redis.bench.ts`, or
@@ -45,7 +48,9 @@ const IN_FLIGHT = 64;
 const BULK = 1_000;
 const CONSUMED = 20_000;
 const CONCURRENCY = 16;
-const ROUNDS = 3;
+const ROUNDS = Number(process.env.REDIS_BENCH_ROUNDS ?? 3);
+/** While tuning: REDIS_BENCH_PAIRS=2,3 runs only those pairs (0 enqueue, 1 bulk, 2-3 consume). */
+const only = process.env.REDIS_BENCH_PAIRS?.split(',').map(Number);
 const here = fileURLToPath(import.meta.url);
 
 type Kind = 'sluice' | 'bullmq';
@@ -88,6 +93,26 @@ function xaddCeiling(port: number, pipeline: number): number {
   if (!Number.isFinite(rps) || rps <= 0)
     throw new Error(`cannot read redis-benchmark output: ${csv}`);
   return rps;
+}
+
+/**
+ * Microseconds the server spent running commands since the last call (scripts include the
+ * commands they run; the statistics calls themselves are left out), then resets the count.
+ */
+async function serverMicros(admin: Redis): Promise<number> {
+  const info = String(await admin.call('INFO', ['commandstats']));
+  await admin.call('CONFIG', ['RESETSTAT']);
+  let usec = 0;
+  for (const m of info.matchAll(/^cmdstat_([^:]+):calls=\d+,usec=(\d+)/gm)) {
+    if (m[1] !== 'info' && !m[1]!.startsWith('config')) usec += Number(m[2]);
+  }
+  return usec;
+}
+
+/** Server time per consumed message of the latest consume run, by kind and processes. */
+const serverCost: Record<string, number[]> = {};
+function recordCost(kind: Kind, processes: number, micros: number): void {
+  (serverCost[`${kind}:${processes}`] ??= []).push(micros / CONSUMED);
 }
 
 async function timed(work: () => Promise<void>): Promise<number> {
@@ -198,11 +223,13 @@ async function timeWorkers(
   finished: () => Promise<boolean>,
 ): Promise<number> {
   const workers: ChildProcess[] = [];
+  const admin = new Redis(url);
   try {
     workers.push(
       ...(await Promise.all(Array.from({ length: processes }, () => startWorker(kind, url, name)))),
     );
-    return await timed(async () => {
+    await serverMicros(admin);
+    const seconds = await timed(async () => {
       for (const worker of workers) worker.stdin?.write('go\n');
       const deadline = Date.now() + 120_000;
       while (!(await finished())) {
@@ -210,7 +237,10 @@ async function timeWorkers(
         await new Promise((resolve) => setTimeout(resolve, 20));
       }
     });
+    recordCost(kind, processes, await serverMicros(admin));
+    return seconds;
   } finally {
+    admin.disconnect();
     await stopWorkers(workers);
   }
 }
@@ -374,6 +404,11 @@ export async function run(): Promise<Row[]> {
     const ceilings = { plain: [] as number[], piped: [] as number[] };
     for (let round = 0; round < ROUNDS; round++) {
       for (const [i, pair] of pairs.entries()) {
+        if (only !== undefined && !only.includes(i)) {
+          values[i]!.sluice.push(Number.NaN);
+          values[i]!.other.push(Number.NaN);
+          continue;
+        }
         values[i]!.sluice.push(await pair.sluice());
         values[i]!.other.push(await pair.other());
       }
@@ -394,6 +429,24 @@ export async function run(): Promise<Row[]> {
         note: `${pair.note}; rounds: ${rounded(ratios)}`,
       });
     });
+    for (const processes of [1, 4]) {
+      const ours = serverCost[`sluice:${processes}`] ?? [];
+      const theirs = serverCost[`bullmq:${processes}`] ?? [];
+      if (ours.length === 0 || theirs.length === 0) continue;
+      const label = `${processes} process${processes > 1 ? 'es' : ''}`;
+      rows.push(
+        row({
+          group,
+          name: `RedisQueue consume(), ${label}: server time per message`,
+          unit: 'us',
+          value: median(ours),
+          baseline: `BullMQ Worker, ${label}`,
+          baselineValue: median(theirs),
+          higherIsBetter: false,
+          note: `microseconds redis-server spent per message (INFO commandstats, scripts with the commands they run), from the consume rows' runs; the least noisy comparison on a shared machine; rounds: ${rounded(ours.map((v, r) => v / theirs[r]!))}`,
+        }),
+      );
+    }
     const receiveAck = values[2]!.sluice;
     for (const [baseline, ceiling, target] of [
       [plain, ceilings.plain, '>= 0.5x'],

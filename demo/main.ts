@@ -8,8 +8,9 @@
  * process that a signal ended.
  */
 import { interval } from 'rxjs';
+import { amqpInbox } from './amqpInbox.js';
 import { parseFlags, usage } from './options.js';
-import { runDemo } from './pipeline.js';
+import { type Charge, runDemo } from './pipeline.js';
 import { renderLive, renderPlain, renderTable } from './view.js';
 
 const out = process.stdout;
@@ -26,7 +27,18 @@ if (parsed === 'help') {
 }
 const options = parsed;
 const tty = out.isTTY === true;
-const run = runDemo(options);
+// the store of the payment queue: in memory, or RabbitMQ with --amqp (deleted when the run ends)
+let inbox: Awaited<ReturnType<typeof amqpInbox<Charge>>> | undefined;
+if (options.amqp !== undefined) {
+  try {
+    inbox = await amqpInbox<Charge>(options.amqp, 500, 3);
+  } catch (err) {
+    process.stderr.write(`${(err as Error).message}\n`);
+    process.exit(1);
+  }
+  out.write(`payment queue: ${inbox.where} (deleted on exit)\n`);
+}
+const run = runDemo(options, undefined, inbox);
 
 let drawn = 0;
 const draw = (done = false) => {

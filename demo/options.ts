@@ -19,6 +19,8 @@ export interface DemoOptions {
   readonly seed: number;
   /** Multiplies every simulated delay; tests run the demo with a small one. */
   readonly timeScale: number;
+  /** RabbitMQ URL: the payment service's queue runs there (through sluice/amqp), not in memory. */
+  readonly amqp?: string;
 }
 
 export const defaults: DemoOptions = {
@@ -39,6 +41,8 @@ export const FAILURE_RATE_MAX = 0.9;
 export const CONCURRENCY_MAX = 256;
 /** The autoscaler doubles the workers up to this many, never more. */
 export const AUTOSCALE_MAX = 64;
+/** Where `--amqp` without a URL connects: the local RabbitMQ (guest/guest). */
+export const AMQP_DEFAULT_URL = 'amqp://127.0.0.1:5672';
 
 /** One line of --help's flag list: the flag, what it takes, its default, in columns. */
 function flagLine(flag: string, what: string, value: string | number): string {
@@ -69,8 +73,14 @@ ${[
     defaults.failureRate,
   ),
   flagLine('--seed N', 'random seed, 0 or more', defaults.seed),
+  flagLine('--amqp [URL]', 'payment queue on RabbitMQ, not in memory', 'in memory'),
 ].join('\n')}
+                     --amqp alone means ${AMQP_DEFAULT_URL}
   --help, -h         this text
+
+RabbitMQ (--amqp): the payment service's queue becomes a quorum queue, published to with
+confirms and consumed through sluice/amqp. Its name is unique to the run (sluice-demo-...) and
+it is deleted, with its dead-letter queue and exchange, when the demo ends.
 
 Pricing workers: an autoscaler watches the orders channel. When it is more than 75% full the
 workers double (up to ${AUTOSCALE_MAX}); when it is empty they come back down one at a time, never below
@@ -93,6 +103,7 @@ const FLAGS = {
   concurrency: { type: 'string' },
   'failure-rate': { type: 'string' },
   seed: { type: 'string' },
+  amqp: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -107,9 +118,15 @@ function flagOf(message: string): string {
  */
 export function parseFlags(argv: readonly string[]): DemoOptions | 'help' {
   if (argv.includes('--help') || argv.includes('-h')) return 'help';
+  // --amqp takes an optional URL: alone (last, or before another flag) it means the default
+  const args = argv.map((arg, i) => {
+    const following = argv[i + 1];
+    const alone = following === undefined || following.startsWith('-');
+    return arg === '--amqp' && alone ? `--amqp=${AMQP_DEFAULT_URL}` : arg;
+  });
   let values: { [K in keyof typeof FLAGS]?: string | boolean };
   try {
-    ({ values } = parseArgs({ args: [...argv], options: FLAGS, strict: true }));
+    ({ values } = parseArgs({ args, options: FLAGS, strict: true }));
   } catch (err) {
     const { code, message } = err as { code?: string; message: string };
     if (code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') {
@@ -155,5 +172,26 @@ export function parseFlags(argv: readonly string[]): DemoOptions | 'help' {
   options.concurrency = number('concurrency', 1, CONCURRENCY_MAX) ?? options.concurrency;
   options.failureRate = number('failure-rate', 0, FAILURE_RATE_MAX, false) ?? options.failureRate;
   options.seed = number('seed', 0) ?? options.seed;
+  if (typeof values.amqp === 'string') options.amqp = amqpUrl(values.amqp);
   return options;
+}
+
+/** Checks `--amqp`'s value: an amqp:// or amqps:// URL with a host. */
+function amqpUrl(value: string): string {
+  let url: URL | undefined;
+  try {
+    url = new URL(value);
+  } catch {
+    url = undefined;
+  }
+  if (
+    url === undefined ||
+    (url.protocol !== 'amqp:' && url.protocol !== 'amqps:') ||
+    !url.hostname
+  ) {
+    throw new Error(
+      `--amqp must be an amqp:// or amqps:// URL with a host (or nothing, for ${AMQP_DEFAULT_URL}), got ${value}`,
+    );
+  }
+  return value;
 }

@@ -13,7 +13,6 @@
  * Everything runs in memory with seeded randomness; `timeScale` shrinks every delay for tests.
  */
 import {
-  filter,
   firstValueFrom,
   map,
   mergeMap,
@@ -31,7 +30,6 @@ import {
   ChannelFullError,
   dedupe,
   idempotent,
-  MessageQueue,
   mpsc,
   type OneshotSender,
   oneshot,
@@ -41,6 +39,7 @@ import {
   workerPool,
 } from '../src/index.js';
 import type { DemoOptions } from './options.js';
+import { memoryInbox, type PaymentInbox } from './paymentInbox.js';
 import { seeded } from './random.js';
 
 export interface Order {
@@ -50,8 +49,15 @@ export interface Order {
   readonly poison: boolean;
 }
 
-interface PricedOrder extends Order {
+export interface PricedOrder extends Order {
   readonly total: number;
+}
+
+/** A request to the payment service, waiting in its inbox. */
+export interface Charge {
+  readonly order: PricedOrder;
+  readonly reply: OneshotSender<string>;
+  readonly slowAck: boolean;
 }
 
 /** One status event, fanned out to every sink. */
@@ -132,10 +138,15 @@ export interface DemoRun {
 const ACK_TIMEOUT = 40;
 const MAX_ATTEMPTS = 4;
 
-/** Starts the pipeline. Nothing in it keeps the process alive once `done` settles. */
+/**
+ * Starts the pipeline. Nothing in it keeps the process alive once `done` settles. `inbox` is
+ * the payment service's queue (in memory unless given, e.g. `amqpInbox` for `--amqp`); the
+ * run closes it.
+ */
 export function runDemo(
   options: DemoOptions,
   now: () => number = () => performance.now(),
+  inbox?: PaymentInbox<Charge>,
 ): DemoRun {
   const scale = (ms: number) => Math.max(0, Math.round(ms * options.timeScale));
   const random = seeded(options.seed);
@@ -222,24 +233,14 @@ export function runDemo(
   };
 
   // ---- the payment service: its requests wait in a message queue, each order is charged once ----
-  interface Charge {
-    readonly order: PricedOrder;
-    readonly reply: OneshotSender<string>;
-    readonly slowAck: boolean;
-  }
-  const payments = new MessageQueue<Charge>({
-    capacity: 500,
-    visibilityTimeout: scale(1000),
-    maxAttempts: 3,
-  });
+  const payments =
+    inbox ?? memoryInbox<Charge>({ capacity: 500, visibilityTimeout: scale(1000), maxAttempts: 3 });
   const stopService = new AbortController();
   const serviceDone = new Promise<void>((resolve, reject) => {
     subscriptions.add(
       payments
-        .consume(() => undefined, { concurrency: 64, signal: stopService.signal }) // taken = acked
+        .consume(stopService.signal) // taken = acked
         .pipe(
-          filter((outcome) => outcome.status === 'acked'),
-          map((outcome) => outcome.message.payload),
           idempotent(
             (charge: Charge) =>
               timer(scale(1 + random() * 3)).pipe(map(() => `paid-${charge.order.id}`)),
@@ -287,7 +288,7 @@ export function runDemo(
     }
     const [reply, answer] = oneshot<string>();
     const sent = payments.enqueue({ order, reply, slowAck: fate < options.failureRate });
-    if (!sent.ok) return throwError(() => new Error('payment service overloaded'));
+    if (!sent) return throwError(() => new Error('payment service overloaded'));
     return answer;
   };
 

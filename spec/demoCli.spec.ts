@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { filter } from 'rxjs';
 import { describe, expect, it } from 'vitest';
 import {
+  AMQP_DEFAULT_URL,
   CONCURRENCY_MAX,
   type DemoOptions,
   defaults,
@@ -56,6 +57,31 @@ describe('demo flags', () => {
     expect(() => parseFlags(['--concurrency', '1.5'])).toThrow(
       `--concurrency must be a whole number from 1 to ${CONCURRENCY_MAX}, got 1.5`,
     );
+  });
+
+  it('--amqp takes a URL, or alone (last, or before another flag) the local RabbitMQ', () => {
+    const amqp = (...argv: string[]) => (parseFlags(argv) as DemoOptions).amqp;
+    expect(amqp()).toBeUndefined();
+    expect(amqp('--amqp')).toBe(AMQP_DEFAULT_URL);
+    expect(parseFlags(['--amqp', '--count', '5'])).toEqual({
+      ...defaults,
+      count: 5,
+      amqp: AMQP_DEFAULT_URL,
+    });
+    expect(amqp('--amqp', 'amqp://user:secret@rabbit:5673/vhost')).toBe(
+      'amqp://user:secret@rabbit:5673/vhost',
+    );
+    expect(amqp('--amqp=amqps://rabbit.example')).toBe('amqps://rabbit.example');
+    for (const bad of ['http://rabbit', 'rabbit', '']) {
+      expect(() => parseFlags([`--amqp=${bad}`])).toThrow(
+        `--amqp must be an amqp:// or amqps:// URL with a host (or nothing, for ${AMQP_DEFAULT_URL}), got ${bad}`,
+      );
+    }
+    expect(() => parseFlags(['--amqp', 'drop'])).toThrow('got drop');
+    expect(usage).toMatch(
+      /--amqp \[URL\] +payment queue on RabbitMQ, not in memory +\(default in memory\)/,
+    );
+    expect(usage).toContain(`--amqp alone means ${AMQP_DEFAULT_URL}`);
   });
 
   it('--help gives the ranges that validation enforces', () => {

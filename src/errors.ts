@@ -80,7 +80,10 @@ export class DeliveryFailedError<T = unknown> extends Error implements ValueCarr
   readonly value: T | undefined;
   readonly attempts: number;
   constructor(value: T, attempts: number, cause: unknown) {
-    super(`delivery failed after ${attempts} attempt${attempts === 1 ? '' : 's'}`, { cause });
+    super(
+      `delivery failed after ${attempts} attempt${attempts === 1 ? '' : 's'}: ${causeText(cause)}`,
+      { cause },
+    );
     this.value = value;
     this.attempts = attempts;
   }
@@ -106,9 +109,40 @@ export class AckTimeoutError extends Error {
 }
 
 /**
+ * A `workerPool` job ran past its `timeout` and was abandoned: its `signal` is aborted with this
+ * error as the reason and its result unsubscribed. It is reported like any failed job: to
+ * `onJobError` with the job, or as the error of the output.
+ */
+export class JobTimeoutError<T = unknown> extends Error implements ValueCarrying<T> {
+  override readonly name = 'JobTimeoutError' as const;
+  /** The job that timed out. */
+  readonly value: T | undefined;
+  /** The limit it went past, in milliseconds from the job's start. */
+  readonly timeout: number;
+  constructor(value: T, timeout: number) {
+    super(`workerPool: job did not finish within ${timeout}ms`);
+    this.value = value;
+    this.timeout = timeout;
+  }
+}
+
+/**
  * A receiver that serves one consumer at a time (an `mpsc` receiver, like tokio's) was asked
  * to serve a second one while the first was still active.
  */
 export class ReceiverBusyError extends Error {
   override readonly name = 'ReceiverBusyError' as const;
+}
+
+/** What a cause says in one line: its name and message, or what it is. */
+function causeText(cause: unknown): string {
+  if (cause instanceof Error)
+    return cause.message === '' ? cause.name : `${cause.name}: ${cause.message}`;
+  if (typeof cause === 'string') return cause;
+  if (cause === undefined) return 'no error given';
+  try {
+    return String(cause);
+  } catch {
+    return Object.prototype.toString.call(cause);
+  }
 }

@@ -66,9 +66,14 @@ export {
   ChannelClosedError,
   ChannelFullError,
   DeliveryFailedError,
+  JobTimeoutError,
   LaggedError,
   ReceiverBusyError,
 } from './errors.js';
+export { LeaseLostError } from './errors/leaseLostError.js';
+export { NoAckError } from './errors/noAckError.js';
+export { NoResultError } from './errors/noResultError.js';
+export { UnsubscribedError } from './errors/unsubscribedError.js';
 
 // channels as RxJS Subjects, and multicast that keeps demand
 export * from './channels/broadcastSubject.js';

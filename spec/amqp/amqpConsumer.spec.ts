@@ -359,6 +359,38 @@ describeAmqp('consumeAmqp on RabbitMQ', () => {
     });
   });
 
+  it("gives the handler its worker's id and a signal that unsubscribing aborts", async () => {
+    const connection = await amqp.connect();
+    const queue = amqp.name('q');
+    const setup = await connection.createChannel();
+    await setup.assertQueue(queue);
+    await publishAll(connection, queue, [1, 2, 3, 4, 5]);
+    const ids = new Set<number>();
+    const signals: AbortSignal[] = [];
+    const outcomes = await lastValueFrom(
+      consumeAmqp<number>(
+        { connection, queue },
+        (delivery, context) => {
+          ids.add(context.workerId);
+          if (delivery.payload === 1) {
+            signals.push(context.signal);
+            return new Promise<void>(() => {}); // never settles: the unsubscribe ends it
+          }
+          return undefined;
+        },
+        { concurrency: 2 },
+      ).pipe(take(4), toArray()),
+    );
+    expect(outcomes.map((o) => o.status)).toEqual(['acked', 'acked', 'acked', 'acked']);
+    expect([...ids].every((id) => id === 0 || id === 1)).toBe(true);
+    await waitFor(() => signals.length === 1 && signals[0]?.aborted === true, {
+      what: 'the running handler to be aborted by the unsubscribe',
+    });
+    await waitFor(async () => (await setup.checkQueue(queue)).messageCount === 1, {
+      what: 'the unsettled message to be requeued',
+    });
+  });
+
   it('times a handler out: its signal aborts and it counts as a failure', async () => {
     const connection = await amqp.connect();
     const topology = await amqpTopology(connection, { queue: amqp.name('q'), maxAttempts: 1 });

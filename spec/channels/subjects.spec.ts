@@ -144,6 +144,7 @@ describe('broadcastSubject', () => {
     expect([subject.sent, subject.received, subject.unreceived]).toEqual([2, 1, 1]);
     expect(subject.receiverCount).toBe(1);
     expect(subject.size).toBe(0); // plain subscribers hold nothing
+    expect(subject.allocatedSlots).toBe(0);
   });
 
   it('lets a slow pull reader lag behind connectable subscribers, and reports how many it missed', () => {

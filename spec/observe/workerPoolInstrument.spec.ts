@@ -302,3 +302,26 @@ describe('poolMetrics: bad input', () => {
     );
   });
 });
+
+describe('workerPool instrument: keyed pools', () => {
+  it('a job of a free key that starts before an older one of a busy key gets its own wait', () => {
+    const ts = testScheduler();
+    ts.run(({ hot, cold, expectObservable }) => {
+      const { log, instrument } = recorder<string>(() => ts.now());
+      const result = hot('-ab-c-|').pipe(
+        workerPool(() => cold('----x|'), {
+          concurrency: 2,
+          key: (job: string) => (job === 'c' ? 'other' : 'same'),
+          instrument,
+        }),
+      );
+      expectObservable(result).toBe('-----x--x-x|');
+      ts.flush();
+      expect(log.filter((l) => l.includes('start'))).toEqual([
+        '1 start a w0 waited 0',
+        '4 start c w1 waited 0',
+        '6 start b w0 waited 4',
+      ]);
+    });
+  });
+});

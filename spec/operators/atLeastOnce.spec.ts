@@ -891,3 +891,125 @@ describe('atLeastOnce: argument checks', () => {
     expect(() => atLeastOnce(ok, 'x' as never)).toThrow(TypeError);
   });
 });
+
+describe('atLeastOnce: retryable', () => {
+  class Invalid extends Error {
+    override readonly name = 'Invalid';
+  }
+
+  it('false dead-letters the message at once; true retries as usual', () => {
+    const scheduler = testScheduler();
+    const asked: Array<[string, number]> = [];
+    const dead: DeadLetter<string>[] = [];
+    scheduler.run(({ cold, expectObservable, expectSubscriptions }) => {
+      const bad = cold('-#', {}, new Invalid('bad shape'));
+      const flaky = cold('-#', {}, new Error('flaky'));
+      const source = cold('ab|');
+      const output = source.pipe(
+        atLeastOnce((m: string) => (m === 'a' ? bad : flaky), {
+          concurrency: 2,
+          maxAttempts: 3,
+          backoff: 2,
+          retryable: (error, attempt) => {
+            asked.push([(error as Error).message, attempt]);
+            return !(error instanceof Invalid);
+          },
+          deadLetter: (record) => dead.push(record),
+        }),
+      );
+      // a: one attempt, dead at 1; b: three attempts (1, 4, 7), dead at 8
+      expectObservable(output).toBe('--------|');
+      expectSubscriptions(bad.subscriptions).toBe('^!');
+      expectSubscriptions(flaky.subscriptions).toBe(['-^!', '----^!', '-------^!']);
+    });
+    expect(dead.map((d) => [d.message, d.attempts])).toEqual([
+      ['a', 1],
+      ['b', 3],
+    ]);
+    expect((dead[0]!.error as Error).message).toBe('bad shape');
+    // not asked about the last of maxAttempts
+    expect(asked).toEqual([
+      ['bad shape', 1],
+      ['flaky', 1],
+      ['flaky', 2],
+    ]);
+  });
+
+  it('is asked about an ack timeout too, with the AckTimeoutError', () => {
+    const errors: unknown[] = [];
+    testScheduler().run(({ cold, expectObservable }) => {
+      const output = cold('a').pipe(
+        atLeastOnce(() => NEVER, {
+          ackTimeout: 3,
+          retryable: (error) => {
+            errors.push(error);
+            return false;
+          },
+        }),
+        catchError((err) => of(describeError(err))),
+      );
+      expectObservable(output).toBe('---(e|)', {
+        e: 'failed:a:1:atLeastOnce: no ack within 3ms (attempt 1)',
+      });
+    });
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toBeInstanceOf(AckTimeoutError);
+  });
+
+  it('without deadLetter, false fails the output with DeliveryFailedError naming the cause', () => {
+    let error: unknown;
+    testScheduler().run(({ cold }) => {
+      cold('a')
+        .pipe(
+          atLeastOnce(() => cold('#', {}, new Invalid('bad shape')), {
+            maxAttempts: 5,
+            retryable: () => false,
+          }),
+        )
+        .subscribe({ error: (err: unknown) => (error = err) });
+    });
+    expect(error).toBeInstanceOf(DeliveryFailedError);
+    expect((error as DeliveryFailedError).attempts).toBe(1);
+    expect((error as Error).message).toBe('delivery failed after 1 attempt: Invalid: bad shape');
+  });
+
+  it('a throwing retryable, or one returning a non-boolean, fails the output naming it', () => {
+    testScheduler().run(({ cold, expectObservable }) => {
+      const failing = () => cold('#');
+      const asValue = catchError((err: unknown) => of(describeError(err)));
+      const throwing = () => {
+        throw new Error('callback');
+      };
+      expectObservable(cold('a').pipe(atLeastOnce(failing, { retryable: throwing }), asValue)).toBe(
+        '(e|)',
+        { e: 'error:callback' },
+      );
+      const notBoolean = (() => 'no') as unknown as () => boolean;
+      expectObservable(
+        cold('a').pipe(atLeastOnce(failing, { retryable: notBoolean }), asValue),
+      ).toBe('(e|)', { e: 'error:atLeastOnce: retryable must return a boolean, got "no"' });
+    });
+  });
+
+  it('refuses a retryable that is not a function', () => {
+    expect(() => atLeastOnce(() => of(1), { retryable: 1 as never })).toThrow(TypeError);
+    expect(() => atLeastOnce(() => of(1), { retryable: 1 as never })).toThrow(/retryable/);
+  });
+});
+
+describe('DeliveryFailedError: message', () => {
+  it('names the last cause', () => {
+    expect(new DeliveryFailedError('m', 3, new TypeError('boom')).message).toBe(
+      'delivery failed after 3 attempts: TypeError: boom',
+    );
+    expect(new DeliveryFailedError('m', 1, 'plain').message).toBe(
+      'delivery failed after 1 attempt: plain',
+    );
+    expect(new DeliveryFailedError('m', 2, undefined).message).toBe(
+      'delivery failed after 2 attempts: no error given',
+    );
+    expect(new DeliveryFailedError('m', 2, new Error('')).message).toBe(
+      'delivery failed after 2 attempts: Error',
+    );
+  });
+});

@@ -391,12 +391,14 @@ describe('workerPool: marble tests', () => {
 
   it('a bad concurrency value from the Observable fails the output', () => {
     testScheduler().run(({ cold, hot, expectObservable }) => {
-      const limit = cold('a-b', { a: 1, b: 0 });
+      const limit = cold('a-b', { a: 1, b: -1 });
       const result = hot('-').pipe(workerPool(() => of(1), { concurrency: limit }));
       expectObservable(result).toBe(
         '--#',
         undefined,
-        new RangeError('workerPool: concurrency must be a whole number >= 1 or Infinity, got 0'),
+        new RangeError(
+          'workerPool: concurrency from its Observable must be a whole number >= 0 (0 pauses) or Infinity, got -1',
+        ),
       );
     });
   });

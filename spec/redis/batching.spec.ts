@@ -92,7 +92,7 @@ describeRedis('RedisQueue batching', () => {
       { ok: true },
       { ok: true },
       { ok: false, reason: 'acked' },
-      { ok: false, reason: 'stale' },
+      { ok: false, reason: 'unknown' },
       { ok: true },
     ]);
     expect(await queue.stats()).toMatchObject({ visible: 0, inFlight: 0, acked: 3 });

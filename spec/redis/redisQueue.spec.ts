@@ -1,6 +1,6 @@
 /**
  * What only the Redis store has: serialization and corrupt entries, keys and prefixes, the
- * receipt checks against the consumer group, connection failures, the dead-letter tail and
+ * receipt checks (delivery number, random part, queue), connection failures, the dead-letter tail and
  * the blocking read. The scenarios it shares with the in-memory queue are in
  * spec/queue/storeContract.ts (run by spec/redis/storeContract.spec.ts).
  *
@@ -15,6 +15,7 @@ import { ChannelClosedError, ChannelFullError } from '../../src/errors.js';
 import type { QueueDeadLetter } from '../../src/queue/types.js';
 import {
   jsonSerializer,
+  RedisCommandError,
   RedisQueue,
   type RedisQueueOptions,
   redisQueueKeys,
@@ -176,21 +177,24 @@ describeRedis('RedisQueue on a real redis-server', () => {
     );
   });
 
-  it('a receipt is checked against the pending entry owner and delivery count', async () => {
+  it('a receipt names the delivery number, its random part and the queue, each checked in Lua', async () => {
     const { queue } = open();
     await queue.enqueue('x');
     const [d] = await queue.receive();
-    const parts = d!.receipt.split(':');
-    const [seq, n, entry, deliveries] = parts;
-    const owner = parts.slice(4).join(':');
-    expect(owner).toBe(queue.consumer);
-    const otherOwner = `${seq}:${n}:${entry}:${deliveries}:someone-else`;
-    const otherCount = `${seq}:${n}:${entry}:2:${owner}`;
-    const otherEntry = `${seq}:${n}:1-1:${deliveries}:${owner}`;
-    expect(await queue.ack(otherOwner)).toEqual({ ok: false, reason: 'stale' });
-    expect(await queue.ack(otherCount)).toEqual({ ok: false, reason: 'stale' });
-    expect(await queue.ack(otherEntry)).toEqual({ ok: false, reason: 'unknown' });
-    expect(await queue.ack(`${seq}:${Number(n) + 1}:${entry}:1:${owner}`)).toEqual({
+    const [seq, n, nonce, ...rest] = d!.receipt.split(':');
+    expect(rest.join(':')).toBe(queue.keys.base);
+    expect(nonce).toMatch(/^[\w-]{16}$/);
+    const base = queue.keys.base;
+    const flipped = `${nonce!.slice(0, -1)}${nonce!.endsWith('A') ? 'B' : 'A'}`;
+    expect(await queue.ack(`${seq}:${n}:${flipped}:${base}`)).toEqual({
+      ok: false,
+      reason: 'unknown',
+    });
+    expect(await queue.ack(`${seq}:${n}:${nonce}:sluice:{other}`)).toEqual({
+      ok: false,
+      reason: 'unknown',
+    });
+    expect(await queue.ack(`${seq}:${Number(n) + 1}:${nonce}:${base}`)).toEqual({
       ok: false,
       reason: 'unknown',
     });
@@ -349,7 +353,8 @@ describeRedis('RedisQueue on a real redis-server', () => {
     const [d] = await queue.receive();
     connection.disconnect();
     const error = await queue.ack(d!.receipt).catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(Error);
+    expect(error).toBeInstanceOf(RedisCommandError);
+    expect(error).toMatchObject({ name: 'RedisCommandError', operation: 'RedisQueue.ack' });
     expect((error as Error).message).toMatch(/^RedisQueue\.ack: the Redis call failed: /);
     expect((error as Error).cause).toBeInstanceOf(Error);
     await expect(queue.enqueue('y')).rejects.toThrow(/^RedisQueue\.enqueue: the Redis call failed/);

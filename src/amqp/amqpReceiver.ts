@@ -1,6 +1,7 @@
 import type { Channel, ConsumeMessage } from 'amqplib';
 import type { Observable } from 'rxjs';
 import { checkInteger, checkOptions, describe } from '../internal/validate.js';
+import { AckBatcher } from './ackBatcher.js';
 import { type AmqpSerializer, errorText, jsonSerializer } from './codec.js';
 import { type AmqpConnection, closeQuietly } from './connection.js';
 import { type AmqpDeadLetterTarget, DeadLetterWriter } from './deadLetter.js';
@@ -65,7 +66,9 @@ export interface AmqpDelivery<T> {
   readonly raw: ConsumeMessage;
   /**
    * Acknowledges it: the broker forgets it. Returns false when the call came too late (already
-   * settled, or the channel is gone, in which case the broker redelivers the message).
+   * settled, or the channel is gone, in which case the broker redelivers the message). The ack
+   * leaves with the others made in the same microtask turn, as one `multiple` ack where every
+   * earlier delivery is settled; a channel lost before then redelivers the message.
    */
   ack(): boolean;
   /** Gives it back (`requeue`, the default) or rejects it; false when too late, as for `ack`. */
@@ -192,6 +195,7 @@ function openReceiver<T>(
 ): PullControl {
   const { connection, queue, prefetch, serializer } = settings;
   let channel: Channel | undefined;
+  let acks: AckBatcher | undefined; // the channel's, set and cleared with it
   let consumerTag: string | undefined;
   let demand = 0;
   let done = false; // no more to the sink
@@ -209,16 +213,19 @@ function openReceiver<T>(
     if (outstanding > 0 || !cancelled) return;
     const ch = channel;
     channel = undefined;
+    acks?.flush();
+    acks?.close();
+    acks = undefined;
     void closeQuietly(ch);
     void deadLetters?.close();
   };
   const giveBack = () => {
-    const ch = channel;
+    const batcher = acks;
     for (; head < held.length; head++) {
       const message = held[head];
-      if (ch !== undefined && message !== undefined) {
+      if (batcher !== undefined && message !== undefined) {
         try {
-          ch.nack(message, false, true);
+          batcher.nack(message, true);
         } catch {
           // channel gone: the broker requeues it anyway
         }
@@ -232,16 +239,16 @@ function openReceiver<T>(
     done = true;
     signal();
   };
-  const settleOnce = (ch: Channel) => {
+  const settleOnce = (batcher: AckBatcher) => {
     let settled = false;
-    return (how: (ch: Channel) => void): boolean => {
+    return (how: (batcher: AckBatcher) => void): boolean => {
       if (settled) return false;
       settled = true;
       outstanding--;
-      let ok = channel === ch;
+      let ok = acks === batcher;
       if (ok) {
         try {
-          how(ch);
+          how(batcher);
         } catch {
           ok = false;
         }
@@ -250,22 +257,22 @@ function openReceiver<T>(
       return ok;
     };
   };
-  const badPayload = (ch: Channel, message: ConsumeMessage, error: unknown) => {
+  const badPayload = (batcher: AckBatcher, message: ConsumeMessage, error: unknown) => {
     const reason = `the body could not be decoded by the serializer (${errorText(error)})`;
     outstanding++;
     const reject = () => {
-      if (channel === ch) {
+      if (acks === batcher) {
         try {
-          ch.nack(message, false, false);
+          batcher.nack(message, false);
         } catch {
           // channel gone: redelivered, and tried again
         }
       }
     };
     const settle = (acked: boolean) => {
-      if (channel === ch) {
+      if (acks === batcher) {
         try {
-          if (acked) ch.ack(message);
+          if (acked) batcher.ack(message);
         } catch {
           // as above
         }
@@ -282,9 +289,9 @@ function openReceiver<T>(
       () => settle(true),
       () => {
         // could not dead-letter it: give it back rather than lose it
-        if (channel === ch) {
+        if (acks === batcher) {
           try {
-            ch.nack(message, false, true);
+            batcher.nack(message, true);
           } catch {
             // as above
           }
@@ -305,18 +312,18 @@ function openReceiver<T>(
           held.length = 0;
           head = 0;
         }
-        const ch = channel;
-        if (ch === undefined) return;
+        const batcher = acks;
+        if (batcher === undefined) return;
         let payload: T;
         try {
           payload = serializer.deserialize(message.content.toString('utf8'));
         } catch (error) {
-          badPayload(ch, message, error);
+          badPayload(batcher, message, error);
           continue;
         }
         demand--;
         outstanding++;
-        const settle = settleOnce(ch);
+        const settle = settleOnce(batcher);
         const deliveryCount = countOf(message);
         sink.next({
           payload,
@@ -328,9 +335,8 @@ function openReceiver<T>(
           deliveryCount,
           attempt: deliveryCount + 1,
           raw: message,
-          ack: () => settle((c) => c.ack(message)),
-          nack: (opts?: AmqpNackOptions) =>
-            settle((c) => c.nack(message, false, opts?.requeue ?? true)),
+          ack: () => settle((b) => b.ack(message)),
+          nack: (opts?: AmqpNackOptions) => settle((b) => b.nack(message, opts?.requeue ?? true)),
         });
       }
     } finally {
@@ -346,13 +352,19 @@ function openReceiver<T>(
         return;
       }
       channel = ch;
+      const batcher = new AckBatcher(ch);
+      acks = batcher;
       let lost: unknown;
       ch.on('error', (error: unknown) => {
         lost = error;
       });
       ch.on('close', () => {
         const wasOurs = channel === ch;
-        channel = undefined;
+        batcher.close();
+        if (wasOurs) {
+          channel = undefined;
+          acks = undefined;
+        }
         held.length = 0;
         head = 0;
         if (wasOurs) end(() => sink.error(new ChannelLostError(queue, lost)));
@@ -368,7 +380,7 @@ function openReceiver<T>(
           }
           if (cancelled) {
             try {
-              ch.nack(message, false, true);
+              batcher.nack(message, true);
             } catch {
               // channel gone
             }
@@ -385,6 +397,8 @@ function openReceiver<T>(
     .catch((error: unknown) => {
       const ch = channel;
       channel = undefined;
+      acks?.close();
+      acks = undefined;
       void closeQuietly(ch);
       end(() => sink.error(new ChannelLostError(queue, error)));
     });

@@ -5,10 +5,11 @@ import {
   Observable,
   type ObservableInput,
   type SchedulerLike,
+  type Subscriber,
   type Subscription,
   TimeoutError,
 } from 'rxjs';
-import { workerPool } from 'sluice';
+import { UnsubscribedError, workerPool } from 'sluice';
 import {
   checkDuration,
   checkFunction,
@@ -24,7 +25,9 @@ import {
   receiverSettings,
 } from './amqpReceiver.js';
 import { errorText } from './codec.js';
+import type { AmqpConnection } from './connection.js';
 import { DeadLetterWriter } from './deadLetter.js';
+import { type AmqpReconnectOptions, reconnecting, reconnectSettings } from './reconnect.js';
 
 /** What a handler knows besides the delivery. */
 export interface AmqpConsumeContext {
@@ -61,8 +64,14 @@ export interface AmqpConsumeOptions {
   readonly timeout?: number;
   /** Aborting it drains: no new deliveries, running handlers finish and are settled, then the outcomes complete. */
   readonly signal?: AbortSignal;
-  /** Timers (the handler timeout). @default asyncScheduler */
+  /** Timers (the handler timeout, the reconnection back-off). @default asyncScheduler */
   readonly scheduler?: SchedulerLike;
+  /**
+   * Opt-in: when the channel is lost (`ChannelLostError`), open a new connection with
+   * `reconnect.connect` after a back-off and consume again, instead of erroring. The broker
+   * redelivers every message not acked, so nothing is lost. Without it the stream errors.
+   */
+  readonly reconnect?: AmqpReconnectOptions;
 }
 
 /**
@@ -108,6 +117,9 @@ export type AmqpConsumeOutcome<T> =
  * handler. The stream errors with `ChannelLostError` when its channel closes under it (the
  * connection was lost, or closed by the broker); every delivery not yet acked is then
  * redelivered by the broker: nothing is lost, and running handlers are aborted.
+ * With `reconnect` it consumes again instead, on a new connection, after a back-off that
+ * doubles from `initialDelay` to `maxDelay`; it errors with the last error only after
+ * `maxAttempts` tries in a row without settling a delivery.
  *
  * **Cancellation.** Aborting `signal` drains: the consumer stops taking messages at once
  * (deliveries prefetched but not started go back to the queue), running handlers finish and
@@ -151,7 +163,7 @@ export type AmqpConsumeOutcome<T> =
  *
  * @param source The queue: `connection`, `queue`, `prefetch`, `serializer`, `deadLetter`.
  * @param handler Handles one delivery (see `AmqpMessageHandler`).
- * @param options `concurrency`, `maxAttempts`, `timeout`, `signal`, `scheduler`.
+ * @param options `concurrency`, `maxAttempts`, `timeout`, `signal`, `scheduler`, `reconnect`.
  * @returns A cold Observable of outcomes; each subscription is one AMQP consumer.
  * @throws TypeError or RangeError for a bad argument, naming it.
  */
@@ -175,28 +187,38 @@ export function consumeAmqp<T>(
   const signal = checkSignal(where, opts.signal);
   const scheduler = checkScheduler<SchedulerLike>(where, opts.scheduler) ?? asyncScheduler;
   const prefetch = Math.max(source.prefetch ?? Math.max(10, concurrency), concurrency);
+  const reconnect = reconnectSettings(where, opts.reconnect);
 
-  return defer(() => {
-    const deadLetters =
-      settings.deadLetter === undefined
-        ? undefined
-        : new DeadLetterWriter(settings.connection, settings.deadLetter, settings.queue);
-    const run: Run<T> = { handler, maxAttempts, timeout, scheduler, deadLetters };
-    return new Observable<AmqpConsumeOutcome<T>>((subscriber) => {
-      const inner = amqpReceiver<T>({ ...source, prefetch })
-        .pipe(
-          workerPool<AmqpDelivery<T>, AmqpConsumeOutcome<T>>(
-            (delivery, context) => handle(run, delivery, context),
-            { concurrency, signal },
-          ),
-        )
-        .subscribe(subscriber);
-      return () => {
-        inner.unsubscribe();
-        void deadLetters?.close();
-      };
+  const consume = (connection: AmqpConnection) =>
+    defer(() => {
+      const deadLetters =
+        settings.deadLetter === undefined
+          ? undefined
+          : new DeadLetterWriter(connection, settings.deadLetter, settings.queue);
+      const run: Run<T> = { handler, maxAttempts, timeout, scheduler, deadLetters };
+      return new Observable<AmqpConsumeOutcome<T>>((subscriber) => {
+        const inner = amqpReceiver<T>({ ...source, connection, prefetch })
+          .pipe(
+            workerPool<AmqpDelivery<T>, AmqpConsumeOutcome<T>>(
+              (delivery, context) => handle(run, delivery, context),
+              { concurrency, signal },
+            ),
+          )
+          .subscribe(subscriber);
+        return () => {
+          inner.unsubscribe();
+          void deadLetters?.close();
+        };
+      });
     });
-  });
+  if (reconnect === undefined) return consume(settings.connection);
+  return reconnecting(
+    settings.connection,
+    consume,
+    reconnect,
+    scheduler,
+    (outcome) => outcome.status !== 'lost',
+  );
 }
 
 function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
@@ -221,108 +243,143 @@ function handle<T>(
   message: AmqpDelivery<T>,
   context: { readonly workerId: number; readonly signal: AbortSignal },
 ): Observable<AmqpConsumeOutcome<T>> {
-  const { workerId } = context;
-  return new Observable<AmqpConsumeOutcome<T>>((out) => {
-    let running = true;
-    // the pool's job signal aborts on unsubscribe; a timeout needs a signal of its own
-    const controller = run.timeout === Number.POSITIVE_INFINITY ? undefined : new AbortController();
-    // read lazily: the pool makes its job signal only when someone asks for it
-    const handlerContext: AmqpConsumeContext = {
-      workerId,
-      get signal() {
-        return controller?.signal ?? context.signal;
-      },
-    };
-    let handlerSub: Subscription | undefined;
-    let deadline: Subscription | undefined;
+  return new Observable<AmqpConsumeOutcome<T>>((out) =>
+    new Handling(run, message, context, out).start(),
+  );
+}
 
-    const finish = (outcome: AmqpConsumeOutcome<T>) => {
-      out.next(outcome);
-      out.complete();
-    };
-    const settle = (failed: boolean, error: unknown) => {
-      if (!running) return;
-      running = false;
-      deadline?.unsubscribe();
-      if (!failed) {
-        finish(message.ack() ? { status: 'acked', message } : { status: 'lost', message });
-        return;
-      }
-      if (message.attempt < run.maxAttempts) {
-        finish(
-          message.nack({ requeue: true })
-            ? { status: 'requeued', message, error }
-            : { status: 'lost', message, error },
-        );
-        return;
-      }
-      const reason = `failed on attempt ${message.attempt} of ${run.maxAttempts}: ${errorText(error)}`;
-      if (run.deadLetters === undefined) {
-        finish(
-          message.nack({ requeue: false })
-            ? { status: 'dead-lettered', message, error }
-            : { status: 'lost', message, error },
-        );
-        return;
-      }
-      run.deadLetters.write(message.raw, reason, message.attempt).then(
-        () =>
-          finish(
-            message.ack()
-              ? { status: 'dead-lettered', message, error }
-              : { status: 'lost', message, error },
-          ),
-        () => {
-          // could not dead-letter it: give it back, it is tried again
-          message.nack({ requeue: true });
-          finish({ status: 'lost', message, error });
-        },
-      );
-    };
+/**
+ * One handler run: its state in one object rather than a closure per step, since a consumer
+ * makes one per message. It is also the handler's context (`workerId`, `signal`); its own
+ * fields are private (`#`), so the handler sees only those two.
+ */
+class Handling<T> implements AmqpConsumeContext {
+  #running = true;
+  readonly #run: Run<T>;
+  readonly #message: AmqpDelivery<T>;
+  readonly #job: { readonly workerId: number; readonly signal: AbortSignal };
+  readonly #out: Subscriber<AmqpConsumeOutcome<T>>;
+  // the pool's job signal aborts on unsubscribe; a timeout needs a signal of its own
+  #controller: AbortController | undefined;
+  #handlerSub: Subscription | undefined;
+  #deadline: Subscription | undefined;
 
+  constructor(
+    run: Run<T>,
+    message: AmqpDelivery<T>,
+    job: { readonly workerId: number; readonly signal: AbortSignal },
+    out: Subscriber<AmqpConsumeOutcome<T>>,
+  ) {
+    this.#run = run;
+    this.#message = message;
+    this.#job = job;
+    this.#out = out;
+  }
+
+  get workerId(): number {
+    return this.#job.workerId;
+  }
+
+  /** Read lazily: the pool makes its job signal only when someone asks for it. */
+  get signal(): AbortSignal {
+    return this.#controller?.signal ?? this.#job.signal;
+  }
+
+  start(): () => void {
+    const run = this.#run;
     if (run.timeout !== Number.POSITIVE_INFINITY) {
-      deadline = run.scheduler.schedule(() => {
-        if (!running) return;
-        const error = new TimeoutError();
-        handlerSub?.unsubscribe();
-        controller?.abort(error);
-        settle(true, error);
-      }, run.timeout);
+      this.#controller = new AbortController();
+      this.#deadline = run.scheduler.schedule(() => this.#timedOut(), run.timeout);
     }
-
     let input: ObservableInput<unknown> | undefined;
     try {
-      input = run.handler(message, handlerContext) ?? undefined;
+      input = run.handler(this.#message, this) ?? undefined;
     } catch (error) {
-      settle(true, error);
+      this.#settle(true, error);
     }
-    if (running) {
-      if (input === undefined) settle(false, undefined);
+    if (this.#running) {
+      if (input === undefined) this.#settle(false, undefined);
       else if (isPromiseLike(input)) {
         // the common case, an async handler: no Observable around its promise
         input.then(
-          () => settle(false, undefined),
-          (error: unknown) => settle(true, error),
+          () => this.#settle(false, undefined),
+          (error: unknown) => this.#settle(true, error),
         );
       } else {
         try {
-          handlerSub = from(input).subscribe({
-            error: (error: unknown) => settle(true, error),
-            complete: () => settle(false, undefined),
+          this.#handlerSub = from(input).subscribe({
+            error: (error: unknown) => this.#settle(true, error),
+            complete: () => this.#settle(false, undefined),
           });
         } catch (error) {
-          settle(true, error);
+          this.#settle(true, error);
         }
       }
     }
+    return () => this.#teardown();
+  }
 
-    return () => {
-      deadline?.unsubscribe();
-      handlerSub?.unsubscribe();
-      if (!running) return;
-      running = false;
-      controller?.abort(new Error('consumeAmqp: unsubscribed'));
-      message.nack({ requeue: true });
-    };
-  });
+  #timedOut(): void {
+    if (!this.#running) return;
+    const error = new TimeoutError();
+    this.#handlerSub?.unsubscribe();
+    this.#controller?.abort(error);
+    this.#settle(true, error);
+  }
+
+  #teardown(): void {
+    this.#deadline?.unsubscribe();
+    this.#handlerSub?.unsubscribe();
+    if (!this.#running) return;
+    this.#running = false;
+    this.#controller?.abort(new UnsubscribedError('consumeAmqp'));
+    this.#message.nack({ requeue: true });
+  }
+
+  #finish(outcome: AmqpConsumeOutcome<T>): void {
+    this.#out.next(outcome);
+    this.#out.complete();
+  }
+
+  #settle(failed: boolean, error: unknown): void {
+    if (!this.#running) return;
+    this.#running = false;
+    this.#deadline?.unsubscribe();
+    const run = this.#run;
+    const message = this.#message;
+    if (!failed) {
+      this.#finish(message.ack() ? { status: 'acked', message } : { status: 'lost', message });
+      return;
+    }
+    if (message.attempt < run.maxAttempts) {
+      this.#finish(
+        message.nack({ requeue: true })
+          ? { status: 'requeued', message, error }
+          : { status: 'lost', message, error },
+      );
+      return;
+    }
+    if (run.deadLetters === undefined) {
+      this.#finish(
+        message.nack({ requeue: false })
+          ? { status: 'dead-lettered', message, error }
+          : { status: 'lost', message, error },
+      );
+      return;
+    }
+    const reason = `failed on attempt ${message.attempt} of ${run.maxAttempts}: ${errorText(error)}`;
+    run.deadLetters.write(message.raw, reason, message.attempt).then(
+      () =>
+        this.#finish(
+          message.ack()
+            ? { status: 'dead-lettered', message, error }
+            : { status: 'lost', message, error },
+        ),
+      () => {
+        // could not dead-letter it: give it back, it is tried again
+        message.nack({ requeue: true });
+        this.#finish({ status: 'lost', message, error });
+      },
+    );
+  }
 }

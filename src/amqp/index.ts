@@ -24,3 +24,4 @@ export {
 } from './consumeAmqp.js';
 export type { AmqpDeadLetterTarget } from './deadLetter.js';
 export { ChannelLostError, PublishFailedError, UnroutableError } from './errors.js';
+export type { AmqpReconnectOptions } from './reconnect.js';

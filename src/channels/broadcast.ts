@@ -1,6 +1,6 @@
 import type { Observable, Observer } from 'rxjs';
 import { ChannelClosedError } from '../errors.js';
-import { BroadcastCore, CORE, Handle, type LagPolicy } from '../internal/broadcastCore.js';
+import { BroadcastCore, Handle, type LagPolicy } from '../internal/broadcastCore.js';
 import { PullObservable } from '../internal/demand.js';
 import { PullIterator } from '../internal/pullIterator.js';
 import {
@@ -66,6 +66,13 @@ export interface BroadcastStats {
    * (`for await` loops, pools) and open receiver handles (their own `recv()` cursor).
    */
   readonly receiverCount: number;
+  /**
+   * Slots the ring has allocated so far: at most `capacity`, whatever the number of receivers,
+   * because every receiver reads the same ring through its own cursor. It grows only while a
+   * message must be retained for a receiver that has not read it, so with only plain
+   * subscribers it stays 0. This is the channel's memory in messages.
+   */
+  readonly allocatedSlots: number;
 }
 
 /**
@@ -288,6 +295,9 @@ export function broadcast<T>(
   return [new Sender(core), new Receiver(core)];
 }
 
+/** Key under which both halves keep their core (module-private: not reachable by name). */
+const CORE: unique symbol = Symbol('sluice.broadcastCore');
+
 /** The one implementation of `BroadcastSender`. */
 class Sender<T> implements BroadcastSender<T> {
   readonly [CORE]: BroadcastCore<T>;
@@ -320,6 +330,9 @@ class Sender<T> implements BroadcastSender<T> {
   }
   get receiverCount(): number {
     return this[CORE].receiverCount;
+  }
+  get allocatedSlots(): number {
+    return this[CORE].slotCount;
   }
 
   send(value: T): number {
@@ -396,6 +409,9 @@ class Receiver<T> extends PullObservable<T> implements BroadcastReceiver<T> {
   }
   get receiverCount(): number {
     return this[CORE].receiverCount;
+  }
+  get allocatedSlots(): number {
+    return this[CORE].slotCount;
   }
 
   recv(options?: RecvOptions): Promise<T> {

@@ -47,6 +47,9 @@ class View<T> extends ChannelSubject<T> implements BroadcastSubject<T> {
   get receiverCount(): number {
     return this.tx.receiverCount;
   }
+  get allocatedSlots(): number {
+    return this.tx.allocatedSlots;
+  }
 }
 
 /**

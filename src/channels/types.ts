@@ -3,29 +3,10 @@
  * @module
  */
 
-/**
- * What `trySend` did. It never waits and never throws for a full or closed channel; a refused
- * message comes back in `value`.
- * - `ok: true`: the message was accepted (under `'replace'` the evicted message went to
- *   `onOverflow`).
- * - `'full'`: the buffer is full under `'block'` or `'error'`; nothing changed.
- * - `'dropped'`: the buffer is full under `'drop'`; the message was discarded and reported
- *   to `onOverflow`.
- * - `'closed'`: the channel no longer accepts messages.
- */
-export type TrySendResult<T> =
-  | { readonly ok: true }
-  | { readonly ok: false; readonly reason: 'full' | 'dropped' | 'closed'; readonly value: T };
-
-/**
- * What `tryRecv` found. `'empty'` means nothing yet, the channel is still open; `'closed'`
- * means nothing will ever come. A broadcast receiver that asked for lag to be an error may also
- * see `'lagged'` with the number of messages it missed; its next call reads on.
- */
-export type TryRecvResult<T> =
-  | { readonly ok: true; readonly value: T }
-  | { readonly ok: false; readonly reason: 'empty' | 'closed' }
-  | { readonly ok: false; readonly reason: 'lagged'; readonly skipped: number };
+// The result types are leaf modules the channel cores import too; re-exported here so existing
+// imports keep working.
+export type { TryRecvResult } from '../tryRecvResult.js';
+export type { TrySendResult } from '../trySendResult.js';
 
 /** Options of a send that may wait. */
 export interface SendOptions {

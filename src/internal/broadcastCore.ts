@@ -1,5 +1,5 @@
-import type { TryRecvResult } from '../channels/types.js';
 import { ChannelClosedError, LaggedError } from '../errors.js';
+import type { TryRecvResult } from '../tryRecvResult.js';
 import type { Demand, Sink } from './demand.js';
 import { Ring } from './ring.js';
 import { Latch } from './waiting/latch.js';
@@ -60,12 +60,6 @@ const EMPTY: TryRecvResult<never> = Object.freeze({ ok: false, reason: 'empty' }
 const CLOSED: TryRecvResult<never> = Object.freeze({ ok: false, reason: 'closed' });
 const RESOLVED: Promise<void> = Promise.resolve();
 const NO_DEMAND: Demand = Object.freeze({ request() {}, cancel() {} });
-
-/**
- * Hidden key under which the public sender and receiver objects keep their core, so tests can
- * inspect the one ring (`slotCount`) without it becoming public API.
- */
-export const CORE: unique symbol = Symbol('sluice.broadcastCore');
 
 /**
  * The engine of `broadcast`: one ring of `capacity` slots addressed by sequence number

@@ -1,5 +1,6 @@
-import type { TryRecvResult, TrySendResult } from '../channels/types.js';
 import { ChannelClosedError, ChannelFullError, ReceiverBusyError } from '../errors.js';
+import type { TryRecvResult } from '../tryRecvResult.js';
+import type { TrySendResult } from '../trySendResult.js';
 import type { Demand, Sink } from './demand.js';
 import { type BufferConfig, PolicyBuffer } from './policyBuffer.js';
 import { Latch } from './waiting/latch.js';

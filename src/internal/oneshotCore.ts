@@ -1,5 +1,5 @@
-import type { TryRecvResult } from '../channels/types.js';
 import { ChannelClosedError } from '../errors.js';
+import type { TryRecvResult } from '../tryRecvResult.js';
 import type { Demand, Sink } from './demand.js';
 import { Latch } from './waiting/latch.js';
 

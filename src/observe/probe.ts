@@ -110,7 +110,7 @@ export class Probe<T> {
   /** The oldest waiting job starts on `workerId` (arriving now if none waits). */
   start(job: T, workerId: number | undefined): StartedJob<T> {
     const now = this.clock.now();
-    const arrival = this.size > 0 ? this.shift() : undefined;
+    const arrival = this.size > 0 ? this.take(job) : undefined;
     if (arrival === undefined && this.onQueued !== undefined) call(this.onQueued, job);
     const started = new StartedJob(job, arrival === undefined ? 0 : now - arrival.at, now);
     if (this.onStart !== undefined) {
@@ -144,6 +144,19 @@ export class Probe<T> {
     if (this.onEnd === undefined) return;
     const waitedMs = this.clock.now() - arrival.at;
     call(this.onEnd, { job: arrival.job, outcome: 'dropped', waitedMs, ranMs: 0 });
+  }
+
+  /**
+   * The arrival of `job`: the oldest waiting one, unless jobs start out of arrival order (a
+   * keyed pool starts a job of a free key before an older one of a busy key): then the oldest
+   * arrival of that same job.
+   */
+  private take(job: T): Arrival<T> | undefined {
+    if (this.waiting[this.head]!.job === job) return this.shift();
+    for (let i = this.head + 1; i < this.waiting.length; i++) {
+      if (this.waiting[i]!.job === job) return this.waiting.splice(i, 1)[0];
+    }
+    return undefined;
   }
 
   private shift(): Arrival<T> | undefined {

@@ -6,6 +6,7 @@ import {
   type SchedulerLike,
   Subscription,
 } from 'rxjs';
+import { NoAckError } from '../errors/noAckError.js';
 import { AckTimeoutError, DeliveryFailedError } from '../errors.js';
 import { BoundedStage } from '../internal/boundedStage.js';
 import { clampDelay, type Scheduled, scheduleAt } from '../internal/deadlineTimer.js';
@@ -132,6 +133,14 @@ export interface AtLeastOnceOptions<T, A = unknown> extends OverflowOptions<T> {
    * with `DeliveryFailedError`.
    */
   readonly deadLetter?: Pick<Observer<DeadLetter<T>>, 'next'> | ((record: DeadLetter<T>) => void);
+  /**
+   * Whether a failed attempt may be retried, given its error (the ack timeout's
+   * `AckTimeoutError` included) and the attempt's number from 1. `false` dead-letters the
+   * message at once (BullMQ's `UnrecoverableError`, decided by the consumer): a validation
+   * error will fail the same way on every retry. Not called for the last of `maxAttempts`.
+   * An exception it throws fails the output. @default every error is retried
+   */
+  readonly retryable?: (error: unknown, attempt: number) => boolean;
   /** Told about each failed attempt that will be retried. */
   readonly onRetry?: (event: RetryEvent<T>) => void;
   /** Told about each ack that arrived for an abandoned attempt (and was ignored). */
@@ -158,6 +167,7 @@ const ATLEASTONCE_OPTIONS = optionNames<AtLeastOnceOptions<unknown>>()({
   overflow: 1,
   onOverflow: 1,
   deadLetter: 1,
+  retryable: 1,
   onRetry: 1,
   onStaleAck: 1,
   scheduler: 1,
@@ -212,10 +222,7 @@ class Attempt<T, A> extends Subscription implements Observer<A> {
   complete(): void {
     if (this.closed) return;
     try {
-      this.hooks.failed(
-        this,
-        new Error(`${WHERE}: delivery completed without an ack (attempt ${this.n})`),
-      );
+      this.hooks.failed(this, new NoAckError(this.n));
     } finally {
       this.unsubscribe();
     }
@@ -288,11 +295,12 @@ class AttemptContext extends LazySignal implements DeliveryContext {
  * with `ChannelFullError` carrying the refused message.
  *
  * **Errors.** With no `deadLetter`, a message that exhausts `maxAttempts` fails the output at
- * once with `DeliveryFailedError` (`value` the message, `attempts`, `cause` the last error);
- * other messages in flight are cancelled. An ack timeout is an `AckTimeoutError` (with
+ * once with `DeliveryFailedError` (`value` the message, `attempts`, `cause` the last error,
+ * which its message names); other messages in flight are cancelled. A failed attempt that
+ * `retryable` says is not worth retrying ends the message there, as if it were the last. An ack timeout is an `AckTimeoutError` (with
  * `attempt` and `ackTimeout`; message `no ack within <ackTimeout>ms (attempt <n>)`). A
- * `deliver` that throws makes a failed attempt like an error would. An error from `deadLetter`, `onRetry`, `onStaleAck`,
- * `onOverflow` or `random` fails the output at once. A source error, like completion, first
+ * `deliver` that throws makes a failed attempt like an error would. An error from `deadLetter`,
+ * `retryable`, `onRetry`, `onStaleAck`, `onOverflow` or `random` fails the output at once. A source error, like completion, first
  * lets every accepted message finish (ack or dead letter), then reaches the output.
  *
  * **Cancellation.** Unsubscribing cancels the deadline timer and every backoff, unsubscribes
@@ -309,7 +317,8 @@ class AttemptContext extends LazySignal implements DeliveryContext {
  *
  * @param deliver Makes one delivery attempt; its first value is the ack.
  * @param options `ackTimeout`, `maxAttempts`, `backoff`, `random`, `concurrency`,
- *   `capacity`, `overflow`, `onOverflow`, `deadLetter`, `onRetry`, `onStaleAck`, `scheduler`.
+ *   `capacity`, `overflow`, `onOverflow`, `deadLetter`, `retryable`, `onRetry`, `onStaleAck`,
+ *   `scheduler`.
  * @returns An operator emitting `{ message, ack, attempts }` per acknowledged message.
  * @throws TypeError or RangeError for a bad `deliver` or option, naming it.
  *
@@ -360,6 +369,12 @@ export function atLeastOnce<T, A>(
   const backoff = backoffConfig(opts.backoff);
   const random = checkFunction<() => number>(WHERE, 'random', opts.random, true) ?? Math.random;
   const deadLetter = deadLetterSink(opts.deadLetter);
+  const retryable = checkFunction<(error: unknown, attempt: number) => boolean>(
+    WHERE,
+    'retryable',
+    opts.retryable,
+    true,
+  );
   const onRetry = checkFunction<(event: RetryEvent<T>) => void>(
     WHERE,
     'onRetry',
@@ -618,6 +633,10 @@ export function atLeastOnce<T, A>(
         }
         let delay: number;
         try {
+          if (retryable !== undefined && !isRetryable(retryable, error, at.n)) {
+            exhausted(flight);
+            return;
+          }
           delay = retryDelay(flight.attempts);
           onRetry?.({ message: flight.message, attempt: at.n, reason, error, delay });
         } catch (err) {
@@ -821,4 +840,17 @@ function deadLetterSink<T>(value: unknown): ((record: DeadLetter<T>) => void) | 
   throw new TypeError(
     `${WHERE}: deadLetter must be an Observer or a function, got ${describe(value)}`,
   );
+}
+
+/** Asks `retryable` about a failed attempt; anything but a boolean is a mistake, named. */
+function isRetryable(
+  retryable: (error: unknown, attempt: number) => boolean,
+  error: unknown,
+  attempt: number,
+): boolean {
+  const answer: unknown = retryable(error, attempt);
+  if (typeof answer !== 'boolean') {
+    throw new TypeError(`${WHERE}: retryable must return a boolean, got ${describe(answer)}`);
+  }
+  return answer;
 }

@@ -1,4 +1,5 @@
 import { from, type ObservableInput, type OperatorFunction, type SchedulerLike } from 'rxjs';
+import { NoResultError } from '../errors/noResultError.js';
 import { ChannelFullError } from '../errors.js';
 import {
   Feed,
@@ -386,7 +387,7 @@ export function idempotent<T, R, K = T>(
           () =>
             finish(run, {
               ok: false,
-              error: new Error(`${WHERE}: handler completed without a result`),
+              error: new NoResultError(),
             }),
         );
         run.inner = inner;

@@ -4,9 +4,12 @@ import {
   type Observable,
   type ObservableInput,
   type OperatorFunction,
+  type SchedulerLike,
   Subscriber,
 } from 'rxjs';
+import { JobTimeoutError } from '../errors.js';
 import { BoundedStage } from '../internal/boundedStage.js';
+import { type Scheduled, scheduleAt } from '../internal/deadlineTimer.js';
 import {
   type ConsumerFailure,
   type Demand,
@@ -16,8 +19,10 @@ import {
   StageObservable,
   wantsReadAhead,
 } from '../internal/demand.js';
+import type { KeyedLanes } from '../internal/keyedLanes.js';
 import { Outlet } from '../internal/outlet.js';
 import { bufferConfig } from '../internal/policyBuffer.js';
+import { checkLiveLimit, type PoolFlow, poolFlow } from '../internal/poolFlow.js';
 import { hideLink, restoreLink } from '../internal/roomLink.js';
 import {
   checkBoolean,
@@ -57,7 +62,9 @@ export interface WorkerPoolConfig<T> extends OverflowOptions<T> {
    * to change it while the pool runs. Raising it starts waiting jobs at once; lowering it lets
    * running jobs finish and starts no new one until fewer than the new limit run (jobs a channel
    * had already handed over start as they arrive, never held back). Until an Observable's first
-   * value no job starts. @default 1
+   * value no job starts. An Observable may also give 0, which pauses the pool: running jobs
+   * finish, no job starts (one that arrives waits, counted against `capacity`) until a value
+   * >= 1 resumes it. @default 1
    */
   readonly concurrency?: number | Observable<number>;
   /**
@@ -83,6 +90,24 @@ export interface WorkerPoolConfig<T> extends OverflowOptions<T> {
    * in the channel instead and starts with `waitedMs` 0.
    */
   readonly instrument?: Instrumentation<T>;
+  /**
+   * Runs jobs of the same key one at a time (or `perKey` at a time), in arrival order; jobs of
+   * different keys run beside each other up to `concurrency`. A job whose key is busy waits
+   * without holding a worker, so it never holds back other keys; waiting jobs count against
+   * `capacity`. Keys are compared as `Map` keys (`SameValueZero`). An exception it throws
+   * fails the output.
+   */
+  readonly key?: (job: T) => unknown;
+  /** With `key`: how many jobs of one key may run at once. @default 1 */
+  readonly perKey?: number;
+  /**
+   * How long a job may run, in milliseconds from its start: past it the job's `signal` is
+   * aborted, its result unsubscribed, and it fails with `JobTimeoutError`, reported like any
+   * failed job (to `onJobError`, or as the output's error). @default Infinity
+   */
+  readonly timeout?: number;
+  /** Where `timeout` is timed. @default a monotonic scheduler (`performance.now()`) */
+  readonly scheduler?: SchedulerLike;
 }
 
 const WORKERPOOL_OPTIONS = optionNames<WorkerPoolConfig<unknown>>()({
@@ -94,6 +119,10 @@ const WORKERPOOL_OPTIONS = optionNames<WorkerPoolConfig<unknown>>()({
   signal: 1,
   onJobError: 1,
   instrument: 1,
+  key: 1,
+  perKey: 1,
+  timeout: 1,
+  scheduler: 1,
 });
 
 /**
@@ -144,7 +173,8 @@ const WORKERPOOL_OPTIONS = optionNames<WorkerPoolConfig<unknown>>()({
  *
  * @param work Runs one job; returns any `ObservableInput` (a Promise, an Observable, an array).
  *   Every value it emits is a result; the job is done when it completes.
- * @param config `concurrency`, `capacity`, `overflow`, `onOverflow`, `ordered`, `signal`, `onJobError`.
+ * @param config `concurrency`, `capacity`, `overflow`, `onOverflow`, `ordered`, `signal`,
+ *   `onJobError`, `key`, `perKey`, `timeout`, `scheduler`.
  * @returns An operator from jobs to results.
  * @throws RangeError or TypeError for a bad argument, naming it.
  *
@@ -188,11 +218,13 @@ export function workerPool<T, R>(
     true,
   );
   const probe = probeOption<T>(where, opts.instrument);
+  const flow = poolFlow<T>(where, opts, isObservable(concurrency));
+  const capacity = opts.capacity === undefined ? 1000 : opts.capacity;
 
   return (source) =>
     new StageObservable<R>((downstream) => {
       const subscriber = new Outlet<R>(downstream);
-      const pool = new Pool<T, R>(work, ordered, onJobError, subscriber);
+      const pool = new Pool<T, R>(work, ordered, onJobError, subscriber, flow, capacity);
       pool.probe = probe?.fresh();
       const sink: Sink<T> = pool; // next = start a job; error, complete = end once the taken jobs are done
       let stopIntake: () => void;
@@ -236,7 +268,7 @@ export function workerPool<T, R>(
           concurrency.subscribe({
             next: (limit) => {
               try {
-                checkCapacity(where, 'concurrency', limit);
+                checkLiveLimit(where, limit);
               } catch (err) {
                 pool.fail(err);
                 return;
@@ -274,12 +306,16 @@ class Job<T, R> implements WorkerContext {
   started: StartedJob<T> | undefined;
   /** ordered: the job accepted after this one, while both are in the line. */
   behind: Job<T, R> | undefined;
+  /** Its `timeout`, while it runs. */
+  timer: Scheduled | undefined;
 
   constructor(
     readonly job: T,
     readonly workerId: number,
     /** Start order: teardown cuts jobs off oldest first, as mergeMap does. */
     readonly seq: number,
+    /** Its key, when jobs have keys. */
+    readonly key: unknown,
   ) {}
 
   get signal(): AbortSignal {
@@ -289,6 +325,7 @@ class Job<T, R> implements WorkerContext {
 
   cancel(): void {
     this.settled = true;
+    this.timer?.cancel();
     this.sub?.unsubscribe();
     if (!this.failed) this.controller?.abort();
   }
@@ -379,14 +416,20 @@ class Pool<T, R> implements Sink<T> {
   /** The error the output fails with once the jobs already taken have finished. */
   private ending: { error: unknown } | undefined;
   private flushing = false;
+  /** Jobs that may not start yet: behind their key, or while paused (see `poolFlow`). */
+  private readonly lanes: KeyedLanes<T> | undefined;
+  private pumping = false;
 
   constructor(
     private readonly work: (job: T, context: WorkerContext) => ObservableInput<R>,
     ordered: boolean,
     private readonly onJobError: ((failure: JobFailure<T>) => void) | undefined,
     private readonly out: Outlet<R>,
+    private readonly flow: PoolFlow<T>,
+    private readonly capacity: number,
   ) {
     this.ordered = ordered;
+    this.lanes = flow.makeLanes?.();
   }
 
   /** Changes the number of workers; running jobs are never interrupted. */
@@ -404,6 +447,7 @@ class Pool<T, R> implements Sink<T> {
       moveIds(this.spareIds, this.freeIds, (id) => id < limit);
       this.freeIds.sort((a, b) => b - a); // lowest id on top
     }
+    this.pump();
     this.fill();
   }
 
@@ -415,10 +459,14 @@ class Pool<T, R> implements Sink<T> {
   fill(): void {
     if (this.finished || this.noMoreJobs) return;
     const credit = this.out.credit;
-    const want =
+    let want =
       Math.min(credit, this.limit, this.busy + this.requested + MAX_REQUEST) -
       this.busy -
       this.requested;
+    // jobs waiting behind their key hold no worker, but count against `capacity`
+    if (this.lanes !== undefined) {
+      want = Math.min(want, this.capacity - this.lanes.size - this.requested);
+    }
     if (want > 0) {
       this.requested += want;
       this.demand?.request(want);
@@ -429,7 +477,13 @@ class Pool<T, R> implements Sink<T> {
   next(value: T): void {
     if (this.finished) return;
     if (this.requested > 0) this.requested--;
-    this.start(value);
+    const lanes = this.lanes;
+    if (
+      lanes === undefined ||
+      (this.flow.keyOf === undefined && this.limit > 0 && lanes.size === 0)
+    ) {
+      this.start(value, undefined);
+    } else if (!this.hold(lanes, value)) return;
     // asks are capped at MAX_REQUEST: ask again if workers are still free
     if (this.requested === 0 && this.busy < this.limit) this.fill();
   }
@@ -471,6 +525,7 @@ class Pool<T, R> implements Sink<T> {
     const running = this.slots.filter((job) => job !== undefined);
     this.slots.length = 0;
     this.lineHead = this.lineTail = undefined;
+    this.lanes?.clear();
     running.sort((a, b) => a.seq - b.seq); // oldest first, as mergeMap does
     for (const job of running) {
       if (job.started !== undefined) this.probe!.end(job.started, 'cancelled');
@@ -480,11 +535,51 @@ class Pool<T, R> implements Sink<T> {
     this.probe?.dropAll();
   }
 
-  private start(value: T): void {
-    const job = new Job<T, R>(value, this.takeId(), this.started++);
+  /** Puts a job in its lane and starts what may start; false if that failed the pool. */
+  private hold(lanes: KeyedLanes<T>, value: T): boolean {
+    let key: unknown;
+    if (this.flow.keyOf !== undefined) {
+      try {
+        key = this.flow.keyOf(value);
+      } catch (error) {
+        this.fail(error);
+        return false;
+      }
+    }
+    if (this.busy < this.limit && lanes.enter(key)) {
+      this.start(value, key); // the common case: a worker is free and its key has room
+      return !this.finished;
+    }
+    lanes.push(key, value);
+    this.pump();
+    return !this.finished;
+  }
+
+  /** Starts waiting jobs while workers are free and their keys have room. */
+  private pump(): void {
+    const lanes = this.lanes;
+    if (lanes === undefined || this.pumping) return;
+    this.pumping = true;
+    try {
+      while (!this.finished && this.busy < this.limit && lanes.hasReady) {
+        const job = lanes.take();
+        this.start(job, lanes.takenKey);
+      }
+    } finally {
+      this.pumping = false;
+    }
+  }
+
+  private start(value: T, key: unknown): void {
+    const job = new Job<T, R>(value, this.takeId(), this.started++, key);
     this.slots[job.workerId] = job;
     this.busy++;
     if (this.probe !== undefined) job.started = this.probe.start(value, job.workerId);
+    const timeout = this.flow.timeout;
+    if (timeout !== undefined) {
+      const scheduler = this.flow.scheduler;
+      job.timer = scheduleAt(scheduler, scheduler.now() + timeout, () => this.timedOut(job));
+    }
     if (this.ordered) {
       if (this.lineTail === undefined) this.lineHead = job;
       else this.lineTail.behind = job;
@@ -568,6 +663,18 @@ class Pool<T, R> implements Sink<T> {
     this.fail(error);
   }
 
+  /** A job ran past its `timeout`: abort it and report it failed. */
+  private timedOut(job: Job<T, R>): void {
+    job.timer = undefined;
+    if (job.settled || job.completed || this.finished) return;
+    const error = new JobTimeoutError(job.job, this.flow.timeout!);
+    job.controller?.abort(error);
+    this.jobFailed(job, error);
+    if (!job.completed) return; // it failed the pool
+    if (job.sub === undefined) this.over(job);
+    else job.sub.unsubscribe(); // over once torn down
+  }
+
   /** A job's result subscription was torn down. */
   tornDown(job: Job<T, R>): void {
     if (!job.settled && job.completed) this.over(job);
@@ -577,6 +684,7 @@ class Pool<T, R> implements Sink<T> {
   private over(job: Job<T, R>): void {
     job.settled = true;
     if (job.started !== undefined) this.probe!.end(job.started, 'done');
+    job.timer?.cancel();
     if (!this.ordered) {
       this.release(job);
       this.afterRelease();
@@ -630,17 +738,20 @@ class Pool<T, R> implements Sink<T> {
   private release(job: Job<T, R>): void {
     this.slots[job.workerId] = undefined;
     this.busy--;
+    if (this.flow.keyOf !== undefined) this.lanes!.done(job.key);
     if (job.workerId < this.limit) this.freeIds.push(job.workerId);
     else this.spareIds.push(job.workerId);
   }
 
   private afterRelease(): void {
+    this.pump();
     this.fill();
     this.maybeComplete();
   }
 
   private maybeComplete(): void {
     if (this.finished || !this.noMoreJobs || this.busy > 0 || this.lineHead !== undefined) return;
+    if (this.lanes !== undefined && this.lanes.size > 0) return;
     this.finished = true;
     if (this.ending === undefined) this.out.complete();
     else this.out.error(this.ending.error);

@@ -1,13 +1,18 @@
 import {
   from,
+  isObservable,
+  map,
   Observable,
   type ObservableInput,
   type SchedulerLike,
   type Subscription,
   TimeoutError,
 } from 'rxjs';
+import { LeaseLostError } from '../errors/leaseLostError.js';
+import { UnsubscribedError } from '../errors/unsubscribedError.js';
 import { scheduleAt as at } from '../internal/deadlineTimer.js';
 import { type Demand, isPullable, PullObservable, pull, type Sink } from '../internal/demand.js';
+import { checkLiveLimit } from '../internal/poolFlow.js';
 import { monotonicScheduler } from '../internal/time/monotonicScheduler.js';
 import {
   checkBoolean,
@@ -52,9 +57,11 @@ export type MessageHandler<T> = (
 export interface ConsumeOptions<T> {
   /**
    * Handlers running at once (a whole number >= 1, or `Infinity`); one delivery is leased per
-   * free worker. @default 1
+   * free worker. An Observable of them changes it while consuming, and its 0 pauses the
+   * consumer: running handlers finish and no new one starts until a value >= 1 (a delivery
+   * already asked for when it paused waits for the resume, its lease running). @default 1
    */
-  readonly concurrency?: number;
+  readonly concurrency?: number | Observable<number>;
   /** Aborting it drains: no new deliveries, running handlers finish, then the outcomes complete. */
   readonly signal?: AbortSignal;
   /**
@@ -210,8 +217,7 @@ export function consumeQueue<T>(
   }
   checkFunction(where, 'handler', handler);
   const opts = checkOptions<ConsumeOptions<T>>(where, options, CONSUME_OPTIONS);
-  const concurrency =
-    opts.concurrency === undefined ? 1 : checkCapacity(where, 'concurrency', opts.concurrency);
+  const concurrency = consumeConcurrency(where, opts.concurrency);
   const signal = checkSignal(where, opts.signal);
   const timeout =
     opts.timeout === undefined
@@ -245,6 +251,12 @@ export function consumeQueue<T>(
 
 /** What each outcome counts as, for `instrument`. */
 const JOB_OUTCOME = { acked: 'done', nacked: 'failed', lost: 'lost' } as const;
+/** A fixed `concurrency`, checked; an Observable one, checked value by value (0 pauses). */
+function consumeConcurrency(where: string, value: unknown): number | Observable<number> {
+  if (value === undefined) return 1;
+  if (isObservable(value)) return value.pipe(map((limit) => checkLiveLimit(where, limit)));
+  return checkCapacity(where, 'concurrency', value);
+}
 
 const RUNNING = 0;
 const SETTLING = 1;
@@ -353,7 +365,7 @@ function handle<T>(
               }
               phase = DONE;
               stopTimers();
-              stopHandler(new Error(`consume: the lease on message ${message.id} was lost`));
+              stopHandler(new LeaseLostError(message.id, r.reason));
               finish({ status: 'lost', message, reason: r.reason });
             },
           );
@@ -377,9 +389,7 @@ function handle<T>(
         if (phase !== RUNNING) return;
         phase = DONE;
         stopTimers();
-        stopHandler(
-          new Error(`consume: the queue closed and released the lease on message ${message.id}`),
-        );
+        stopHandler(new LeaseLostError(message.id, 'released'));
         finish({ status: 'lost', message, reason: 'released' });
       });
     }
@@ -419,7 +429,7 @@ function handle<T>(
       handlerSub?.unsubscribe();
       if (phase !== RUNNING) return;
       phase = DONE;
-      controller.abort(new Error('consume: unsubscribed'));
+      controller.abort(new UnsubscribedError('consume'));
       // Give the lease back without counting the attempt. If the store fails to, the lease
       // runs out on its own and the message is redelivered: nothing is lost.
       try {

@@ -15,5 +15,6 @@ export type {
   RedisBroadcastSender,
 } from './redisBroadcast.js';
 export { redisBroadcast } from './redisBroadcast.js';
+export { RedisCommandError } from './redisCommandError.js';
 export type { RedisQueueClock, RedisQueueConnection, RedisQueueOptions } from './redisQueue.js';
 export { RedisQueue } from './redisQueue.js';

@@ -14,6 +14,7 @@ import {
 import { checkConnection, checkSerializer } from './checkClient.js';
 import { decodeError, encodeError, type RedisQueueSerializer, serializeOrThrow } from './codec.js';
 import { type Demand, PullObservable, type Sink } from './demand.js';
+import { RedisCommandError } from './redisCommandError.js';
 import type { RedisQueueConnection } from './redisQueue.js';
 
 const NAME = 'redisBroadcast';
@@ -114,8 +115,7 @@ interface Channel<T> {
 }
 
 function failure(where: string, error: unknown): Error {
-  const detail = error instanceof Error ? error.message : String(error);
-  return new Error(`${where}: the Redis call failed: ${detail}`, { cause: error });
+  return new RedisCommandError(where, error);
 }
 
 async function append<T>(

@@ -68,6 +68,9 @@ import { decodeError, encodeError, type RedisQueueSerializer, serializeOrThrow }
 import { pullDeliveries } from './deliverySource.js';
 import { makePullable } from './demand.js';
 import { type RedisQueueKeys, redisQueueKeys } from './keys.js';
+import { NoncePool } from './nonces.js';
+import { type Pass, ReceiveLoop } from './receiveLoop.js';
+import { RedisCommandError } from './redisCommandError.js';
 import { type ScriptName, scripts } from './scripts.js';
 
 const NAME = 'RedisQueue';
@@ -151,25 +154,6 @@ const REDIS_QUEUE_OPTIONS = optionNames<RedisQueueOptions<unknown>>()({
   blockTime: 1,
 });
 
-interface Waiter<T> {
-  readonly max: number;
-  live: boolean;
-  timedOut: boolean;
-  resolve(batch: Delivery<T>[]): void;
-  reject(error: unknown): void;
-  timer: { cancel(): void } | undefined;
-  cleanup: (() => void) | undefined;
-}
-
-interface Pass<T> {
-  readonly deliveries: Delivery<T>[];
-  /** Store-clock time of the script. */
-  readonly now: number;
-  /** Store-clock time of the next lease deadline or delay, or -1. */
-  readonly nextDue: number;
-  readonly lastId: string;
-}
-
 type Fields = string[];
 type RawEntry = [string, Fields];
 
@@ -231,7 +215,7 @@ function limit(value: number): string {
  * process A: enqueue ──XADD──▶ stream ──XREADGROUP──▶ process B: a#1 (lease in a sorted set)
  *                                                     B killed ── deadline passes ──┐
  *            process C: receive ◀── the entry is added again, attempt 2 ◀──────────┘
- *            B's receipt: { ok: false, reason: 'stale' } (checked in Lua against the group)
+ *            B's receipt: { ok: false, reason: 'stale' } (checked in Lua)
  * ```
  *
  * How it maps onto Redis (the keys: `redisQueueKeys`; the details: docs/redis.md): `enqueue`
@@ -239,9 +223,10 @@ function limit(value: number): string {
  * first processes due leases and delays, then `XREADGROUP`s up to `max` entries and records a
  * lease (deadline in a sorted set) for each; it long-polls with a blocking `XREAD` on a
  * connection of its own, bounded by `blockTime`. `ack`, `nack`, `extend`, `release` are Lua
- * scripts that first check the receipt against the pending entry's owner and delivery count
- * and the lease's deadline, so a consumer whose lease ran out cannot settle a message another
- * consumer now holds. A finished entry is deleted at once (`XACK` + `XDEL`), so the stream
+ * scripts that first check the receipt (this queue's name, the delivery's number and its 96
+ * random bits, the lease's deadline), so a consumer whose lease ran out cannot settle a
+ * message another consumer now holds, and nobody can forge a receipt from an id, a deadline
+ * or another receipt. A finished entry is deleted at once (`XACK` + `XDEL`), so the stream
  * holds only live messages and needs no trimming; nothing ever trims a pending entry.
  *
  * **Backpressure.** `capacity` bounds the live messages in Redis across all processes;
@@ -343,15 +328,11 @@ export class RedisQueue<T> implements QueueStore<T> {
     BATCH,
   );
 
-  private readonly waiters: Waiter<T>[] = [];
+  /** Random parts of receipts. */
+  private readonly nonces = new NoncePool();
+  /** Every waiting receive of this handle, served by one loop of receive scripts. */
+  private readonly receiver: ReceiveLoop<T>;
   private readonly repeating: RepeatingJobs<T>;
-  private pumping = false;
-  private again = false;
-  private blocking = false;
-  private waker: RedisQueueConnection | undefined = undefined;
-  private dueTimer: { cancel(): void } | undefined = undefined;
-  private dueAt = Number.POSITIVE_INFINITY;
-  private retryTimer: { cancel(): void } | undefined = undefined;
 
   /** Leases this handle handed out and has not seen end: receipt → deadline (store clock). */
   private readonly leases = new Map<string, number>();
@@ -447,6 +428,16 @@ export class RedisQueue<T> implements QueueStore<T> {
     this.deadLettered = new Observable<QueueDeadLetter<T>>((subscriber) =>
       this.tail(subscriber),
     ).pipe(takeUntil(this.closeNotifier), share());
+    this.receiver = new ReceiveLoop<T>({
+      scheduler: this.sched,
+      blockTime: this.blockTime,
+      streamKey: this.keys.stream,
+      pass: (max) => this.pass(max),
+      leased: (delivery) => this.leases.set(delivery.receipt, delivery.deadline),
+      giveBack: (delivery) => this.giveBack(delivery),
+      offset: () => this.offset,
+      duplicate: () => this.connection.duplicate(),
+    });
     // `consume` pulls deliveries in batches sized by its free workers (demand protocol).
     makePullable(this, (sink) => pullDeliveries(this, sink));
     // Processes number ticks alike on the wall clock (the lease clock stays Redis's).
@@ -534,8 +525,7 @@ export class RedisQueue<T> implements QueueStore<T> {
   }
 
   private failure(where: string, error: unknown): Error {
-    const detail = error instanceof Error ? error.message : String(error);
-    return new Error(`${where}: the Redis call failed: ${detail}`, { cause: error });
+    return new RedisCommandError(where, error);
   }
 
   /** Reports dead letters evicted by a script to `onEvict`. */
@@ -728,8 +718,10 @@ export class RedisQueue<T> implements QueueStore<T> {
    * Leases that ran out are processed first (their messages join the back of the stream), then
    * entries are read through the consumer group. While nothing is visible it waits on a
    * blocking read (woken by any new entry, from any process), on a timer for the next lease
-   * deadline or delay it knows of, and at least every `blockTime` ms. Several waiting receives
-   * of one handle are served in the order they started waiting.
+   * deadline or delay it knows of, and at least every `blockTime` ms. Every waiting receive of
+   * one handle shares one poll loop: each turn is one receive script for all of them, whose
+   * deliveries go to them in the order they started waiting (so a thousand idle receives cost
+   * one script per `blockTime`). One call returns at most 1,000 deliveries, whatever `max`.
    *
    * **Cancellation.** Aborting `signal` rejects with its reason and leases nothing: deliveries
    * read for it in the meantime are released.
@@ -745,106 +737,16 @@ export class RedisQueue<T> implements QueueStore<T> {
       const signal = checkSignal(where, opts.signal);
       if (signal?.aborted) return Promise.reject(signal.reason);
       if (this.closed) return Promise.resolve([]);
-      return new Promise<Delivery<T>[]>((resolve, reject) => {
-        const waiter: Waiter<T> = {
-          max,
-          live: true,
-          timedOut: wait === 0,
-          resolve,
-          reject,
-          timer: undefined,
-          cleanup: undefined,
-        };
-        if (wait > 0 && wait !== Number.POSITIVE_INFINITY) {
-          waiter.timer = timerAt(this.sched, this.sched.now() + wait, () => {
-            waiter.timer = undefined;
-            waiter.timedOut = true;
-            this.kick();
-          });
-        }
-        if (signal) {
-          const onAbort = () => {
-            if (!waiter.live) return;
-            this.endWaiter(waiter);
-            reject(signal.reason);
-          };
-          signal.addEventListener('abort', onAbort, { once: true });
-          waiter.cleanup = () => signal.removeEventListener('abort', onAbort);
-        }
-        this.waiters.push(waiter);
-        this.kick();
-      });
+      return this.receiver.receive(max, wait, signal);
     } catch (error) {
       return Promise.reject(error);
-    }
-  }
-
-  private endWaiter(waiter: Waiter<T>): void {
-    waiter.live = false;
-    waiter.timer?.cancel();
-    waiter.cleanup?.();
-    const at = this.waiters.indexOf(waiter);
-    if (at >= 0) this.waiters.splice(at, 1);
-    if (this.waiters.length === 0) {
-      this.dueTimer?.cancel();
-      this.dueTimer = undefined;
-      this.dueAt = Number.POSITIVE_INFINITY;
-    }
-  }
-
-  private kick(): void {
-    if (this.pumping) {
-      this.again = true;
-      return;
-    }
-    void this.pump();
-  }
-
-  /** Serves waiting receives in order, one script each, until none is served; then waits. */
-  private async pump(): Promise<void> {
-    this.pumping = true;
-    let last: Pass<T> | undefined;
-    try {
-      do {
-        this.again = false;
-        for (const waiter of this.waiters.slice()) {
-          if (!waiter.live) continue;
-          let pass: Pass<T>;
-          try {
-            pass = await this.pass(waiter.max);
-          } catch (error) {
-            if (waiter.live) {
-              this.endWaiter(waiter);
-              waiter.reject(error);
-            }
-            continue;
-          }
-          if (!waiter.live) {
-            for (const delivery of pass.deliveries) this.giveBack(delivery);
-            continue;
-          }
-          if (pass.deliveries.length > 0 || waiter.timedOut || this.closed) {
-            this.endWaiter(waiter);
-            for (const d of pass.deliveries) this.leases.set(d.receipt, d.deadline);
-            waiter.resolve(pass.deliveries);
-          } else {
-            last = pass;
-          }
-        }
-      } while (this.again && this.waiters.length > 0);
-    } finally {
-      this.pumping = false;
-    }
-    if (this.waiters.length > 0 && last !== undefined && !this.closed) {
-      this.armDue(last);
-      this.block(last.lastId);
     }
   }
 
   /** One receive script: due work, then up to `max` deliveries. */
   private async pass(max: number): Promise<Pass<T>> {
     const where = `${NAME}.receive`;
-    const reply = await this.run(where, 'receive', [this.consumer, max]);
+    const reply = await this.run(where, 'receive', [this.consumer, max, this.nonces.take(max)]);
     const now = Number(reply[0]);
     // With the Redis clock, local time runs `offset` behind it (give or take the round trip).
     if (this.clock === 'redis') this.offset = now - this.sched.now();
@@ -870,7 +772,7 @@ export class RedisQueue<T> implements QueueStore<T> {
         deadline: Number(deadline) < 0 ? Number.POSITIVE_INFINITY : Number(deadline),
       });
     }
-    return { deliveries, now, nextDue: Number(reply[1]), lastId: String(reply[2]) };
+    return { deliveries, nextDue: Number(reply[1]), lastId: String(reply[2]) };
   }
 
   /** Releases a delivery nobody will handle (its poll was aborted); failures leave it to expire. */
@@ -879,51 +781,6 @@ export class RedisQueue<T> implements QueueStore<T> {
       () => {},
       () => {},
     );
-  }
-
-  /** A timer for the next lease deadline or delay the last pass saw. */
-  private armDue(pass: Pass<T>): void {
-    if (pass.nextDue < 0) return;
-    const at = pass.nextDue - this.offset;
-    if (at <= this.sched.now()) {
-      // Already due (the clock moved while the script ran): look again now.
-      this.kick();
-      return;
-    }
-    if (this.dueTimer !== undefined && this.dueAt <= at) return;
-    this.dueTimer?.cancel();
-    this.dueAt = at;
-    this.dueTimer = timerAt(this.sched, at, () => {
-      this.dueTimer = undefined;
-      this.dueAt = Number.POSITIVE_INFINITY;
-      this.kick();
-    });
-  }
-
-  /** A blocking read on a connection of its own, woken by any entry after `lastId`. */
-  private block(lastId: string): void {
-    if (this.blocking || this.closed) return;
-    this.blocking = true;
-    this.waker ??= this.connection.duplicate();
-    this.waker
-      .call('XREAD', ['COUNT', 1, 'BLOCK', this.blockTime, 'STREAMS', this.keys.stream, lastId])
-      .then(
-        () => {
-          this.blocking = false;
-          if (this.waiters.length > 0) this.kick();
-        },
-        () => {
-          this.blocking = false;
-          if (this.closed || this.waiters.length === 0) return;
-          // The connection failed: look again after blockTime (the receive scripts report a
-          // lasting failure to the waiting receives).
-          this.retryTimer?.cancel();
-          this.retryTimer = timerAt(this.sched, this.sched.now() + this.blockTime, () => {
-            this.retryTimer = undefined;
-            this.kick();
-          });
-        },
-      );
   }
 
   // ---- leases -------------------------------------------------------------------------
@@ -1179,10 +1036,7 @@ export class RedisQueue<T> implements QueueStore<T> {
     this.closing = new Promise<CloseResult>((resolve) => {
       this.closeResolve = resolve;
     });
-    for (const waiter of this.waiters.slice()) {
-      this.endWaiter(waiter);
-      waiter.resolve([]);
-    }
+    this.receiver.close();
     for (const refuse of Array.from(this.senders)) refuse(undefined);
     if (this.leases.size === 0) this.finalize(0);
     else if (grace === 0) void this.releaseAll();
@@ -1232,10 +1086,6 @@ export class RedisQueue<T> implements QueueStore<T> {
     if (this.finalized) return;
     this.finalized = true;
     this.graceTimer?.cancel();
-    this.dueTimer?.cancel();
-    this.retryTimer?.cancel();
-    this.waker?.disconnect();
-    this.waker = undefined;
     this.closeNotifier.next();
     this.closeNotifier.complete();
     this.closeResolve?.({ released });

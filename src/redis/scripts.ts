@@ -23,8 +23,8 @@
  * Q:x        stream of dead letters (a full snapshot of each)
  * Q:c        hash of counters (enqueued, acked, ...), the seq and ticket sequences
  * Q:m:<seq>  hash, one message: i id, p payload, t enqueuedAt, w named, a attempts,
- *            n deliveries, s state, e current entry, de entry of the latest delivery,
- *            lk lease member, dm delay member, le last error, end how the last lease ended,
+ *            n deliveries, s state, e current entry, rk nonce of the latest delivery,
+ *            dl its deadline (-1: none), lk lease member, dm delay member, le last error, end how the last lease ended,
  *            tk token of the last settling call, etk token of the enqueue
  * Q:i:<id>   the seq of the message enqueued under a caller's id (deduplication)
  * ```
@@ -32,9 +32,11 @@
  * States (`s`): v visible (in the stream, not delivered), d delayed, f in flight (pending in the
  * consumer group, lease in Q:l), a acked, x dead, g gone (a dead letter evicted or purged).
  *
- * A receipt is `<seq>:<n>:<entry id>:<delivery count>:<consumer>`. It is trusted only when the
- * message's latest delivery is number `n` on that entry AND the consumer group's pending entry
- * for it has that owner and that delivery count AND its lease deadline is after now.
+ * A receipt is `<seq>:<n>:<nonce>:<base key>`, the nonce being 96 random bits (16 base64url
+ * characters from `node:crypto`) that the receive script stored with delivery `n` (field rk,
+ * beside the deadline dl). It is trusted only when it names this queue's base key, the
+ * message's latest delivery is number `n`, the nonce is that delivery's, the message is in
+ * flight and its deadline is after now.
  * @module
  */
 import { createHash } from 'node:crypto';
@@ -177,30 +179,28 @@ local function processDue(limit)
 end
 
 -- The message whose current lease a receipt names, or why not.
--- Returns seq, record  or  nil, reason, record.
+-- A receipt is "<seq>:<n>:<nonce>:<queue base key>": nonce is the random part the receive
+-- stored with delivery n; a receipt of another queue (another base key) names nothing here.
+-- Returns seq, record  or  nil, reason, record (the record is HMGET n, rk, s, end, lk, tk, a,
+-- e, t, w, i, dl). One read of the message's hash: the script that leased it wrote the nonce,
+-- the owner's delivery number and the deadline there, in the same call as its XREADGROUP.
 local function resolve(receipt)
-  local seq, n, e, c, owner =
-    string.match(receipt, '^([1-9]%d*):([1-9]%d*):(%d+%-%d+):([1-9]%d*):(.+)$')
-  if not seq then return nil, 'unknown' end
-  local r = redis.call('HMGET', M(seq), 'n', 'de', 's', 'end', 'lk', 'tk', 'a', 'e', 't', 'w', 'i')
+  local seq, n, nonce, base = string.match(receipt, '^([1-9]%d*):([1-9]%d*):([%w_%-]+):(.+)$')
+  if not seq or base ~= Q then return nil, 'unknown' end
+  local r = redis.call('HMGET', M(seq), 'n', 'rk', 's', 'end', 'lk', 'tk', 'a', 'e', 't', 'w', 'i', 'dl')
   if not r[1] then return nil, 'unknown' end
   local dn = tonumber(r[1])
   n = tonumber(n)
   if n > dn then return nil, 'unknown' end
   if n < dn then return nil, 'stale', r end
-  if r[2] ~= e then return nil, 'unknown' end
+  if r[2] ~= nonce then return nil, 'unknown' end
   if r[3] ~= 'f' then
     if r[3] == 'a' then return nil, 'acked', r end
     if r[4] == 'x' then return nil, 'expired', r end
     return nil, 'released', r
   end
-  -- In flight: the consumer group must agree on the owner and the delivery count.
-  local p = redis.pcall('XPENDING', S, G, e, e, 1)
-  if type(p) ~= 'table' or p.err or #p == 0 or p[1][2] ~= owner or tostring(p[1][4]) ~= c then
-    return nil, 'stale', r
-  end
-  local deadline = r[5] and redis.call('ZSCORE', L, r[5])
-  if (not deadline) or tonumber(deadline) <= now then
+  local deadline = tonumber(r[12])
+  if (not deadline) or (deadline >= 0 and deadline <= now) then
     expire(seq, r[5] or '')
     return nil, 'expired', r
   end
@@ -302,13 +302,15 @@ return { results, evicted }
 `,
 
   /**
-   * ARGV[6] consumer, [7] max. Returns { now, nextDue or -1, lastId or '', deliveries, evicted }
-   * with deliveries as { id, payload, attempt, receipt, deadline or -1 }.
+   * ARGV[6] consumer, [7] max, [8] max random nonces of 16 characters each, one per delivery.
+   * Returns { now, nextDue or -1, lastId or '', deliveries, evicted } with deliveries as
+   * { id, payload, attempt, receipt, deadline or -1 }.
    */
   receive: `
 processDue(100)
 local consumer = ARGV[6]
 local max = tonumber(ARGV[7])
+local nonces = ARGV[8]
 local out = {}
 local read = redis.pcall('XREADGROUP', 'GROUP', G, consumer, 'COUNT', max, 'STREAMS', S, '>')
 if type(read) == 'table' and read.err then
@@ -327,6 +329,8 @@ if read then
   local dl = now + VT
   local deadline = -1
   if dl ~= INF then deadline = dl end
+  -- the same for every entry of the batch: formatted once
+  local dlScore, dlText = score(dl), str(deadline)
   for k, entry in ipairs(entries) do
     local e, fields = entry[1], entry[2] or {}
     local seq = field(fields, 'k')
@@ -358,10 +362,11 @@ if read then
       local a = (tonumber(r[3]) or 0) + 1
       local n = (tonumber(r[4]) or 0) + 1
       local lk = string.format('%016d', t0 + k) .. ':' .. seq
-      leases[#leases + 1] = score(dl)
+      local nonce = string.sub(nonces, k * 16 - 15, k * 16)
+      leases[#leases + 1] = dlScore
       leases[#leases + 1] = lk
-      redis.call('HSET', M(seq), 'a', a, 'n', n, 's', 'f', 'de', e, 'lk', lk, 'end', '')
-      out[#out + 1] = { r[5], r[6] or '', a, seq .. ':' .. str(n) .. ':' .. e .. ':1:' .. consumer, deadline }
+      redis.call('HSET', M(seq), 'a', a, 'n', n, 's', 'f', 'rk', nonce, 'lk', lk, 'end', '', 'dl', dlText)
+      out[#out + 1] = { r[5], r[6] or '', a, seq .. ':' .. n .. ':' .. nonce .. ':' .. Q, deadline }
     end
   end
   if #leases > 0 then
@@ -466,6 +471,7 @@ local dl = now + num(ARGV[7])
 redis.call('ZADD', L, 'XX', score(dl), r[5])
 local deadline = -1
 if dl ~= INF then deadline = dl end
+redis.call('HSET', M(seq), 'dl', str(deadline))
 return { 'ok', deadline, evicted }
 `,
 

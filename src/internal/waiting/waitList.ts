@@ -57,9 +57,10 @@ export class Wait<E, R> implements Linked<Wait<E, R>> {
   /** The abort listener. */
   handleEvent(): void {
     const signal = this.signal;
+    const entry = this.entryValue as E;
     if (signal === undefined || !this.leave()) return;
     this.settleErr(signal.reason);
-    this.list.aborted();
+    this.list.aborted(entry);
   }
 
   private leave(): boolean {
@@ -82,8 +83,11 @@ export class Wait<E, R> implements Linked<Wait<E, R>> {
  * `recv()` lines, the queues' long polls.
  */
 export class WaitList<E, R> extends Line<Wait<E, R>> {
-  /** @param onAbort called after an aborted call left the line (its entry already dropped) */
-  constructor(private readonly onAbort?: () => void) {
+  /**
+   * @param onAbort called after an aborted call left the line, with the entry it waited with
+   *   (which the wait itself no longer holds), e.g. to cancel a timer kept in it
+   */
+  constructor(private readonly onAbort?: (entry: E) => void) {
     super();
   }
 
@@ -111,7 +115,7 @@ export class WaitList<E, R> extends Line<Wait<E, R>> {
   }
 
   /** Called by a wait that its signal aborted, after it left the line and rejected. */
-  aborted(): void {
-    this.onAbort?.();
+  aborted(entry: E): void {
+    this.onAbort?.(entry);
   }
 }
