@@ -33,6 +33,8 @@ import {
   mpsc,
   type OneshotSender,
   oneshot,
+  type PoolSnapshot,
+  poolMetrics,
   watch,
   workerPool,
 } from '../src/index.js';
@@ -95,6 +97,8 @@ export interface Snapshot {
   readonly channel: { readonly size: number; readonly capacity: number };
   readonly queue: { readonly visible: number; readonly inFlight: number; readonly delayed: number };
   readonly concurrency: number;
+  /** The pricing pool's and the payment stage's live counters and times. */
+  readonly pools: { readonly pricing: PoolSnapshot; readonly payments: PoolSnapshot };
   readonly throughput: number;
   readonly recent: readonly string[];
   readonly elapsedMs: number;
@@ -309,17 +313,20 @@ export function runDemo(
   // ---- the order pipeline: one straight chain; its last stage's pace reaches the storefront ----
   // The number of pricing workers lives in a watch channel.
   const [concurrency, concurrency$] = watch(options.concurrency);
+  const pricingMetrics = poolMetrics();
+  const paymentMetrics = poolMetrics();
   const pipelineDone = new Promise<void>((resolve, reject) => {
     subscriptions.add(
       orderQueue
         .pipe(
-          workerPool(price, { concurrency: concurrency$ }),
+          workerPool(price, { concurrency: concurrency$, instrument: pricingMetrics }),
           atLeastOnce(pay, {
             concurrency: 32,
             ackTimeout: scale(ACK_TIMEOUT),
             maxAttempts: MAX_ATTEMPTS,
             backoff: { initial: scale(10), factor: 2, max: scale(80), jitter: 0.5 },
             random,
+            instrument: paymentMetrics,
             deadLetter: (letter) =>
               settle(
                 'dead-lettered',
@@ -366,6 +373,7 @@ export function runDemo(
       channel: { size: orderQueue.size, capacity: options.capacity },
       queue: { visible: q.visible, inFlight: q.inFlight, delayed: q.delayed },
       concurrency: concurrency.borrow(),
+      pools: { pricing: pricingMetrics.snapshot(), payments: paymentMetrics.snapshot() },
       throughput: finishedAt.length,
       recent: [...recent],
       elapsedMs: now() - started,

@@ -1,3 +1,4 @@
+import type { PoolSnapshot } from '../src/index.js';
 import type { DemoOptions } from './options.js';
 import type { Accounting, Snapshot } from './pipeline.js';
 
@@ -7,6 +8,26 @@ function bar(done: number, total: number, width = 32): string {
   const share = total === 0 ? 1 : Math.min(1, done / total);
   const full = Math.round(share * width);
   return `[${'#'.repeat(full)}${'.'.repeat(width - full)}] ${String(Math.floor(share * 100)).padStart(3)}%`;
+}
+
+const ms = (value: number) => `${value.toFixed(1)}ms`;
+const mean = (total: number, count: number) => (count === 0 ? 0 : total / count);
+
+/**
+ * One pool's live figures: jobs running, waiting, done and failed, and how long they waited
+ * and ran (mean and longest so far).
+ */
+export function renderPool(label: string, p: PoolSnapshot): string {
+  return (
+    `${label.padEnd(9)} running ${n(p.running)}  waiting ${n(p.waiting)}  done ${n(p.done)}  failed ${n(p.failed)}` +
+    `  wait ${ms(mean(p.waited.total, p.waited.count))} (max ${ms(p.waited.max)})` +
+    `  run ${ms(mean(p.ran.total, p.ran.count))} (max ${ms(p.ran.max)})`
+  );
+}
+
+/** One pool's figures as `name=running/waiting/done/failed` and its mean run time, for logs. */
+function plainPool(label: string, p: PoolSnapshot): string {
+  return `${label}=${p.running}/${p.waiting}/${p.done}/${p.failed} ${label}Run=${ms(mean(p.ran.total, p.ran.count))}`;
 }
 
 /**
@@ -33,6 +54,8 @@ export function renderLive(s: Snapshot, options: DemoOptions, done = false): str
     `retried ${n(c.retried)}  dead-lettered ${n(c.deadLettered)}  deduplicated ${n(c.deduplicated)}  stale acks ${n(c.staleAcks)}`,
     `orders channel ${n(s.channel.size)}/${n(s.channel.capacity)}  payments queue: ${n(s.queue.visible)} visible, ` +
       `${n(s.queue.inFlight)} in flight  workers ${s.concurrency}  throughput ${n(s.throughput)}/s`,
+    renderPool('pricing', s.pools.pricing),
+    renderPool('payments', s.pools.payments),
     ...s.recent.map((line) => `  ${line}`),
   ];
 }
@@ -44,7 +67,8 @@ export function renderPlain(s: Snapshot, done = false): string {
     `[${(s.elapsedMs / 1000).toFixed(1)}s] produced=${c.produced} inFlight=${s.inFlight} processed=${c.processed} ` +
     `dropped=${c.dropped} retried=${c.retried} deadLettered=${c.deadLettered} deduplicated=${c.deduplicated} ` +
     `channel=${s.channel.size}/${s.channel.capacity} queue=${s.queue.visible + s.queue.inFlight} ` +
-    `workers=${s.concurrency} throughput=${s.throughput}/s` +
+    `workers=${s.concurrency} throughput=${s.throughput}/s ${plainPool('pricing', s.pools.pricing)} ` +
+    `${plainPool('payments', s.pools.payments)}` +
     (done ? (s.stopping ? ' stopped: drained' : ' finished') : s.stopping ? ' draining' : '')
   );
 }

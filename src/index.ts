@@ -93,3 +93,7 @@ export * from './channels/watchSubject.js';
 export * from './channels/mpmcSubject.js';
 export * from './channels/oneshotSubject.js';
 export * from './operators/shareBounded.js';
+
+// observability
+export * from './observe/instrumentation.js';
+export * from './observe/poolMetrics.js';

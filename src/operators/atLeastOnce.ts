@@ -33,6 +33,8 @@ import {
   describe,
   optionNames,
 } from '../internal/validate.js';
+import type { Instrumentation } from '../observe/instrumentation.js';
+import { probeOption, type StartedJob, withArrivals } from '../observe/probe.js';
 import type { OverflowOptions } from '../overflow.js';
 
 /** What `deliver` is told about the attempt it makes. */
@@ -143,6 +145,13 @@ export interface AtLeastOnceOptions<T, A = unknown> extends OverflowOptions<T> {
   readonly onRetry?: (event: RetryEvent<T>) => void;
   /** Told about each ack that arrived for an abandoned attempt (and was ignored). */
   readonly onStaleAck?: (event: StaleAck<T, A>) => void;
+  /**
+   * Told as messages arrive, start their first attempt and end (`poolMetrics()` counts them):
+   * `'done'` when acked, `'failed'` when dead-lettered (or failing the output), with how long
+   * each waited for a free slot and how long it was in flight, over all its attempts. Its clock
+   * is `scheduler` unless it has its own.
+   */
+  readonly instrument?: Instrumentation<T>;
   /** Where ack timeouts and retry delays are scheduled. @default a monotonic scheduler (`performance.now()`, immune to wall-clock changes) */
   readonly scheduler?: SchedulerLike;
 }
@@ -162,6 +171,7 @@ const ATLEASTONCE_OPTIONS = optionNames<AtLeastOnceOptions<unknown>>()({
   onRetry: 1,
   onStaleAck: 1,
   scheduler: 1,
+  instrument: 1,
 });
 const BACKOFF_OPTIONS = optionNames<Backoff>()({ initial: 1, factor: 1, max: 1, jitter: 1 });
 
@@ -227,6 +237,8 @@ interface Flight<T, A> {
   stale: Attempt<T, A>[] | undefined;
   retry: Scheduled | undefined;
   lastError: unknown;
+  /** Instrumented: its start, for reporting its end. */
+  started: StartedJob<T> | undefined;
   /** In the list of messages in flight (an intrusive list: O(1) without hashing). */
   live: boolean;
   prev: Flight<T, A> | undefined;
@@ -376,6 +388,7 @@ export function atLeastOnce<T, A>(
     true,
   );
   const scheduler = checkScheduler<SchedulerLike>(WHERE, opts.scheduler) ?? monotonicScheduler;
+  const instrument = probeOption<T>(WHERE, opts.instrument, scheduler);
 
   function retryDelay(failed: number): number {
     const { initial, factor, max, jitter } = backoff;
@@ -401,6 +414,7 @@ export function atLeastOnce<T, A>(
       /** Messages requested from the intake and not yet received. */
       let asked = 0;
       let ending: { readonly error?: unknown; readonly failed: boolean } | undefined;
+      const probe = instrument?.fresh();
 
       /** Set when this stage fails: its source is told, so a channel it reads closes. */
       let failure: { readonly error: unknown } | undefined;
@@ -445,6 +459,7 @@ export function atLeastOnce<T, A>(
           stale: undefined,
           retry: undefined,
           lastError: undefined,
+          started: probe?.start(message, undefined),
           live: true,
           prev: undefined,
           next: flights,
@@ -582,6 +597,7 @@ export function atLeastOnce<T, A>(
         if (at.state !== 'current') return;
         finishAttempt(at);
         settle(flight);
+        if (flight.started !== undefined) probe!.end(flight.started, 'done');
         subscriber.next({ message: flight.message, ack, attempts: at.n });
         release();
       };
@@ -636,6 +652,7 @@ export function atLeastOnce<T, A>(
 
       const exhausted = (flight: Flight<T, A>): void => {
         settle(flight);
+        if (flight.started !== undefined) probe!.end(flight.started, 'failed');
         if (deadLetter === undefined) {
           fail(new DeliveryFailedError(flight.message, flight.attempts, flight.lastError));
           return;
@@ -697,6 +714,7 @@ export function atLeastOnce<T, A>(
         sweep = undefined;
         for (let flight = flights; flight !== undefined; flight = flight.next) {
           flight.live = false;
+          if (flight.started !== undefined) probe!.end(flight.started, 'cancelled');
           flight.retry?.cancel();
           flight.retry = undefined;
           if (flight.current !== undefined) cancelAttempt(flight.current);
@@ -706,6 +724,7 @@ export function atLeastOnce<T, A>(
         }
         flights = undefined;
         inFlight = 0;
+        probe?.dropAll();
       });
 
       /*
@@ -732,10 +751,16 @@ export function atLeastOnce<T, A>(
       };
       // A channel or an iterator is asked for one message per free slot; a push source, or a
       // working stage allowed to work up to `capacity` ahead, goes through a BoundedStage.
+      const watched = probe !== undefined && !isPullable(source);
       const intake: Demand =
         isPullable<T>(source) && !wantsReadAhead(source)
           ? source[pull](sink)
-          : new BoundedStage<T>(source, failOnOverflowError(buffer, fail), sink, WHERE);
+          : new BoundedStage<T>(
+              watched ? withArrivals(source, probe) : source,
+              failOnOverflowError(watched ? probe.watchOverflow(buffer) : buffer, fail),
+              sink,
+              WHERE,
+            );
       subscriber.add(() => intake.cancel(failure ?? subscriber.cancelledBy));
       subscriber.onCredit = topUp;
       subscriber.onStop = () => {

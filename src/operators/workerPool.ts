@@ -32,6 +32,8 @@ import {
   checkSignal,
   optionNames,
 } from '../internal/validate.js';
+import type { Instrumentation } from '../observe/instrumentation.js';
+import { type Probe, probeOption, type StartedJob, withArrivals } from '../observe/probe.js';
 import type { OverflowOptions } from '../overflow.js';
 
 /** What a worker knows about the job it runs. */
@@ -82,6 +84,13 @@ export interface WorkerPoolConfig<T> extends OverflowOptions<T> {
    */
   readonly onJobError?: (failure: JobFailure<T>) => void;
   /**
+   * Told as jobs arrive, start and end, with how long each waited and ran (`poolMetrics()`
+   * counts them). A job waits from its arrival in the pool's queue (a push source) to its
+   * start; from a channel or `fromIterable` a job is taken only for a free worker, so it waits
+   * in the channel instead and starts with `waitedMs` 0.
+   */
+  readonly instrument?: Instrumentation<T>;
+  /**
    * Runs jobs of the same key one at a time (or `perKey` at a time), in arrival order; jobs of
    * different keys run beside each other up to `concurrency`. A job whose key is busy waits
    * without holding a worker, so it never holds back other keys; waiting jobs count against
@@ -109,6 +118,7 @@ const WORKERPOOL_OPTIONS = optionNames<WorkerPoolConfig<unknown>>()({
   ordered: 1,
   signal: 1,
   onJobError: 1,
+  instrument: 1,
   key: 1,
   perKey: 1,
   timeout: 1,
@@ -207,6 +217,7 @@ export function workerPool<T, R>(
     opts.onJobError,
     true,
   );
+  const probe = probeOption<T>(where, opts.instrument);
   const flow = poolFlow<T>(where, opts, isObservable(concurrency));
   const capacity = opts.capacity === undefined ? 1000 : opts.capacity;
 
@@ -214,6 +225,7 @@ export function workerPool<T, R>(
     new StageObservable<R>((downstream) => {
       const subscriber = new Outlet<R>(downstream);
       const pool = new Pool<T, R>(work, ordered, onJobError, subscriber, flow, capacity);
+      pool.probe = probe?.fresh();
       const sink: Sink<T> = pool; // next = start a job; error, complete = end once the taken jobs are done
       let stopIntake: () => void;
       if (isPullable<T>(source) && !wantsReadAhead(source)) {
@@ -230,7 +242,10 @@ export function workerPool<T, R>(
       } else {
         // a push source, or a working stage allowed to work up to `capacity` ahead; the
         // queue's refusals reach `pool.error`, the source's own errors fail the pool at once
-        const stage = new BoundedStage<T>(source, queue, sink, where, {
+        const watched = pool.probe !== undefined && !isPullable(source);
+        const input = watched ? withArrivals(source, pool.probe!) : source;
+        const config = watched ? pool.probe!.watchOverflow(queue) : queue;
+        const stage = new BoundedStage<T>(input, config, sink, where, {
           onUpstreamError: (error) => pool.fail(error),
         });
         pool.demand = stage;
@@ -287,6 +302,8 @@ class Job<T, R> implements WorkerContext {
   /** It failed the pool: its teardown unsubscribes it but does not abort its signal. */
   failed = false;
   held: R[] | undefined;
+  /** Instrumented: its start, for reporting its end. */
+  started: StartedJob<T> | undefined;
   /** ordered: the job accepted after this one, while both are in the line. */
   behind: Job<T, R> | undefined;
   /** Its `timeout`, while it runs. */
@@ -372,6 +389,8 @@ class Pool<T, R> implements Sink<T> {
   /** Set when the source is a push source: its queue, whose outstanding demand can be lowered. */
   stage: BoundedStage<T> | undefined;
   finished = false;
+  /** The `instrument` option's probe, when given. */
+  probe: Probe<T> | undefined;
   /** Set when the pool failed: its source is told, so a channel closes. */
   private failure: ConsumerFailure | undefined;
   private limit = 0;
@@ -508,8 +527,12 @@ class Pool<T, R> implements Sink<T> {
     this.lineHead = this.lineTail = undefined;
     this.lanes?.clear();
     running.sort((a, b) => a.seq - b.seq); // oldest first, as mergeMap does
-    for (const job of running) job.cancel();
+    for (const job of running) {
+      if (job.started !== undefined) this.probe!.end(job.started, 'cancelled');
+      job.cancel();
+    }
     this.busy = 0;
+    this.probe?.dropAll();
   }
 
   /** Puts a job in its lane and starts what may start; false if that failed the pool. */
@@ -551,6 +574,7 @@ class Pool<T, R> implements Sink<T> {
     const job = new Job<T, R>(value, this.takeId(), this.started++, key);
     this.slots[job.workerId] = job;
     this.busy++;
+    if (this.probe !== undefined) job.started = this.probe.start(value, job.workerId);
     const timeout = this.flow.timeout;
     if (timeout !== undefined) {
       const scheduler = this.flow.scheduler;
@@ -623,6 +647,7 @@ class Pool<T, R> implements Sink<T> {
   /** A job threw or its result failed: fail the output, or report it and count it completed. */
   jobFailed(job: Job<T, R>, error: unknown): void {
     if (job.settled || this.finished) return;
+    if (job.started !== undefined) this.probe!.end(job.started, 'failed');
     const report = this.onJobError;
     if (report !== undefined) {
       try {
@@ -658,6 +683,7 @@ class Pool<T, R> implements Sink<T> {
   /** A job completed and was torn down: its worker is free unless (ordered) it must wait. */
   private over(job: Job<T, R>): void {
     job.settled = true;
+    if (job.started !== undefined) this.probe!.end(job.started, 'done');
     job.timer?.cancel();
     if (!this.ordered) {
       this.release(job);

@@ -24,6 +24,8 @@ import {
   checkSignal,
   describe,
 } from '../internal/validate.js';
+import type { Instrumentation } from '../observe/instrumentation.js';
+import { type Probe, probeOption } from '../observe/probe.js';
 import { workerPool } from '../operators/workerPool.js';
 import { CONSUME_OPTIONS } from './optionNames.js';
 import type { MaybePromise, QueueStore } from './store.js';
@@ -92,6 +94,13 @@ export interface ConsumeOptions<T> {
    * before the next poll. @default 20000
    */
   readonly pollWait?: number;
+  /**
+   * Told as each delivery's handler starts and ends, with how long it ran to its settlement
+   * (`poolMetrics()` counts them): `'done'` when acked, `'failed'` when nacked, `'lost'` when
+   * the lease was gone, `'cancelled'` when unsubscribed. A delivery is leased only for a free
+   * worker, so it starts with `waitedMs` 0: its wait is in the queue (see `stats()`).
+   */
+  readonly instrument?: Instrumentation<Delivery<T>>;
 }
 
 /**
@@ -124,6 +133,7 @@ interface Settings<T> {
   readonly keepAlive: boolean;
   readonly retryDelay: (message: Delivery<T>, error: unknown) => number;
   readonly scheduler: SchedulerLike;
+  readonly probe: Probe<Delivery<T>> | undefined;
   readonly pollWait: number;
 }
 
@@ -237,7 +247,8 @@ export function consumeQueue<T>(
   const scheduler = checkScheduler<SchedulerLike>(where, opts.scheduler) ?? monotonicScheduler;
   const pollWait =
     opts.pollWait === undefined ? 20_000 : checkDuration(where, 'pollWait', opts.pollWait, true);
-  const settings: Settings<T> = { timeout, keepAlive, retryDelay, scheduler, pollWait };
+  const probe = probeOption<Delivery<T>>(where, opts.instrument, scheduler);
+  const settings: Settings<T> = { timeout, keepAlive, retryDelay, scheduler, pollWait, probe };
 
   const source = isPullable<Delivery<T>>(store)
     ? new PullObservable<Delivery<T>>((sink) => store[pull](sink))
@@ -250,6 +261,8 @@ export function consumeQueue<T>(
   );
 }
 
+/** What each outcome counts as, for `instrument`. */
+const JOB_OUTCOME = { acked: 'done', nacked: 'failed', lost: 'lost' } as const;
 /** A fixed `concurrency`, checked; an Observable one, checked value by value (0 pauses). */
 function consumeConcurrency(where: string, value: unknown): number | Observable<number> {
   if (value === undefined) return 1;
@@ -295,7 +308,8 @@ function handle<T>(
     let heartbeat: { cancel(): void } | undefined;
     let deadline: { cancel(): void } | undefined;
     let unwatch: (() => void) | undefined;
-    const { scheduler } = settings;
+    const { scheduler, probe } = settings;
+    const started = probe?.start(message, workerId);
 
     const stopTimers = () => {
       heartbeat?.cancel();
@@ -309,11 +323,13 @@ function handle<T>(
     };
     const finish = (outcome: ConsumeOutcome<T>) => {
       phase = DONE;
+      if (started !== undefined) probe!.end(started, JOB_OUTCOME[outcome.status]);
       out.next(outcome);
       out.complete();
     };
     const fail = (error: unknown) => {
       phase = DONE;
+      if (started !== undefined) probe!.end(started, 'failed');
       stopTimers();
       stopHandler(error);
       out.error(error);
@@ -449,6 +465,7 @@ function handle<T>(
     }
 
     return () => {
+      if (started !== undefined) probe!.end(started, 'cancelled');
       stopTimers();
       handlerSub?.unsubscribe();
       if (phase !== RUNNING) return;

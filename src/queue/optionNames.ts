@@ -40,4 +40,5 @@ export const CONSUME_OPTIONS = optionNames<ConsumeOptions<unknown>>()({
   retryDelay: 1,
   scheduler: 1,
   pollWait: 1,
+  instrument: 1,
 });
