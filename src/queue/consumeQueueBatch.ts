@@ -78,6 +78,7 @@ const BATCH_OPTIONS = optionNames<ConsumeBatchOptions<unknown>>()({
   retryDelay: 1,
   scheduler: 1,
   pollWait: 1,
+  instrument: 1,
 });
 
 interface Member<T> {
