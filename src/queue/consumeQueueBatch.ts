@@ -15,7 +15,6 @@ import {
   checkFunction,
   checkOptions,
   checkScheduler,
-  optionNames,
 } from '../internal/validate.js';
 import {
   type ConsumeContext,
@@ -23,6 +22,7 @@ import {
   type ConsumeOutcome,
   consumeQueue,
 } from './consume.js';
+import { CONSUME_OPTIONS } from './optionNames.js';
 import type { QueueStore } from './store.js';
 import type { Delivery } from './types.js';
 
@@ -68,18 +68,8 @@ export interface ConsumeBatchOptions<T> extends Omit<ConsumeOptions<T>, 'concurr
   readonly concurrency?: number | Observable<number>;
 }
 
-const BATCH_OPTIONS = optionNames<ConsumeBatchOptions<unknown>>()({
-  size: 1,
-  time: 1,
-  concurrency: 1,
-  signal: 1,
-  timeout: 1,
-  keepAlive: 1,
-  retryDelay: 1,
-  scheduler: 1,
-  pollWait: 1,
-  instrument: 1,
-});
+/** `consumeQueue`'s option names and the batch's own. */
+const BATCH_OPTIONS: readonly string[] = [...CONSUME_OPTIONS, 'size', 'time'];
 
 interface Member<T> {
   readonly message: Delivery<T>;
