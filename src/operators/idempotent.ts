@@ -10,7 +10,7 @@ import {
 } from '../internal/deliveryInternals.js';
 import { StageObservable } from '../internal/demand.js';
 import { Outlet } from '../internal/outlet.js';
-import { bufferConfig, PolicyBuffer } from '../internal/policyBuffer.js';
+import { bufferConfig, type Offer, PolicyBuffer } from '../internal/policyBuffer.js';
 import { hideLink, Room, restoreLink } from '../internal/roomLink.js';
 
 import { monotonicScheduler } from '../internal/time/monotonicScheduler.js';
@@ -198,7 +198,7 @@ export function idempotent<T, R, K = T>(
       const subscriber = new Outlet<IdempotentOutcome<T, R>>(downstream);
       const done = new KeyWindow<K, R>(ttl, maxKeys);
       const running = new Map<K, Run<T, K, R>>();
-      const waiting = new PolicyBuffer<T>(buffer);
+      const waiting = new PolicyBuffer<T>(buffer, { extra: () => attached + subscriber.backlog });
       /** Copies waiting for a running duplicate's outcome. */
       let attached = 0;
       let ending: { readonly error?: unknown; readonly failed: boolean } | undefined;
@@ -314,40 +314,28 @@ export function idempotent<T, R, K = T>(
         attached++;
       };
 
-      /** A message must wait (push source): within `capacity`, or by the overflow policy. */
+      /**
+       * A message must wait (push source): within `capacity` (copies attached to a run and
+       * outcomes not yet taken count too), or by the overflow policy, which under 'replace'
+       * discards the oldest message waiting for a slot (the incoming one if only copies wait).
+       */
       const hold = (message: T, run: Run<T, K, R> | undefined, k: K): void => {
-        const place = () => {
+        if (room.inflow > 0 || !waiting.isFull) {
           if (run !== undefined) attach(run, message, k);
           else waiting.push(message);
-        };
-        if (waiting.size + attached + subscriber.backlog < waiting.capacity || room.inflow > 0) {
-          place();
           return;
         }
+        let offer: Offer;
         try {
-          switch (waiting.policy) {
-            case 'drop':
-              waiting.dropped++;
-              buffer.onOverflow?.(message, 'drop');
-              return;
-            case 'replace':
-              if (waiting.size > 0) {
-                const oldest = waiting.shift();
-                place();
-                waiting.dropped++;
-                buffer.onOverflow?.(oldest, 'replace');
-              } else {
-                waiting.dropped++;
-                buffer.onOverflow?.(message, 'drop');
-              }
-              return;
-            default:
-              break;
-          }
+          offer =
+            run === undefined
+              ? waiting.overflow(message)
+              : waiting.overflow(message, (m) => attach(run, m, k));
         } catch (error) {
           fail(error);
           return;
         }
+        if (offer !== 'full') return;
         ending = {
           failed: true,
           error: new ChannelFullError(

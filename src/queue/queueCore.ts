@@ -3,6 +3,7 @@ import { ChannelClosedError, ChannelFullError } from '../errors.js';
 import { DeadlineTimer, type Scheduled, scheduleAt } from '../internal/deadlineTimer.js';
 import type { Demand, Sink } from '../internal/demand.js';
 import { Heap } from '../internal/heap.js';
+import { PolicyBuffer } from '../internal/policyBuffer.js';
 import { reportUnhandledError } from '../internal/reportUnhandledError.js';
 import { Ring } from '../internal/ring.js';
 import { Line, type Linked } from '../internal/waiting/line.js';
@@ -331,12 +332,25 @@ export class QueueCore<T> {
   }
 
   private overflow(payload: T, id: string | undefined, delay: number, now: number): EnqueueResult {
-    switch (this.policy) {
-      case 'drop':
-        this.dropped++;
-        this.onOverflow?.(payload, 'drop');
-        return { ok: false, reason: 'dropped', id };
-      case 'replace': {
+    // The policy is PolicyBuffer's; the messages it counts live in the queue's own lines, so
+    // 'replace' evicts the oldest waiting message (visible first, then the next delayed one)
+    // and admits the incoming one in its place. Each discard is counted before it is reported.
+    const onOverflow = this.onOverflow;
+    const policy = new PolicyBuffer<T>({
+      capacity: this.capacity,
+      overflow: this.policy,
+      onOverflow: (message, how) => {
+        if (how === 'drop') this.dropped++; // a replaced one is counted as it is evicted
+        onOverflow?.(message, how);
+      },
+    });
+    let accepted: Message<T> | undefined;
+    const offer = policy.overflow(
+      payload,
+      () => {
+        accepted = this.accept(payload, id, delay, now);
+      },
+      () => {
         if (this.returned.size > 0) this.flushReturned();
         const victim = this.visible.size > 0 ? this.visible.shift() : this.delayed.pop();
         if (victim === undefined) throw this.fullError(payload, ' and every message is in flight');
@@ -346,15 +360,15 @@ export class QueueCore<T> {
         victim.payload = undefined;
         this.finish(victim);
         this.dropped++;
-        const accepted = this.accept(payload, id, delay, now);
-        this.onOverflow?.(evicted, 'replace');
-        return { ok: true, id: accepted.id };
-      }
-      case 'block':
-        throw this.fullError(payload, '; enqueue() cannot wait, use await send()');
-      default:
-        throw this.fullError(payload, '');
-    }
+        return evicted;
+      },
+    );
+    if (offer === 'dropped') return { ok: false, reason: 'dropped', id };
+    if (accepted !== undefined) return { ok: true, id: accepted.id };
+    throw this.fullError(
+      payload,
+      this.policy === 'block' ? '; enqueue() cannot wait, use await send()' : '',
+    );
   }
 
   /** Lets waiting senders in while there is room. */
