@@ -21,7 +21,12 @@ export * from './channels/watch.js';
 export type { OverflowHandler, OverflowOptions, OverflowPolicy } from './overflow.js';
 export { bounded } from './operators/bounded.js';
 export { workerPool } from './operators/workerPool.js';
-export type { JobFailure, WorkerContext, WorkerPoolConfig } from './operators/workerPool.js';
+export type {
+  JobFailure,
+  WorkerContext,
+  WorkerPoolConfig,
+  WorkerPoolOptions,
+} from './operators/workerPool.js';
 export * from './operators/fromIterable.js';
 export * from './operators/toAsyncIterable.js';
 

@@ -301,31 +301,41 @@ describe('workerPool: marble tests', () => {
     });
   });
 
-  it('aborting the pool signal drains: intake stops, running and queued jobs finish, then completes', () => {
-    testScheduler().run(({ hot, cold, expectObservable, expectSubscriptions }) => {
-      const controller = new AbortController();
-      const source = hot('-abcd-e-|');
-      cold('---x').subscribe(() => controller.abort());
-      const result = source.pipe(
-        workerPool((x: string) => cold('---X|', { X: x.toUpperCase() }), {
-          concurrency: 1,
-          signal: controller.signal,
-        }),
-      );
-      // at 3 'a' runs, 'b' is queued; 'c', 'd', 'e' are never taken
-      expectObservable(result).toBe('----A---B|');
-      expectSubscriptions(source.subscriptions).toBe('^--!');
+  for (const option of ['drain', 'signal'] as const) {
+    const named = option === 'drain' ? 'drain' : 'signal (the deprecated alias of drain)';
+    it(`aborting ${named} drains: intake stops, running and queued jobs finish, then completes`, () => {
+      testScheduler().run(({ hot, cold, expectObservable, expectSubscriptions }) => {
+        const controller = new AbortController();
+        const source = hot('-abcd-e-|');
+        cold('---x').subscribe(() => controller.abort());
+        const result = source.pipe(
+          workerPool((x: string) => cold('---X|', { X: x.toUpperCase() }), {
+            concurrency: 1,
+            [option]: controller.signal,
+          }),
+        );
+        // at 3 'a' runs, 'b' is queued; 'c', 'd', 'e' are never taken
+        expectObservable(result).toBe('----A---B|');
+        expectSubscriptions(source.subscriptions).toBe('^--!');
+      });
     });
-  });
 
-  it('an already aborted signal completes at once', () => {
-    testScheduler().run(({ hot, expectObservable }) => {
-      const controller = new AbortController();
-      controller.abort();
-      expectObservable(
-        hot('-a|').pipe(workerPool(() => of(1), { signal: controller.signal })),
-      ).toBe('|');
+    it(`an already aborted ${named} completes at once`, () => {
+      testScheduler().run(({ hot, expectObservable }) => {
+        const controller = new AbortController();
+        controller.abort();
+        expectObservable(
+          hot('-a|').pipe(workerPool(() => of(1), { [option]: controller.signal })),
+        ).toBe('|');
+      });
     });
+  }
+
+  it('refuses drain and its deprecated alias signal together, naming both', () => {
+    const controller = new AbortController();
+    expect(() =>
+      workerPool(() => of(1), { drain: controller.signal, signal: controller.signal }),
+    ).toThrow(/workerPool: drain and signal .* pass only drain, got both/);
   });
 
   it('workerId stays within 0..concurrency-1 and is reused', () => {
@@ -421,6 +431,9 @@ describe('workerPool: marble tests', () => {
     );
     expect(() => workerPool(() => of(1), { ordered: 'yes' as never })).toThrow(
       /workerPool: ordered must be true or false/,
+    );
+    expect(() => workerPool(() => of(1), { drain: {} as never })).toThrow(
+      /workerPool: drain must be an AbortSignal, got/,
     );
     expect(() => workerPool(() => of(1), { signal: {} as never })).toThrow(
       /workerPool: signal must be an AbortSignal/,

@@ -496,7 +496,7 @@ function stageOf(
             ordered: spec.ordered,
             overflow: spec.overflow,
             onOverflow,
-            signal,
+            drain: signal,
           },
         ),
         unwrap: same,

@@ -20,6 +20,7 @@ import {
   type OverflowHandler,
   type OverflowPolicy,
   type WorkerPoolConfig,
+  type WorkerPoolOptions,
   watch,
   workerPool,
 } from 'sluice';
@@ -30,9 +31,13 @@ const deliver = (n: number) => of({ ack: n });
 
 describe('workerPool concurrency: number | Observable<number>', () => {
   it('is exactly that union', () => {
-    expectTypeOf<WorkerPoolConfig<number>['concurrency']>().toEqualTypeOf<
+    expectTypeOf<WorkerPoolOptions<number>['concurrency']>().toEqualTypeOf<
       number | Observable<number> | undefined
     >();
+  });
+
+  it('keeps WorkerPoolConfig as a deprecated alias of WorkerPoolOptions', () => {
+    expectTypeOf<WorkerPoolConfig<number>>().toEqualTypeOf<WorkerPoolOptions<number>>();
   });
 
   it('accepts a number, Infinity, and any Observable of numbers (a watch receiver, a Subject)', () => {

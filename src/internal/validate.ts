@@ -202,8 +202,12 @@ export function signalOption(where: string, options: unknown): AbortSignal | und
   );
 }
 
-/** An AbortSignal, or undefined. */
-export function checkSignal(where: string, value: unknown): AbortSignal | undefined {
+/** An AbortSignal, or undefined; `name` is the option's name in the error. */
+export function checkSignal(
+  where: string,
+  value: unknown,
+  name = 'signal',
+): AbortSignal | undefined {
   if (value === undefined) return undefined;
   if (
     value === null ||
@@ -211,7 +215,7 @@ export function checkSignal(where: string, value: unknown): AbortSignal | undefi
     typeof (value as AbortSignal).aborted !== 'boolean' ||
     typeof (value as AbortSignal).addEventListener !== 'function'
   ) {
-    fail(TypeError, where, 'signal', 'an AbortSignal', value);
+    fail(TypeError, where, name, 'an AbortSignal', value);
   }
   return value as AbortSignal;
 }

@@ -55,7 +55,7 @@ export interface JobFailure<T> {
 }
 
 /** Options of `workerPool`. */
-export interface WorkerPoolConfig<T> extends OverflowOptions<T> {
+export interface WorkerPoolOptions<T> extends OverflowOptions<T> {
   /**
    * How many jobs run at once: a whole number >= 1 or `Infinity` (what a subscription costs
    * does not depend on it), or an Observable of them (a `watch` receiver, a `BehaviorSubject`)
@@ -76,6 +76,12 @@ export interface WorkerPoolConfig<T> extends OverflowOptions<T> {
   /** Emit results in input order (Akka's `mapAsync`) rather than as they finish. @default false */
   readonly ordered?: boolean;
   /** Aborting it drains the pool: intake stops, accepted jobs finish, then the output completes. */
+  readonly drain?: AbortSignal;
+  /**
+   * The former name of `drain` (aborting it drains the pool, it does not cancel it); passing
+   * both is an error.
+   * @deprecated Use `drain`: `signal` means "abort this call" everywhere else in sluice.
+   */
   readonly signal?: AbortSignal;
   /**
    * Keeps the pool running when a job fails and reports each failure here with its job.
@@ -110,12 +116,19 @@ export interface WorkerPoolConfig<T> extends OverflowOptions<T> {
   readonly scheduler?: SchedulerLike;
 }
 
-const WORKERPOOL_OPTIONS = optionNames<WorkerPoolConfig<unknown>>()({
+/**
+ * The former name of `WorkerPoolOptions`.
+ * @deprecated Use `WorkerPoolOptions`.
+ */
+export type WorkerPoolConfig<T> = WorkerPoolOptions<T>;
+
+const WORKERPOOL_OPTIONS = optionNames<WorkerPoolOptions<unknown>>()({
   concurrency: 1,
   capacity: 1,
   overflow: 1,
   onOverflow: 1,
   ordered: 1,
+  drain: 1,
   signal: 1,
   onJobError: 1,
   instrument: 1,
@@ -168,12 +181,13 @@ const WORKERPOOL_OPTIONS = optionNames<WorkerPoolConfig<unknown>>()({
  *
  * **Cancellation.** Unsubscribing aborts each running job's `signal`, unsubscribes its result,
  * and stops intake; queued jobs of a push source are discarded with the subscription. Aborting
- * the pool's `signal` is a graceful drain instead: no new jobs are taken (a channel keeps its
- * unread messages), accepted ones finish, then the output completes.
+ * the pool's `drain` signal is a graceful drain instead: no new jobs are taken (a channel keeps
+ * its unread messages), accepted ones finish, then the output completes. (`drain` was called
+ * `signal`, still accepted but deprecated: `signal` means "cancel this call" elsewhere.)
  *
  * @param work Runs one job; returns any `ObservableInput` (a Promise, an Observable, an array).
  *   Every value it emits is a result; the job is done when it completes.
- * @param config `concurrency`, `capacity`, `overflow`, `onOverflow`, `ordered`, `signal`,
+ * @param options `concurrency`, `capacity`, `overflow`, `onOverflow`, `ordered`, `drain`,
  *   `onJobError`, `key`, `perKey`, `timeout`, `scheduler`.
  * @returns An operator from jobs to results.
  * @throws RangeError or TypeError for a bad argument, naming it.
@@ -200,17 +214,17 @@ const WORKERPOOL_OPTIONS = optionNames<WorkerPoolConfig<unknown>>()({
  */
 export function workerPool<T, R>(
   work: (job: T, context: WorkerContext) => ObservableInput<R>,
-  config?: WorkerPoolConfig<T>,
+  options?: WorkerPoolOptions<T>,
 ): OperatorFunction<T, R> {
   const where = 'workerPool';
   checkFunction(where, 'work', work);
-  const opts = checkOptions<WorkerPoolConfig<T>>(where, config, WORKERPOOL_OPTIONS);
+  const opts = checkOptions<WorkerPoolOptions<T>>(where, options, WORKERPOOL_OPTIONS);
   // only a missing option takes its default: null is a mistake, refused like any bad value
   const concurrency = opts.concurrency === undefined ? 1 : opts.concurrency;
   if (!isObservable(concurrency)) checkCapacity(where, 'concurrency', concurrency);
   const queue = bufferConfig<T>(where, opts.capacity === undefined ? 1000 : opts.capacity, opts);
   const ordered = opts.ordered === undefined ? false : checkBoolean(where, 'ordered', opts.ordered);
-  const signal = checkSignal(where, opts.signal);
+  const drain = drainSignal(where, opts);
   const onJobError = checkFunction<(failure: JobFailure<T>) => void>(
     where,
     'onJobError',
@@ -255,12 +269,12 @@ export function workerPool<T, R>(
       subscriber.add(() => pool.teardown());
       subscriber.onCredit = () => pool.fill();
       subscriber.onStop = () => stopIntake();
-      if (signal) {
-        if (signal.aborted) stopIntake();
+      if (drain) {
+        if (drain.aborted) stopIntake();
         else {
           const onAbort = () => stopIntake();
-          signal.addEventListener('abort', onAbort, { once: true });
-          subscriber.add(() => signal.removeEventListener('abort', onAbort));
+          drain.addEventListener('abort', onAbort, { once: true });
+          subscriber.add(() => drain.removeEventListener('abort', onAbort));
         }
       }
       if (isObservable(concurrency)) {
@@ -503,7 +517,7 @@ class Pool<T, R> implements Sink<T> {
     this.intakeDone();
   }
 
-  /** The source completed, or intake was stopped by the pool's signal. */
+  /** The source completed, or intake was stopped by the pool's `drain` signal. */
   intakeDone(): void {
     this.noMoreJobs = true;
     this.requested = 0;
@@ -766,4 +780,19 @@ function moveIds(from: number[], to: number[], matches: (id: number) => boolean)
     else from[kept++] = id;
   }
   from.length = kept;
+}
+
+/** The `drain` option, or its deprecated alias `signal`; both at once is a mistake, named. */
+function drainSignal(
+  where: string,
+  opts: Pick<WorkerPoolOptions<unknown>, 'drain' | 'signal'>,
+): AbortSignal | undefined {
+  if (opts.drain !== undefined && opts.signal !== undefined) {
+    throw new TypeError(
+      `${where}: drain and signal (its deprecated alias) are the same option, pass only drain, got both`,
+    );
+  }
+  return opts.drain !== undefined
+    ? checkSignal(where, opts.drain, 'drain')
+    : checkSignal(where, opts.signal);
 }
