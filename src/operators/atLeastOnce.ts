@@ -1,27 +1,15 @@
-import {
-  from,
-  type ObservableInput,
-  type Observer,
-  type OperatorFunction,
-  type SchedulerLike,
-  Subscription,
-} from 'rxjs';
-import { NoAckError } from '../errors/noAckError.js';
-import { AckTimeoutError, DeliveryFailedError } from '../errors.js';
-import { BoundedStage } from '../internal/boundedStage.js';
-import { clampDelay, type Scheduled, scheduleAt } from '../internal/deadlineTimer.js';
-import { LazySignal } from '../internal/deliveryInternals.js';
-import {
-  type Demand,
-  isPullable,
-  pull,
-  type Sink,
-  StageObservable,
-  wantsReadAhead,
-} from '../internal/demand.js';
-import { Outlet } from '../internal/outlet.js';
-import { type BufferConfig, bufferConfig } from '../internal/policyBuffer.js';
-import { hideLink, restoreLink } from '../internal/roomLink.js';
+import type { ObservableInput, Observer, OperatorFunction, SchedulerLike } from 'rxjs';
+import type {
+  DeadLetter,
+  Delivered,
+  DeliveryContext,
+  RetryEvent,
+  StaleAck,
+} from '../deliveryRecords.js';
+import { isPullable } from '../internal/demand.js';
+import { type DeliverySettings, DeliveryStage } from '../internal/operator/deliveryStage.js';
+import { operate } from '../internal/operator/operate.js';
+import { bufferConfig } from '../internal/policyBuffer.js';
 import { monotonicScheduler } from '../internal/time/monotonicScheduler.js';
 import {
   checkCapacity,
@@ -34,36 +22,10 @@ import {
   optionNames,
 } from '../internal/validate.js';
 import type { Instrumentation } from '../observe/instrumentation.js';
-import { probeOption, type StartedJob, withArrivals } from '../observe/probe.js';
+import { probeOption, withArrivals } from '../observe/probe.js';
 import type { OverflowOptions } from '../overflow.js';
 
-/** What `deliver` is told about the attempt it makes. */
-export interface DeliveryContext {
-  /** 1 for the first attempt, 2 for the first retry, and so on. */
-  readonly attempt: number;
-  /**
-   * Aborts when this attempt is abandoned: no ack within `ackTimeout`, the attempt failed, or
-   * the output was unsubscribed. It does not abort after an ack.
-   */
-  readonly signal: AbortSignal;
-}
-
-/** One acknowledged message: what `atLeastOnce` emits. */
-export interface Delivered<T, A> {
-  readonly message: T;
-  /** The first value of the attempt that succeeded. */
-  readonly ack: A;
-  /** How many attempts it took, counting the successful one (1 = no retry). */
-  readonly attempts: number;
-}
-
-/** A message given up on after `maxAttempts`, as handed to `deadLetter`. */
-export interface DeadLetter<T> {
-  readonly message: T;
-  readonly attempts: number;
-  /** The last attempt's error: the error it raised, or the ack timeout. */
-  readonly error: unknown;
-}
+export type { DeadLetter, Delivered, DeliveryContext, RetryEvent, StaleAck };
 
 /**
  * Exponential backoff between attempts. After `n` failed attempts the next one starts
@@ -82,26 +44,6 @@ export interface Backoff {
    * @default 0
    */
   readonly jitter?: number;
-}
-
-/** A failed attempt that will be retried, as told to `onRetry`. */
-export interface RetryEvent<T> {
-  readonly message: T;
-  /** The attempt that failed. */
-  readonly attempt: number;
-  /** Why: the ack timed out, or the attempt raised an error (or completed without an ack). */
-  readonly reason: 'timeout' | 'error';
-  readonly error: unknown;
-  /** Milliseconds until the next attempt starts. */
-  readonly delay: number;
-}
-
-/** An ack that arrived for an attempt already abandoned, as told to `onStaleAck`. */
-export interface StaleAck<T, A> {
-  readonly message: T;
-  /** The abandoned attempt the ack belongs to. */
-  readonly attempt: number;
-  readonly ack: A;
 }
 
 /** Options of `atLeastOnce`. */
@@ -174,82 +116,6 @@ const ATLEASTONCE_OPTIONS = optionNames<AtLeastOnceOptions<unknown>>()({
   instrument: 1,
 });
 const BACKOFF_OPTIONS = optionNames<Backoff>()({ initial: 1, factor: 1, max: 1, jitter: 1 });
-
-/** What an attempt reports to the subscription it belongs to. */
-interface AttemptHooks<T, A> {
-  ack(attempt: Attempt<T, A>, ack: A): void;
-  failed(attempt: Attempt<T, A>, error: unknown): void;
-}
-
-/**
- * One attempt at delivering a message. It is the Observer of the delivery's `ObservableInput`
- * and, being a Subscription too, RxJS subscribes it directly (see `Intake`): unsubscribing it
- * stops even a synchronous delivery after its first value. One object per attempt keeps a
- * fast ack cheap.
- */
-class Attempt<T, A> extends Subscription implements Observer<A> {
-  /** current: awaited; stale: abandoned after a timeout, still listened to; over: done with. */
-  state: 'current' | 'stale' | 'over' = 'current';
-  /** When the ack is due: the attempt's start plus `ackTimeout`. */
-  deadline = 0;
-  /** In the line of attempts awaiting their ack, in deadline order. */
-  waiting = false;
-  before: Attempt<T, A> | undefined = undefined;
-  after: Attempt<T, A> | undefined = undefined;
-
-  constructor(
-    readonly flight: Flight<T, A>,
-    readonly n: number,
-    readonly context: AttemptContext,
-    private readonly hooks: AttemptHooks<T, A>,
-  ) {
-    super();
-  }
-
-  next(ack: A): void {
-    if (!this.closed) this.hooks.ack(this, ack);
-  }
-
-  error(error: unknown): void {
-    if (this.closed) return;
-    try {
-      this.hooks.failed(this, error);
-    } finally {
-      this.unsubscribe();
-    }
-  }
-
-  complete(): void {
-    if (this.closed) return;
-    try {
-      this.hooks.failed(this, new NoAckError(this.n));
-    } finally {
-      this.unsubscribe();
-    }
-  }
-}
-
-/** One message in flight, from its first attempt until it is acked or dead-lettered. */
-interface Flight<T, A> {
-  readonly message: T;
-  attempts: number;
-  current: Attempt<T, A> | undefined;
-  stale: Attempt<T, A>[] | undefined;
-  retry: Scheduled | undefined;
-  lastError: unknown;
-  /** Instrumented: its start, for reporting its end. */
-  started: StartedJob<T> | undefined;
-  /** In the list of messages in flight (an intrusive list: O(1) without hashing). */
-  live: boolean;
-  prev: Flight<T, A> | undefined;
-  next: Flight<T, A> | undefined;
-}
-
-class AttemptContext extends LazySignal implements DeliveryContext {
-  constructor(readonly attempt: number) {
-    super();
-  }
-}
 
 /**
  * Delivers every message at least once: each attempt must be acknowledged within
@@ -405,397 +271,31 @@ export function atLeastOnce<T, A>(
     return delay;
   }
 
-  return (source) =>
-    new StageObservable<Delivered<T, A>>((downstream) => {
-      const subscriber = new Outlet<Delivered<T, A>>(downstream);
-      /** Messages in flight, newest first, and how many. */
-      let flights: Flight<T, A> | undefined;
-      let inFlight = 0;
-      /** Messages requested from the intake and not yet received. */
-      let asked = 0;
-      let ending: { readonly error?: unknown; readonly failed: boolean } | undefined;
-      const probe = instrument?.fresh();
-
-      /** Set when this stage fails: its source is told, so a channel it reads closes. */
-      let failure: { readonly error: unknown } | undefined;
-      const fail = (error: unknown): void => {
-        failure ??= { error };
-        subscriber.error(error);
-      };
-
-      const checkEnd = (): void => {
-        if (ending === undefined || inFlight > 0 || subscriber.closed) return;
-        if (ending.failed) subscriber.error(ending.error);
-        else subscriber.complete();
-      };
-
-      /**
-       * Asks for as many messages as there are free slots, as far as the output has room: a
-       * message is taken only when its acknowledgement has somewhere to go. A pull source sends
-       * them when it has them; the push source's stage hands over waiting messages at once.
-       */
-      const topUp = (): void => {
-        if (subscriber.closed || ending !== undefined) return;
-        const credit = subscriber.credit;
-        const want = Math.min(credit, concurrency) - inFlight - asked;
-        if (want > 0) {
-          asked += want;
-          intake.request(want);
-        }
-      };
-
-      /** A slot freed: take more, or end if nothing more will come. */
-      const release = (): void => {
-        if (subscriber.closed) return;
-        topUp();
-        checkEnd();
-      };
-
-      const start = (message: T): void => {
-        const flight: Flight<T, A> = {
-          message,
-          attempts: 0,
-          current: undefined,
-          stale: undefined,
-          retry: undefined,
-          lastError: undefined,
-          started: probe?.start(message, undefined),
-          live: true,
-          prev: undefined,
-          next: flights,
-        };
-        if (flights !== undefined) flights.prev = flight;
-        flights = flight;
-        inFlight++;
-        attempt(flight);
-      };
-
-      const attempt = (flight: Flight<T, A>): void => {
-        flight.retry = undefined;
-        const n = ++flight.attempts;
-        const at = new Attempt<T, A>(flight, n, new AttemptContext(n), hooks);
-        flight.current = at;
-        let input: ObservableInput<A>;
-        const link = hideLink(); // the delivery's own sources must not see a link meant for us
-        try {
-          input = deliver(flight.message, at.context);
-        } catch (error) {
-          restoreLink(link);
-          abandon(at, error, 'error');
-          return;
-        }
-        try {
-          from(input).subscribe(at);
-        } catch (error) {
-          // from() refuses something that is not an ObservableInput.
-          onAttemptError(at, error);
-          at.unsubscribe();
-          return;
-        } finally {
-          restoreLink(link);
-        }
-        if (
-          at.state === 'current' &&
-          ackTimeout !== Number.POSITIVE_INFINITY &&
-          !subscriber.closed
-        ) {
-          // Read the clock only now: a synchronous ack (the common fast case) never needs it.
-          at.deadline = scheduler.now() + ackTimeout;
-          awaitAck(at);
-        }
-      };
-
-      /*
-       * Ack deadlines. Every attempt waits `ackTimeout` from its start, and starts come in time
-       * order, so deadlines come in the order attempts start: a list in start order is a
-       * priority queue with O(1) insert and removal. One scheduler action, armed for the
-       * earliest deadline, serves them all, instead of a timer set and cleared per attempt.
-       * When the earliest attempt is acked, the action is left armed (it finds nothing due
-       * and re-arms for the new earliest), so a fast stream costs about one timer per
-       * ackTimeout, not one per message. An attempt whose deadline is now is expired only
-       * after the other events of this instant: an ack at the deadline counts.
-       */
-      let lineHead: Attempt<T, A> | undefined;
-      let lineTail: Attempt<T, A> | undefined;
-      let sweep: Subscription | undefined;
-      let sweeping = false;
-      /** The instant whose second, final pass is scheduled. */
-      let finalPassAt = Number.NaN;
-
-      const awaitAck = (at: Attempt<T, A>): void => {
-        at.waiting = true;
-        at.before = lineTail;
-        if (lineTail !== undefined) lineTail.after = at;
-        else lineHead = at;
-        lineTail = at;
-        if (sweep === undefined && !sweeping) arm();
-      };
-
-      const stopAwaiting = (at: Attempt<T, A>): void => {
-        if (!at.waiting) return;
-        at.waiting = false;
-        if (at.before !== undefined) at.before.after = at.after;
-        else lineHead = at.after;
-        if (at.after !== undefined) at.after.before = at.before;
-        else lineTail = at.before;
-        at.before = at.after = undefined;
-      };
-
-      const arm = (): void => {
-        if (lineHead === undefined || subscriber.closed) return;
-        const now = scheduler.now();
-        const due = lineHead.deadline;
-        if (due <= now) finalPassAt = now;
-        // Clamped like every timer: a longer delay would fire after 1 ms and spin; a clamped
-        // one wakes early, finds nothing due and re-arms.
-        sweep = scheduler.schedule(expire, clampDelay(due - now));
-      };
-
-      const expire = (): void => {
-        sweep = undefined;
-        const now = scheduler.now();
-        const final = finalPassAt === now;
-        finalPassAt = Number.NaN;
-        sweeping = true;
-        try {
-          while (lineHead !== undefined && !subscriber.closed) {
-            const at = lineHead;
-            if (at.deadline > now || (at.deadline === now && !final)) break;
-            stopAwaiting(at);
-            if (at.state === 'current') {
-              abandon(
-                at,
-                new AckTimeoutError(
-                  `${WHERE}: no ack within ${ackTimeout}ms (attempt ${at.n})`,
-                  at.n,
-                  ackTimeout,
-                ),
-                'timeout',
-              );
-            }
-          }
-        } finally {
-          sweeping = false;
-        }
-        arm();
-      };
-
-      const onAck = (at: Attempt<T, A>, ack: A): void => {
-        const flight = at.flight;
-        if (at.state === 'stale') {
-          finishAttempt(at);
-          removeStale(flight, at);
-          if (onStaleAck !== undefined) {
-            try {
-              onStaleAck({ message: flight.message, attempt: at.n, ack });
-            } catch (error) {
-              fail(error);
-            }
-          }
-          return;
-        }
-        if (at.state !== 'current') return;
-        finishAttempt(at);
-        settle(flight);
-        if (flight.started !== undefined) probe!.end(flight.started, 'done');
-        subscriber.next({ message: flight.message, ack, attempts: at.n });
-        release();
-      };
-
-      const onAttemptError = (at: Attempt<T, A>, error: unknown): void => {
-        if (at.state === 'stale') {
-          at.state = 'over';
-          removeStale(at.flight, at);
-        } else if (at.state === 'current') {
-          abandon(at, error, 'error');
-        }
-      };
-
-      /** Gives up on the current attempt; retries the message or dead-letters it. */
-      const abandon = (at: Attempt<T, A>, error: unknown, reason: 'timeout' | 'error'): void => {
-        const flight = at.flight;
-        stopAwaiting(at);
-        flight.current = undefined;
-        flight.lastError = error;
-        if (reason === 'timeout' && !at.closed) {
-          at.state = 'stale';
-          if (flight.stale === undefined) flight.stale = [at];
-          else flight.stale.push(at);
-        } else {
-          at.state = 'over';
-          at.unsubscribe();
-        }
-        at.context.abort(error);
-        if (subscriber.closed || !flight.live) return;
-        if (flight.attempts >= maxAttempts) {
-          exhausted(flight);
-          return;
-        }
-        let delay: number;
-        try {
-          if (retryable !== undefined && !isRetryable(retryable, error, at.n)) {
-            exhausted(flight);
-            return;
-          }
-          delay = retryDelay(flight.attempts);
-          onRetry?.({ message: flight.message, attempt: at.n, reason, error, delay });
-        } catch (err) {
-          fail(err);
-          return;
-        }
-        if (subscriber.closed) return;
-        flight.retry = scheduleAt(scheduler, scheduler.now() + delay, () => {
-          flight.retry = undefined;
-          attempt(flight);
-        });
-      };
-
-      const exhausted = (flight: Flight<T, A>): void => {
-        settle(flight);
-        if (flight.started !== undefined) probe!.end(flight.started, 'failed');
-        if (deadLetter === undefined) {
-          fail(new DeliveryFailedError(flight.message, flight.attempts, flight.lastError));
-          return;
-        }
-        try {
-          deadLetter({
-            message: flight.message,
-            attempts: flight.attempts,
-            error: flight.lastError,
-          });
-        } catch (error) {
-          fail(error);
-          return;
-        }
-        release();
-      };
-
-      /** The message is done with (acked or dead-lettered): forget it and its stale attempts. */
-      const settle = (flight: Flight<T, A>): void => {
-        if (flight.live) {
-          flight.live = false;
-          if (flight.prev !== undefined) flight.prev.next = flight.next;
-          else flights = flight.next;
-          if (flight.next !== undefined) flight.next.prev = flight.prev;
-          flight.prev = flight.next = undefined;
-          inFlight--;
-        }
-        flight.current = undefined;
-        flight.retry?.cancel();
-        flight.retry = undefined;
-        const stale = flight.stale;
-        flight.stale = undefined;
-        if (stale !== undefined) for (const at of stale) finishAttempt(at);
-      };
-
-      const finishAttempt = (at: Attempt<T, A>): void => {
-        at.state = 'over';
-        stopAwaiting(at);
-        at.unsubscribe();
-      };
-
-      const removeStale = (flight: Flight<T, A>, at: Attempt<T, A>): void => {
-        const stale = flight.stale;
-        if (stale === undefined) return;
-        const index = stale.indexOf(at);
-        if (index >= 0) stale.splice(index, 1);
-      };
-
-      const hooks: AttemptHooks<T, A> = { ack: onAck, failed: onAttemptError };
-
-      const cancelAttempt = (at: Attempt<T, A>): void => {
-        finishAttempt(at);
-        at.context.abort();
-      };
-
-      subscriber.add(() => {
-        ending ??= { failed: false };
-        sweep?.unsubscribe();
-        sweep = undefined;
-        for (let flight = flights; flight !== undefined; flight = flight.next) {
-          flight.live = false;
-          if (flight.started !== undefined) probe!.end(flight.started, 'cancelled');
-          flight.retry?.cancel();
-          flight.retry = undefined;
-          if (flight.current !== undefined) cancelAttempt(flight.current);
-          if (flight.stale !== undefined) for (const at of flight.stale) cancelAttempt(at);
-          flight.current = undefined;
-          flight.stale = undefined;
-        }
-        flights = undefined;
-        inFlight = 0;
-        probe?.dropAll();
-      });
-
-      /*
-       * One message per free slot: a pull source sends only what is requested, so nothing
-       * waits here; a push source goes through a BoundedStage, where messages beyond the free
-       * slots wait under the overflow policy and a refused one ends the intake with
-       * ChannelFullError once the waiting messages were taken.
-       */
-      const sink: Sink<T> = {
-        next: (message) => {
-          asked--;
-          if (ending === undefined) start(message);
-        },
-        error: (error) => {
-          if (ending !== undefined) return;
-          ending = { failed: true, error };
-          checkEnd();
-        },
-        complete: () => {
-          if (ending !== undefined) return;
-          ending = { failed: false };
-          checkEnd();
-        },
-      };
-      // A channel or an iterator is asked for one message per free slot; a push source, or a
-      // working stage allowed to work up to `capacity` ahead, goes through a BoundedStage.
-      const watched = probe !== undefined && !isPullable(source);
-      const intake: Demand =
-        isPullable<T>(source) && !wantsReadAhead(source)
-          ? source[pull](sink)
-          : new BoundedStage<T>(
-              watched ? withArrivals(source, probe) : source,
-              failOnOverflowError(watched ? probe.watchOverflow(buffer) : buffer, fail),
-              sink,
-              WHERE,
-            );
-      subscriber.add(() => intake.cancel(failure ?? subscriber.cancelledBy));
-      subscriber.onCredit = topUp;
-      subscriber.onStop = () => {
-        // the consumer drains: take nothing new, finish what is in flight, then complete
-        if (ending !== undefined) return;
-        if (intake.stop !== undefined) {
-          intake.stop();
-          return;
-        }
-        intake.cancel();
-        ending = { failed: false };
-        checkEnd();
-      };
-      topUp();
-      return subscriber;
-    });
-}
-
-/** The buffer's config with an `onOverflow` whose exception fails the output at once. */
-function failOnOverflowError<T>(
-  config: BufferConfig<T>,
-  fail: (error: unknown) => void,
-): BufferConfig<T> {
-  const onOverflow = config.onOverflow;
-  if (onOverflow === undefined) return config;
-  return {
-    ...config,
-    onOverflow: (message, policy) => {
-      try {
-        onOverflow(message, policy);
-      } catch (error) {
-        fail(error);
-      }
-    },
+  const settings: DeliverySettings<T, A> = {
+    where: WHERE,
+    deliver,
+    ackTimeout,
+    maxAttempts,
+    concurrency,
+    retryDelay,
+    deadLetter,
+    retryable,
+    onRetry,
+    onStaleAck,
+    scheduler,
   };
+
+  return operate<T, Delivered<T, A>>((source, out) => {
+    const probe = instrument?.fresh();
+    // arrivals are watched only where messages wait here: a push source
+    const watched = probe !== undefined && !isPullable(source);
+    const intake = {
+      source,
+      pushed: watched ? withArrivals(source, probe) : source,
+      buffer: watched ? probe.watchOverflow(buffer) : buffer,
+    };
+    new DeliveryStage<T, A>(out, settings, intake, probe);
+  });
 }
 
 interface BackoffConfig {
@@ -840,17 +340,4 @@ function deadLetterSink<T>(value: unknown): ((record: DeadLetter<T>) => void) | 
   throw new TypeError(
     `${WHERE}: deadLetter must be an Observer or a function, got ${describe(value)}`,
   );
-}
-
-/** Asks `retryable` about a failed attempt; anything but a boolean is a mistake, named. */
-function isRetryable(
-  retryable: (error: unknown, attempt: number) => boolean,
-  error: unknown,
-  attempt: number,
-): boolean {
-  const answer: unknown = retryable(error, attempt);
-  if (typeof answer !== 'boolean') {
-    throw new TypeError(`${WHERE}: retryable must return a boolean, got ${describe(answer)}`);
-  }
-  return answer;
 }
