@@ -1,38 +1,14 @@
-import { from, type ObservableInput, type OperatorFunction, type SchedulerLike } from 'rxjs';
-import { NoResultError } from '../errors/noResultError.js';
-import { ChannelFullError } from '../errors.js';
-import {
-  Feed,
-  Intake,
-  KeyWindow,
-  LazySignal,
-  windowConfig,
-} from '../internal/deliveryInternals.js';
-import { StageObservable } from '../internal/demand.js';
-import { Outlet } from '../internal/outlet.js';
-import { bufferConfig, type Offer, PolicyBuffer } from '../internal/policyBuffer.js';
-import { hideLink, Room, restoreLink } from '../internal/roomLink.js';
-
+import type { ObservableInput, OperatorFunction, SchedulerLike } from 'rxjs';
+import type { HandlerContext, IdempotentOutcome } from '../idempotentRecords.js';
+import { windowConfig } from '../internal/deliveryInternals.js';
+import { type IdempotentSettings, IdempotentStage } from '../internal/operator/idempotentStage.js';
+import { operate } from '../internal/operator/operate.js';
+import { bufferConfig } from '../internal/policyBuffer.js';
 import { monotonicScheduler } from '../internal/time/monotonicScheduler.js';
 import { checkCapacity, checkFunction, checkOptions, optionNames } from '../internal/validate.js';
 import type { OverflowOptions } from '../overflow.js';
 
-/** What the handler is told about the message it runs for. */
-export interface HandlerContext<K> {
-  /** The message's key. */
-  readonly key: K;
-  /** Aborts when the output is unsubscribed while the handler runs. */
-  readonly signal: AbortSignal;
-}
-
-/**
- * The outcome of one message, as `idempotent` emits it: every message gets exactly one.
- * `shared` is true when this message's handler did not run because another message with the
- * same key ran it (still running when this one arrived, or succeeded within `ttl`).
- */
-export type IdempotentOutcome<T, R> =
-  | { readonly message: T; readonly ok: true; readonly result: R; readonly shared: boolean }
-  | { readonly message: T; readonly ok: false; readonly error: unknown; readonly shared: boolean };
+export type { HandlerContext, IdempotentOutcome };
 
 /** Options of `idempotent`. */
 export interface IdempotentOptions<T, K = T> extends OverflowOptions<T> {
@@ -71,22 +47,6 @@ const IDEMPOTENT_OPTIONS = optionNames<IdempotentOptions<unknown>>()({
   scheduler: 1,
   onDuplicate: 1,
 });
-
-interface Run<T, K, R> {
-  readonly key: K;
-  readonly message: T;
-  readonly context: RunContext<K>;
-  inner: Intake<R> | undefined;
-  /** Duplicates that arrived while this run was in progress; they share its outcome. */
-  followers: T[] | undefined;
-  over: boolean;
-}
-
-class RunContext<K> extends LazySignal implements HandlerContext<K> {
-  constructor(readonly key: K) {
-    super();
-  }
-}
 
 /**
  * Runs `handler` at most once per key: the consumer half of exactly-once processing. Behind
@@ -193,319 +153,18 @@ export function idempotent<T, R, K = T>(
     true,
   );
 
-  return (source) =>
-    new StageObservable<IdempotentOutcome<T, R>>((downstream) => {
-      const subscriber = new Outlet<IdempotentOutcome<T, R>>(downstream);
-      const done = new KeyWindow<K, R>(ttl, maxKeys);
-      const running = new Map<K, Run<T, K, R>>();
-      const waiting = new PolicyBuffer<T>(buffer, { extra: () => attached + subscriber.backlog });
-      /** Copies waiting for a running duplicate's outcome. */
-      let attached = 0;
-      let ending: { readonly error?: unknown; readonly failed: boolean } | undefined;
-      let pumping = false;
-      /** Pull source: messages taken whose outcome is not yet emitted, and messages asked for. */
-      let pending = 0;
-      let asked = 0;
-
-      /**
-       * A run may start when a worker slot is free and every outcome owed (running messages and
-       * the copies attached to them) has room in the output: its result has somewhere to go.
-       */
-      const canStart = (): boolean =>
-        running.size < concurrency && running.size + attached < subscriber.credit;
-
-      /** Pull source: ask for as many messages as there are slots with room in the output. */
-      const topUp = (): void => {
-        if (!feed.pulled || subscriber.closed || ending !== undefined) return;
-        const credit = subscriber.credit;
-        const want = Math.min(credit, concurrency) - pending - asked;
-        if (want > 0) {
-          asked += want;
-          feed.request(want);
-        }
-      };
-
-      /**
-       * Push source: how many more messages fit without the policy acting: free places in the
-       * waiting line (copies attached to a run and outcomes the consumer has not asked for yet
-       * count against it), plus the runs that could start at once.
-       */
-      const room = new Room(() => {
-        if (ending !== undefined) return 0;
-        const free = waiting.capacity - waiting.size - attached - subscriber.backlog;
-        if (waiting.size > 0) return free;
-        const credit = subscriber.credit - running.size - attached;
-        const slots = concurrency - running.size;
-        return free + Math.max(0, Math.min(credit, slots));
-      });
-
-      const fail = (error: unknown): void => {
-        feed.failure ??= { error }; // its source is told, so a channel it reads closes
-        subscriber.error(error);
-      };
-
-      /** Outcomes of a finished run still being emitted (its own and its followers'). */
-      let settling = 0;
-      const checkEnd = (): void => {
-        if (
-          ending === undefined ||
-          running.size > 0 ||
-          waiting.size > 0 ||
-          attached > 0 ||
-          settling > 0 ||
-          pumping ||
-          subscriber.closed
-        ) {
-          return;
-        }
-        if (ending.failed) subscriber.error(ending.error);
-        else subscriber.complete();
-      };
-
-      /** Emits one message's outcome; a pull source may then send one more. */
-      const emit = (outcome: IdempotentOutcome<T, R>): void => {
-        subscriber.next(outcome);
-        if (feed.pulled) {
-          pending--;
-          topUp();
-        }
-      };
-
-      const duplicate = (message: T, k: K): boolean => {
-        if (onDuplicate === undefined) return true;
-        try {
-          onDuplicate(message, k);
-          return true;
-        } catch (error) {
-          fail(error);
-          return false;
-        }
-      };
-
-      /** Decides what happens to a message: remembered, attached to its running copy, run, or wait. */
-      const route = (message: T, k: K, fromQueue: boolean): void => {
-        const now = scheduler.now();
-        done.expire(now);
-        if (done.has(k)) {
-          const result = done.get(k) as R;
-          if (duplicate(message, k)) emit({ message, ok: true, result, shared: true });
-          checkEnd();
-          return;
-        }
-        const run = running.get(k);
-        if (run !== undefined) {
-          if (fromQueue || feed.pulled) attach(run, message, k);
-          else hold(message, run, k);
-          return;
-        }
-        if ((fromQueue || waiting.size === 0) && (feed.pulled || canStart())) {
-          start(message, k);
-        } else if (fromQueue) {
-          waiting.push(message); // not reached: the pump only routes while a slot is free
-        } else {
-          hold(message, undefined, k);
-        }
-      };
-
-      const attach = (run: Run<T, K, R>, message: T, k: K): void => {
-        if (!duplicate(message, k)) return;
-        if (run.followers === undefined) run.followers = [message];
-        else run.followers.push(message);
-        attached++;
-      };
-
-      /**
-       * A message must wait (push source): within `capacity` (copies attached to a run and
-       * outcomes not yet taken count too), or by the overflow policy, which under 'replace'
-       * discards the oldest message waiting for a slot (the incoming one if only copies wait).
-       */
-      const hold = (message: T, run: Run<T, K, R> | undefined, k: K): void => {
-        if (room.inflow > 0 || !waiting.isFull) {
-          if (run !== undefined) attach(run, message, k);
-          else waiting.push(message);
-          return;
-        }
-        let offer: Offer;
-        try {
-          offer =
-            run === undefined
-              ? waiting.overflow(message)
-              : waiting.overflow(message, (m) => attach(run, m, k));
-        } catch (error) {
-          fail(error);
-          return;
-        }
-        if (offer !== 'full') return;
-        ending = {
-          failed: true,
-          error: new ChannelFullError(
-            `${WHERE}: ${running.size} running and ${waiting.size + attached} waiting (capacity ${waiting.capacity})` +
-              (waiting.policy === 'block'
-                ? `; a push source cannot wait under 'block': use a sluice pull source, a larger capacity, or 'drop' or 'replace'`
-                : ''),
-            message,
-          ),
-        };
-        feed.cancel();
-        checkEnd();
-      };
-
-      const start = (message: T, k: K): void => {
-        const run: Run<T, K, R> = {
-          key: k,
-          message,
-          context: new RunContext(k),
-          inner: undefined,
-          followers: undefined,
-          over: false,
-        };
-        running.set(k, run);
-        let input: ObservableInput<R>;
-        const link = hideLink(); // the handler's own sources must not see a link meant for us
-        try {
-          input = handler(message, run.context);
-        } catch (error) {
-          restoreLink(link);
-          finish(run, { ok: false, error });
-          return;
-        }
-        const inner = new Intake<R>(
-          (result) => finish(run, { ok: true, result }),
-          (error) => finish(run, { ok: false, error }),
-          () =>
-            finish(run, {
-              ok: false,
-              error: new NoResultError(),
-            }),
-        );
-        run.inner = inner;
-        try {
-          from(input).subscribe(inner);
-        } catch (error) {
-          inner.unsubscribe();
-          finish(run, { ok: false, error });
-        } finally {
-          restoreLink(link);
-        }
-      };
-
-      const finish = (
-        run: Run<T, K, R>,
-        outcome:
-          | { readonly ok: true; readonly result: R }
-          | { readonly ok: false; readonly error: unknown },
-      ): void => {
-        if (run.over) return;
-        run.over = true;
-        run.inner?.unsubscribe();
-        running.delete(run.key);
-        if (outcome.ok) {
-          const now = scheduler.now();
-          done.expire(now);
-          done.set(run.key, outcome.result, now);
-        }
-        const followers = run.followers;
-        run.followers = undefined;
-        if (followers !== undefined) attached -= followers.length;
-        // emitting may pull the source to its end: the end waits for every outcome of this run
-        settling++;
-        try {
-          emit({ message: run.message, ...outcome, shared: false });
-          if (followers !== undefined) {
-            for (const message of followers) {
-              if (subscriber.closed) return;
-              emit({ message, ...outcome, shared: true });
-            }
-          }
-        } finally {
-          settling--;
-        }
-        if (subscriber.closed) return;
-        pump();
-        checkEnd();
-      };
-
-      const pump = (): void => {
-        if (pumping) return;
-        pumping = true;
-        try {
-          while (!subscriber.closed && waiting.size > 0 && canStart()) {
-            const message = waiting.shift();
-            let k: K;
-            try {
-              k = key(message);
-            } catch (error) {
-              fail(error);
-              return;
-            }
-            route(message, k, true);
-          }
-        } finally {
-          pumping = false;
-        }
-        room.wake();
-        checkEnd();
-      };
-
-      subscriber.add(() => {
-        ending ??= { failed: false };
-        feed.failure ??= subscriber.cancelledBy;
-        room.failure = feed.failure;
-        // the intake first: a closed room is unlimited, and a linked source still attached
-        // would be asked for everything it has
-        feed.cancel();
-        room.close();
-        for (const run of running.values()) {
-          run.over = true;
-          run.followers = undefined;
-          run.inner?.unsubscribe();
-          run.context.abort();
-        }
-        running.clear();
-        attached = 0;
-        waiting.drain();
-        done.clear();
-      });
-
-      const feed = new Feed<T>(source, subscriber, {
-        next: (message) => {
-          if (feed.pulled) {
-            asked--;
-            pending++;
-          }
-          if (ending !== undefined) return;
-          let k: K;
-          try {
-            k = key(message);
-          } catch (error) {
-            fail(error);
-            return;
-          }
-          route(message, k, false);
-        },
-        error: (error) => {
-          if (ending !== undefined) return;
-          ending = { failed: true, error };
-          checkEnd();
-        },
-        complete: () => {
-          if (ending !== undefined) return;
-          ending = { failed: false };
-          checkEnd();
-        },
-      });
-      subscriber.onCredit = () => {
-        pump();
-        topUp();
-      };
-      subscriber.onStop = () => {
-        // the consumer drains: take nothing new, finish the runs, then complete
-        if (ending !== undefined) return;
-        if (feed.stop()) return;
-        ending = { failed: false };
-        checkEnd();
-      };
-      subscriber.onStart = () => feed.start(room);
-      return subscriber;
-    });
+  const settings: IdempotentSettings<T, K, R> = {
+    where: WHERE,
+    handler,
+    key,
+    ttl,
+    maxKeys,
+    concurrency,
+    buffer,
+    now: () => scheduler.now(),
+    onDuplicate,
+  };
+  return operate<T, IdempotentOutcome<T, R>>((source, out) => {
+    new IdempotentStage<T, K, R>(out, settings, source);
+  });
 }
