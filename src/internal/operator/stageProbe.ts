@@ -4,7 +4,7 @@
  * the subscription ended with jobs still waiting.
  */
 export interface StageProbe<T> {
-  start(job: T, workerId: undefined): object;
+  start(job: T, workerId: number | undefined): object;
   end(started: object, outcome: 'done' | 'failed' | 'cancelled'): void;
   dropAll(): void;
 }
