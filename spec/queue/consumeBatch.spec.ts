@@ -179,7 +179,7 @@ describe('consumeQueueBatch / queue.consumeBatch', () => {
         .consumeBatch((messages) => void batches.push(messages.map((m) => m.payload)), {
           size: 10,
           time: 40,
-          signal: drain.signal,
+          drain: drain.signal,
         })
         .subscribe({ next: (o) => outcomes.push(label(o)), complete: () => (completed = true) }),
     );

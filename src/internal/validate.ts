@@ -202,8 +202,12 @@ export function signalOption(where: string, options: unknown): AbortSignal | und
   );
 }
 
-/** An AbortSignal, or undefined. */
-export function checkSignal(where: string, value: unknown): AbortSignal | undefined {
+/** An AbortSignal, or undefined; `name` is the option's name in the error. */
+export function checkSignal(
+  where: string,
+  value: unknown,
+  name = 'signal',
+): AbortSignal | undefined {
   if (value === undefined) return undefined;
   if (
     value === null ||
@@ -211,7 +215,7 @@ export function checkSignal(where: string, value: unknown): AbortSignal | undefi
     typeof (value as AbortSignal).aborted !== 'boolean' ||
     typeof (value as AbortSignal).addEventListener !== 'function'
   ) {
-    fail(TypeError, where, 'signal', 'an AbortSignal', value);
+    fail(TypeError, where, name, 'an AbortSignal', value);
   }
   return value as AbortSignal;
 }
@@ -228,4 +232,24 @@ export function checkScheduler<S>(where: string, value: unknown): S | undefined 
     fail(TypeError, where, 'scheduler', 'an RxJS SchedulerLike', value);
   }
   return value as S;
+}
+
+/**
+ * An option renamed, with its former name still accepted: whichever of the two was given.
+ * Both at once is a `TypeError` naming them, so that neither is silently ignored.
+ */
+export function renamedOption(
+  where: string,
+  name: string,
+  value: unknown,
+  alias: string,
+  aliasValue: unknown,
+): unknown {
+  if (aliasValue === undefined) return value;
+  if (value !== undefined) {
+    throw new TypeError(
+      `${where}: ${name} and ${alias} (its deprecated alias) are the same option, pass only ${name}, got both`,
+    );
+  }
+  return aliasValue;
 }
