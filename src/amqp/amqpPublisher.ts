@@ -3,61 +3,18 @@ import type { ConfirmChannel, Message } from 'amqplib';
 import type { Observer } from 'rxjs';
 import { ChannelClosedError, ChannelFullError } from 'sluice';
 import { reportUnhandledError } from '../internal/reportUnhandledError.js';
-import {
-  checkBoolean,
-  checkFunction,
-  checkInteger,
-  checkOptions,
-  checkSignal,
-  describe,
-} from '../internal/validate.js';
-import { type AmqpSerializer, encodeBody, jsonSerializer } from './codec.js';
+import { checkOptions, checkSignal } from '../internal/validate.js';
+import { type AmqpSerializer, encodeBody } from './codec.js';
 import { type AmqpConnection, closeQuietly } from './connection.js';
 import { PublishFailedError, UnroutableError } from './errors.js';
+import {
+  type AmqpPublisherOptions,
+  type AmqpSendOptions,
+  abortable,
+  publisherSettings,
+} from './publisherSettings.js';
 
-/** Options of `AmqpPublisher`. */
-export interface AmqpPublisherOptions<T> {
-  /** The connection to open the publisher's confirm channel on. */
-  readonly connection: AmqpConnection;
-  /** The exchange to publish to; `''` is the default exchange (routing key = queue name). */
-  readonly exchange: string;
-  /** The routing key of every message, or a function computing it from the message. */
-  readonly routingKey: string | ((message: T) => string);
-  /**
-   * Messages published and not yet confirmed by the broker; one more `send()` waits for a
-   * confirmation. @default 100
-   */
-  readonly maxUnconfirmed?: number;
-  /**
-   * Publish `mandatory`: a message no queue is bound to receive comes back and its send
-   * rejects with `UnroutableError`. Without it the broker confirms and drops such a message.
-   * @default true
-   */
-  readonly mandatory?: boolean;
-  /** Mark messages persistent (delivery mode 2). @default true */
-  readonly persistent?: boolean;
-  /** Payload encoding. @default jsonSerializer() */
-  readonly serializer?: AmqpSerializer<T>;
-  /**
-   * Where failures of messages handed to `next()` go (the Observer path has no promise to
-   * reject): an `UnroutableError`, `PublishFailedError`, `ChannelClosedError` or `TypeError`
-   * carrying the message. Without it they are reported as RxJS reports unhandled errors
-   * (`config.onUnhandledError`, by default rethrown asynchronously).
-   */
-  readonly onFailure?: (error: unknown) => void;
-}
-
-/** Options of one `send`. */
-export interface AmqpSendOptions {
-  /** Abandons the wait for room or for the channel; once published, the send can no longer be withdrawn. */
-  readonly signal?: AbortSignal;
-  /** This message's routing key, instead of the publisher's. */
-  readonly routingKey?: string;
-  /** AMQP headers of this message. */
-  readonly headers?: Readonly<Record<string, unknown>>;
-  /** The message's `messageId` property. @default an id unique to this publisher and message */
-  readonly messageId?: string;
-}
+export type { AmqpPublisherOptions, AmqpSendOptions } from './publisherSettings.js';
 
 interface Pending<T> {
   readonly value: T;
@@ -160,53 +117,15 @@ export class AmqpPublisher<T> implements Observer<T> {
    * @throws TypeError or RangeError for a bad option, naming it.
    */
   constructor(options: AmqpPublisherOptions<T>) {
-    const where = 'AmqpPublisher';
-    const opts = checkOptions<AmqpPublisherOptions<T>>(where, options);
-    const connection = opts.connection;
-    if (
-      connection === null ||
-      typeof connection !== 'object' ||
-      typeof connection.createConfirmChannel !== 'function'
-    ) {
-      throw new TypeError(
-        `${where}: connection must be an amqplib connection, got ${describe(connection)}`,
-      );
-    }
-    if (typeof opts.exchange !== 'string') {
-      throw new TypeError(
-        `${where}: exchange must be a string ('' for the default exchange), got ${describe(opts.exchange)}`,
-      );
-    }
-    const key = opts.routingKey;
-    if (typeof key === 'string') this.#routingKey = () => key;
-    else if (typeof key === 'function') this.#routingKey = key;
-    else {
-      throw new TypeError(
-        `${where}: routingKey must be a string or a function of the message, got ${describe(key)}`,
-      );
-    }
-    this.#connection = connection;
-    this.#exchange = opts.exchange;
-    this.#maxUnconfirmed =
-      opts.maxUnconfirmed === undefined
-        ? 100
-        : checkInteger(where, 'maxUnconfirmed', opts.maxUnconfirmed, 1);
-    this.#mandatory =
-      opts.mandatory === undefined ? true : checkBoolean(where, 'mandatory', opts.mandatory);
-    this.#persistent =
-      opts.persistent === undefined ? true : checkBoolean(where, 'persistent', opts.persistent);
-    this.#serializer = opts.serializer ?? jsonSerializer<T>();
-    if (typeof this.#serializer?.serialize !== 'function') {
-      throw new TypeError(
-        `${where}: serializer must have serialize and deserialize, got ${describe(opts.serializer)}`,
-      );
-    }
-    this.#onFailure = checkFunction<(error: unknown) => void>(
-      where,
-      'onFailure',
-      opts.onFailure,
-      true,
-    );
+    const settings = publisherSettings('AmqpPublisher', options);
+    this.#connection = settings.connection;
+    this.#exchange = settings.exchange;
+    this.#routingKey = settings.routingKey;
+    this.#maxUnconfirmed = settings.maxUnconfirmed;
+    this.#mandatory = settings.mandatory;
+    this.#persistent = settings.persistent;
+    this.#serializer = settings.serializer;
+    this.#onFailure = settings.onFailure;
   }
 
   /** Messages published and not yet confirmed or failed. */
@@ -307,7 +226,7 @@ export class AmqpPublisher<T> implements Observer<T> {
       const list = this.#pending.get(messageId);
       if (list === undefined) this.#pending.set(messageId, [pending]);
       else list.push(pending);
-      const done = (err: unknown) => {
+      const settle = (err: unknown, closed: boolean) => {
         const same = this.#pending.get(messageId);
         if (same !== undefined) {
           const at = same.indexOf(pending);
@@ -316,12 +235,14 @@ export class AmqpPublisher<T> implements Observer<T> {
         }
         this.#release(err === null || err === undefined);
         if (err !== null && err !== undefined) {
-          const closed = err instanceof Error && err.message === 'channel closed';
           reject(new PublishFailedError(message, closed ? 'closed' : 'nacked', err));
         } else if (pending.returned !== undefined) {
           reject(new UnroutableError(message, pending.exchange, routingKey, pending.returned));
         } else resolve();
       };
+      // amqplib's confirmation: an error that says the channel closed, or the broker's nack
+      const done = (err: unknown) =>
+        settle(err, err instanceof Error && err.message === 'channel closed');
       let ok: boolean;
       try {
         ok = channel.publish(
@@ -339,7 +260,7 @@ export class AmqpPublisher<T> implements Observer<T> {
         );
       } catch (error) {
         // amqplib throws synchronously on a closed channel; its callback is then never called
-        done(error instanceof Error ? new Error('channel closed', { cause: error }) : error);
+        settle(error, true);
         return;
       }
       if (!ok && this.#drained === undefined) {
@@ -505,24 +426,4 @@ export class AmqpPublisher<T> implements Observer<T> {
         (returned.fields as { replyText?: string }).replyText ?? 'NO_ROUTE',
       );
   }
-}
-
-/** A promise that also rejects with the signal's reason when it aborts first. */
-function abortable<R>(promise: Promise<R>, signal: AbortSignal | undefined): Promise<R> {
-  if (signal === undefined) return promise;
-  if (signal.aborted) return Promise.reject(signal.reason);
-  return new Promise<R>((resolve, reject) => {
-    const onAbort = () => reject(signal.reason);
-    signal.addEventListener('abort', onAbort, { once: true });
-    promise.then(
-      (value) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(value);
-      },
-      (error: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(error);
-      },
-    );
-  });
 }
