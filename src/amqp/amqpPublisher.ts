@@ -30,7 +30,7 @@ interface Waiter {
 }
 
 /**
- * Publishes to a RabbitMQ exchange with publisher confirms: `await send(message)` resolves once
+ * Publishes to a RabbitMQ exchange with publisher confirms: `await send(payload)` resolves once
  * the broker has taken responsibility for the message, never earlier. It is an `Observer<T>`,
  * so `source$.subscribe(publisher)` publishes a stream.
  *
@@ -42,9 +42,9 @@ interface Waiter {
  * **Backpressure.** At most `maxUnconfirmed` messages are published and unconfirmed; a further
  * `send()` waits for a confirmation, first come first served. When the socket's write buffer is
  * full (amqplib's `publish` returns false) publishing pauses until it drains. `next()` cannot
- * wait: with no room it refuses the message with `ChannelFullError` (thrown, carrying it).
+ * wait: with no room it refuses the payload with `ChannelFullError` (thrown, carrying it).
  *
- * **Errors.** A send rejects with an error carrying its message (`err.value`): `UnroutableError`
+ * **Errors.** A send rejects with an error carrying its payload (`err.value`): `UnroutableError`
  * when the broker returned a `mandatory` message no queue receives; `PublishFailedError` when
  * the broker nacked it or the channel or connection closed before it confirmed (`reason`
  * `'nacked'` or `'closed'`); `TypeError` when the serializer refused the payload (nothing was
@@ -139,34 +139,34 @@ export class AmqpPublisher<T> implements Observer<T> {
   }
 
   /**
-   * Publishes `message` and resolves when the broker confirms it; waits first while
+   * Publishes `payload` and resolves when the broker confirms it; waits first while
    * `maxUnconfirmed` messages are unconfirmed or the write buffer is full.
-   * @param message The payload, encoded by the serializer.
+   * @param payload The user's data, encoded by the serializer into the message's body.
    * @param options `signal`, `routingKey`, `headers`, `messageId`.
    * @returns A promise that resolves on the broker's confirmation, or rejects with an error
-   * carrying the message (see the class's Errors).
+   * carrying the payload as `value` (see the class's Errors).
    */
-  send(message: T, options?: AmqpSendOptions): Promise<void> {
+  send(payload: T, options?: AmqpSendOptions): Promise<void> {
     try {
       const where = 'AmqpPublisher.send';
       const opts = checkOptions<AmqpSendOptions>(where, options);
       const signal = checkSignal(where, opts.signal);
       if (this.#closing !== undefined) {
-        throw new ChannelClosedError('AmqpPublisher.send: the publisher is closed', message);
+        throw new ChannelClosedError('AmqpPublisher.send: the publisher is closed', payload);
       }
-      const routingKey = opts.routingKey ?? this.#routingKey(message);
-      const body = encodeBody(where, this.#serializer, message);
+      const routingKey = opts.routingKey ?? this.#routingKey(payload);
+      const body = encodeBody(where, this.#serializer, payload);
       signal?.throwIfAborted();
       // A free place on an open channel publishes now. A send that waits for a place is
       // published from inside the confirmation that frees it, as a hand-written confirm loop
       // does, not a turn of promises later: the window refills as fast as the broker confirms.
       if (this.#inFlight < this.#maxUnconfirmed && this.#waiting === 0) {
         this.#inFlight++;
-        return this.#publishHeld(message, routingKey, body, opts, signal);
+        return this.#publishHeld(payload, routingKey, body, opts, signal);
       }
       return new Promise<void>((resolve, reject) => {
         this.#enqueueWaiter(signal, reject, () =>
-          this.#publishHeld(message, routingKey, body, opts, signal).then(resolve, reject),
+          this.#publishHeld(payload, routingKey, body, opts, signal).then(resolve, reject),
         );
       });
     } catch (error) {

@@ -14,8 +14,8 @@ export interface AmqpPublisherOptions<T> {
   readonly connection: AmqpConnection;
   /** The exchange to publish to; `''` is the default exchange (routing key = queue name). */
   readonly exchange: string;
-  /** The routing key of every message, or a function computing it from the message. */
-  readonly routingKey: string | ((message: T) => string);
+  /** The routing key of every message, or a function computing it from the payload. */
+  readonly routingKey: string | ((payload: T) => string);
   /**
    * Messages published and not yet confirmed by the broker; one more `send()` waits for a
    * confirmation. @default 100
