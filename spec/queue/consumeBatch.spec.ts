@@ -195,6 +195,29 @@ describe('consumeQueueBatch / queue.consumeBatch', () => {
     expect(completed).toBe(true);
   });
 
+  it('signal, the deprecated alias of drain, still drains', async () => {
+    const { clock, queue, outcomes, batches } = setup();
+    const drain = new AbortController();
+    let completed = false;
+    subscriptions.push(
+      queue
+        .consumeBatch((messages) => void batches.push(messages.map((m) => m.payload)), {
+          size: 10,
+          time: 40,
+          signal: drain.signal,
+        })
+        .subscribe({ next: (o) => outcomes.push(label(o)), complete: () => (completed = true) }),
+    );
+    queue.enqueue('a');
+    await flushPromises();
+    drain.abort();
+    clock.advance(40);
+    await flushPromises();
+    expect(batches).toEqual([['a']]);
+    expect(outcomes).toEqual(['a:acked']);
+    expect(completed).toBe(true);
+  });
+
   it('unsubscribing aborts the running batch and releases its messages uncounted', async () => {
     const { queue } = setup({ maxAttempts: 2 });
     queue.enqueue('a');
