@@ -319,7 +319,7 @@ async function worker(kind: Kind, url: string, name: string): Promise<void> {
   process.stdout.write('ready\n');
   await go();
   queue
-    .consume(() => undefined, { concurrency: CONCURRENCY, signal: drain.signal })
+    .consume(() => undefined, { concurrency: CONCURRENCY, drain: drain.signal })
     .subscribe({
       error: (error: unknown) => {
         console.error(error);

@@ -68,11 +68,11 @@ export async function amqpInbox<C extends { readonly reply: unknown }>(
       });
       return true;
     },
-    consume: (signal) =>
+    consume: (drain) =>
       consumeAmqp<Wire<Data>>(
         { connection, queue: topology.queue, deadLetter: topology.deadLetter, prefetch: 64 },
         () => undefined, // taken = acked, as in memory
-        { concurrency: 64, maxAttempts, signal },
+        { concurrency: 64, maxAttempts, drain },
       ).pipe(
         filter((outcome) => outcome.status === 'acked'),
         map((outcome) => {

@@ -12,8 +12,8 @@ export interface PaymentInbox<C> {
   readonly where: string;
   /** Queues a request; false when the inbox refuses it (overloaded). */
   enqueue(charge: C): boolean;
-  /** The requests, each acknowledged as it is taken; completes once `signal` drains it. */
-  consume(signal: AbortSignal): Observable<C>;
+  /** The requests, each acknowledged as it is taken; completes once `drain` is aborted and it drained. */
+  consume(drain: AbortSignal): Observable<C>;
   /** Counts for the live view. */
   stats(): { readonly visible: number; readonly inFlight: number; readonly delayed: number };
   /** Releases it (and deletes what it declared on a broker). */
@@ -30,9 +30,9 @@ export function memoryInbox<C>(options: {
   return {
     where: 'memory',
     enqueue: (charge) => queue.enqueue(charge).ok,
-    consume: (signal) =>
+    consume: (drain) =>
       queue
-        .consume(() => undefined, { concurrency: 64, signal })
+        .consume(() => undefined, { concurrency: 64, drain })
         .pipe(
           filter((outcome) => outcome.status === 'acked'),
           map((outcome) => outcome.message.payload),

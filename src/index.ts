@@ -87,6 +87,7 @@ export {
   LaggedError,
   ReceiverBusyError,
 } from './errors.js';
+export { HandlerTimeoutError } from './errors/handlerTimeoutError.js';
 export { LeaseLostError } from './errors/leaseLostError.js';
 export { NoAckError } from './errors/noAckError.js';
 export { NoResultError } from './errors/noResultError.js';

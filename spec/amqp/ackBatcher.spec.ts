@@ -6,6 +6,7 @@
  */
 import type { Channel, Message } from 'amqplib';
 import fc from 'fast-check';
+import { ChannelClosedError } from 'sluice';
 import { describe, expect, it } from 'vitest';
 import { AckBatcher } from '../../src/amqp/ackBatcher.js';
 
@@ -97,7 +98,8 @@ describe('AckBatcher', () => {
     batcher.close();
     batcher.flush();
     expect(broker.frames).toBe(0);
-    expect(() => batcher.ack(broker.deliver(2))).toThrow('closed');
+    expect(() => batcher.ack(broker.deliver(2))).toThrow(ChannelClosedError);
+    expect(() => batcher.nack(broker.deliver(3), true)).toThrow(ChannelClosedError);
   });
 
   it('never settles a held or rejected delivery; settles every acked one once (property)', () => {

@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import amqplib, { type ChannelModel } from 'amqplib';
 import { lastValueFrom, type Subscription, take, tap, toArray } from 'rxjs';
-import { workerPool } from 'sluice';
+import { HandlerTimeoutError, workerPool } from 'sluice';
 import {
   type AmqpConsumeOutcome,
   type AmqpDelivery,
@@ -42,6 +42,15 @@ describePlain('amqpReceiver and consumeAmqp arguments', () => {
     expect(() => consumeAmqp({ connection, queue: 'q' }, 'no' as never)).toThrow(/handler/);
     expect(() => consumeAmqp({ connection, queue: 'q' }, () => {}, { maxAttempts: 0 })).toThrow(
       /maxAttempts/,
+    );
+    const { signal } = new AbortController();
+    expect(() =>
+      consumeAmqp({ connection, queue: 'q' }, () => {}, { drain: signal, signal }),
+    ).toThrow(
+      'consumeAmqp: drain and signal (its deprecated alias) are the same option, pass only drain, got both',
+    );
+    expect(() => consumeAmqp({ connection, queue: 'q' }, () => {}, { drain: {} as never })).toThrow(
+      'consumeAmqp: drain must be an AbortSignal',
     );
   });
   it('errors with ChannelLostError when no channel can be opened', async () => {
@@ -261,7 +270,7 @@ describeAmqp('consumeAmqp on RabbitMQ', () => {
           attempts.push(d.attempt);
           throw new Error('cannot handle poison');
         },
-        { maxAttempts: 3, signal: drain.signal },
+        { maxAttempts: 3, drain: drain.signal },
       ).pipe(
         tap((o) => {
           outcomes.push(o);
@@ -325,7 +334,7 @@ describeAmqp('consumeAmqp on RabbitMQ', () => {
     expect(dead.properties.headers?.['x-first-death-reason']).toBe('delivery_limit');
   });
 
-  it('drains on signal: stops taking, finishes and acks what it took, then completes', async () => {
+  it('drains on drain: stops taking, finishes and acks what it took, then completes', async () => {
     const connection = await amqp.connect();
     const topology = await amqpTopology(connection, { queue: amqp.name('q') });
     amqp.track(topology.deadLetterQueue, topology.deadLetter.exchange);
@@ -345,7 +354,7 @@ describeAmqp('consumeAmqp on RabbitMQ', () => {
           if (++running === 3) started.resolve();
           await release.promise;
         },
-        { concurrency: 3, signal: drain.signal },
+        { concurrency: 3, drain: drain.signal },
       ).pipe(toArray()),
     );
     await started.promise;
@@ -357,6 +366,30 @@ describeAmqp('consumeAmqp on RabbitMQ', () => {
     await waitFor(async () => (await check.checkQueue(topology.queue)).messageCount === 17, {
       what: 'the prefetched, unstarted messages to return',
     });
+  });
+
+  it('signal, the deprecated alias of drain, still drains', async () => {
+    const connection = await amqp.connect();
+    const topology = await amqpTopology(connection, { queue: amqp.name('q') });
+    amqp.track(topology.deadLetterQueue, topology.deadLetter.exchange);
+    await publishAll(connection, topology.queue, [1, 2, 3]);
+    const drain = new AbortController();
+    const started = deferred();
+    const release = deferred();
+    const outcomes = lastValueFrom(
+      consumeAmqp<number>(
+        { connection, queue: topology.queue, prefetch: 10 },
+        async () => {
+          started.resolve();
+          await release.promise;
+        },
+        { signal: drain.signal },
+      ).pipe(toArray()),
+    );
+    await started.promise;
+    drain.abort();
+    release.resolve();
+    expect((await outcomes).map((o) => o.status)).toEqual(['acked']);
   });
 
   it("gives the handler its worker's id and a signal that unsubscribing aborts", async () => {
@@ -411,12 +444,15 @@ describeAmqp('consumeAmqp on RabbitMQ', () => {
       ).pipe(take(1)),
     );
     expect(outcome.status).toBe('dead-lettered');
-    expect((aborted as Error).name).toBe('TimeoutError');
+    expect(aborted).toBeInstanceOf(HandlerTimeoutError);
+    expect(aborted).toMatchObject({ name: 'HandlerTimeoutError', timeout: 20 });
     const check = await connection.createChannel();
     await waitFor(
       async () => (await check.checkQueue(topology.deadLetterQueue)).messageCount === 1,
     );
     const dead = await check.get(topology.deadLetterQueue, { noAck: true });
-    expect(dead && String(dead.properties.headers?.['x-sluice-reason'])).toMatch(/TimeoutError/);
+    expect(dead && String(dead.properties.headers?.['x-sluice-reason'])).toMatch(
+      /HandlerTimeoutError/,
+    );
   });
 });

@@ -132,7 +132,7 @@ describeAmqp('consumeAmqp reconnect on RabbitMQ', () => {
         },
         {
           concurrency: 2,
-          signal: drain.signal,
+          drain: drain.signal,
           reconnect: {
             connect: async () => {
               const connection = await connect();

@@ -31,7 +31,7 @@ consumeAmqp<{ n: number }>(
     await new Promise((resolve) => setImmediate(resolve)); // the work
     process.stdout.write(`done ${delivery.payload.n}\n`);
   },
-  { concurrency: 8, maxAttempts: 5, signal: drain.signal },
+  { concurrency: 8, maxAttempts: 5, drain: drain.signal },
 ).subscribe({
   error: (error: unknown) => {
     console.error(error);

@@ -7,6 +7,7 @@ import { TestScheduler } from 'rxjs/testing';
 import {
   atLeastOnce,
   DeliveryFailedError,
+  HandlerTimeoutError,
   idempotent,
   LeaseLostError,
   MessageQueue,
@@ -145,6 +146,38 @@ describe('UnsubscribedError', () => {
       message: 'consume: unsubscribed',
     });
     expect(queue.stats()).toMatchObject({ visible: 1, inFlight: 0 });
+  });
+});
+
+describe('HandlerTimeoutError', () => {
+  it("is a consumer handler's failure past its timeout: the signal's reason and the nack's error", () => {
+    testScheduler().run(({ flush }) => {
+      const queue = new MessageQueue<string>({ maxAttempts: 1 });
+      const { id } = queue.enqueue('slow') as { id: string };
+      let reason: unknown;
+      queue
+        .consume(
+          (_m, { signal }) => {
+            signal.addEventListener('abort', () => (reason = signal.reason));
+            return NEVER;
+          },
+          { timeout: 30 },
+        )
+        .subscribe();
+      flush();
+      expect(reason).toBeInstanceOf(HandlerTimeoutError);
+      expect(reason).toMatchObject({ name: 'HandlerTimeoutError', messageId: id, timeout: 30 });
+      expect(queue.deadLetters()[0]?.lastError).toBe(reason);
+    });
+  });
+
+  it('names the consumer, the message when it has an id, and the limit', () => {
+    expect(new HandlerTimeoutError('consumeAmqp', undefined, 5).message).toBe(
+      'consumeAmqp: the handler did not finish within its timeout of 5 ms',
+    );
+    expect(new HandlerTimeoutError('consumeQueue', 'm-1', 5).message).toBe(
+      'consumeQueue: the handler for message "m-1" did not finish within its timeout of 5 ms',
+    );
   });
 });
 

@@ -277,7 +277,7 @@ describe('batch: graceful drain', () => {
 
 describe('batch: bad input', () => {
   const cases: [string, unknown, string][] = [
-    ['no config', undefined, 'batch: config must be an object'],
+    ['no options', undefined, 'batch: options must be an object'],
     ['size 0', { size: 0, time: 1 }, 'batch: size must be a whole number >= 1, got 0'],
     ['size Infinity', { size: Infinity, time: 1 }, 'batch: size must be a whole number >= 1'],
     [

@@ -267,7 +267,7 @@ describe('rateLimit: marble tests', () => {
 
 describe('rateLimit: bad input', () => {
   const cases: [string, unknown, string][] = [
-    ['no config', undefined, 'rateLimit: config must be an object'],
+    ['no options', undefined, 'rateLimit: options must be an object'],
     ['limit 0', { limit: 0, interval: 10 }, 'rateLimit: limit must be a whole number >= 1, got 0'],
     [
       'limit a string',

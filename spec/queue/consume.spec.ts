@@ -3,7 +3,6 @@ import {
   map,
   NEVER,
   type Observable,
-  TimeoutError,
   take,
   takeUntil,
   tap,
@@ -12,6 +11,7 @@ import {
 } from 'rxjs';
 import { TestScheduler } from 'rxjs/testing';
 import { describe, expect, it } from 'vitest';
+import { HandlerTimeoutError } from '../../src/errors/handlerTimeoutError.js';
 import { type ConsumeOutcome, consumeQueue } from '../../src/queue/consume.js';
 import { MessageQueue } from '../../src/queue/messageQueue.js';
 import type { QueueStore } from '../../src/queue/store.js';
@@ -151,7 +151,7 @@ describe('consume: marble tests', () => {
     });
   });
 
-  it('timeout: the handler is aborted and the message nacked with a TimeoutError', () => {
+  it('timeout: the handler is aborted and the message nacked with a HandlerTimeoutError', () => {
     testScheduler().run(({ expectObservable, flush }) => {
       const queue = new MessageQueue<string>({ visibilityTimeout: 1_000, maxAttempts: 1 });
       queue.enqueue('stuck');
@@ -174,9 +174,15 @@ describe('consume: marble tests', () => {
         a: 'nacked:stuck:1:dead',
       });
       flush();
-      expect(error).toBeInstanceOf(TimeoutError);
-      expect(reason).toBeInstanceOf(TimeoutError);
-      expect(queue.deadLetters()[0]?.lastError).toBeInstanceOf(TimeoutError);
+      expect(error).toBeInstanceOf(HandlerTimeoutError);
+      expect(error).toMatchObject({ name: 'HandlerTimeoutError', timeout: 50 });
+      expect((error as Error).message).toBe(
+        'consumeQueue: the handler for message "' +
+          (queue.deadLetters()[0]?.id ?? '') +
+          '" did not finish within its timeout of 50 ms',
+      );
+      expect(reason).toBe(error);
+      expect(queue.deadLetters()[0]?.lastError).toBe(error);
     });
   });
 
@@ -236,7 +242,7 @@ describe('consume: marble tests', () => {
     });
   });
 
-  it('with keepAlive a handler that never settles times out after 10 leases by default, and is dead-lettered with the TimeoutError after maxAttempts', () => {
+  it('with keepAlive a handler that never settles times out after 10 leases by default, and is dead-lettered with the HandlerTimeoutError after maxAttempts', () => {
     testScheduler().run(({ expectObservable, flush }) => {
       const queue = new MessageQueue<string>({ visibilityTimeout: 100, maxAttempts: 2 });
       queue.enqueue('hang');
@@ -249,7 +255,8 @@ describe('consume: marble tests', () => {
       flush();
       const [letter] = queue.deadLetters();
       expect(letter).toMatchObject({ payload: 'hang', reason: 'nacked', attempts: 2 });
-      expect(letter?.lastError).toBeInstanceOf(TimeoutError);
+      expect(letter?.lastError).toBeInstanceOf(HandlerTimeoutError);
+      expect(letter?.lastError).toMatchObject({ timeout: 1000, messageId: letter?.id });
     });
   });
 
@@ -290,7 +297,7 @@ describe('consume: marble tests', () => {
     });
   });
 
-  it('aborting the signal drains: no new deliveries, running handlers finish, then it completes', () => {
+  it('aborting drain drains: no new deliveries, running handlers finish, then it completes', () => {
     testScheduler().run(({ cold, expectObservable, flush }) => {
       const queue = new MessageQueue<string>({ visibilityTimeout: 100 });
       for (const p of ['a', 'b', 'c', 'd']) queue.enqueue(p);
@@ -298,7 +305,7 @@ describe('consume: marble tests', () => {
       asyncScheduler.schedule(() => drain.abort(), 5);
       const outcomes = queue.consume(() => cold('----------|'), {
         concurrency: 2,
-        signal: drain.signal,
+        drain: drain.signal,
       });
       expectObservable(labels(outcomes)).toBe('----------(ab|)', {
         a: 'acked:a:1',
@@ -339,18 +346,90 @@ describe('consume: marble tests', () => {
     });
   });
 
-  it('retryDelay delays the nack', () => {
+  it('backoff as a function delays the nack', () => {
     testScheduler().run(({ cold, expectObservable }) => {
       const queue = new MessageQueue<string>({ maxAttempts: 2 });
       queue.enqueue('flaky');
       const outcomes = queue.consume((message) => (message.attempt === 1 ? cold('#') : cold('|')), {
-        retryDelay: (message) => 10 * message.attempt,
+        backoff: (message) => 10 * message.attempt,
       });
       expectObservable(labels(outcomes).pipe(take(2))).toBe('a---------(b|)', {
         a: 'nacked:flaky:1',
         b: 'acked:flaky:2',
       });
     });
+  });
+
+  it('backoff as a number is a constant delay', () => {
+    testScheduler().run(({ cold, expectObservable }) => {
+      const queue = new MessageQueue<string>({ maxAttempts: 3 });
+      queue.enqueue('flaky');
+      const outcomes = queue.consume((message) => (message.attempt < 3 ? cold('#') : cold('|')), {
+        backoff: 5,
+      });
+      expectObservable(labels(outcomes).pipe(take(3))).toBe('a----b----(c|)', {
+        a: 'nacked:flaky:1',
+        b: 'nacked:flaky:2',
+        c: 'acked:flaky:3',
+      });
+    });
+  });
+
+  it('backoff as a Backoff grows with the delivery attempt, up to max', () => {
+    testScheduler().run(({ cold, expectObservable }) => {
+      const queue = new MessageQueue<string>({ maxAttempts: 4 });
+      queue.enqueue('flaky');
+      const outcomes = queue.consume((message) => (message.attempt < 4 ? cold('#') : cold('|')), {
+        backoff: { initial: 2, factor: 3, max: 10 },
+      });
+      // delays after attempts 1, 2, 3: 2, 6, then 18 capped at 10
+      expectObservable(labels(outcomes).pipe(take(4))).toBe(
+        `a-b${'-'.repeat(5)}c${'-'.repeat(9)}(d|)`,
+        { a: 'nacked:flaky:1', b: 'nacked:flaky:2', c: 'nacked:flaky:3', d: 'acked:flaky:4' },
+      );
+    });
+  });
+});
+
+describe('consume: deprecated aliases', () => {
+  it('signal still drains, as drain does', () => {
+    testScheduler().run(({ cold, expectObservable }) => {
+      const queue = new MessageQueue<string>({ visibilityTimeout: 100 });
+      for (const p of ['a', 'b', 'c']) queue.enqueue(p);
+      const drain = new AbortController();
+      asyncScheduler.schedule(() => drain.abort(), 5);
+      const outcomes = queue.consume(() => cold('----------|'), { signal: drain.signal });
+      expectObservable(labels(outcomes)).toBe('----------(a|)', { a: 'acked:a:1' });
+    });
+  });
+
+  it('retryDelay still delays the nack, as backoff does', () => {
+    testScheduler().run(({ cold, expectObservable }) => {
+      const queue = new MessageQueue<string>({ maxAttempts: 2 });
+      queue.enqueue('flaky');
+      const outcomes = queue.consume((message) => (message.attempt === 1 ? cold('#') : cold('|')), {
+        retryDelay: 10,
+      });
+      expectObservable(labels(outcomes).pipe(take(2))).toBe('a---------(b|)', {
+        a: 'nacked:flaky:1',
+        b: 'acked:flaky:2',
+      });
+    });
+  });
+
+  it('an option and its alias together are refused, naming both', () => {
+    const queue = new MessageQueue<string>({ scheduler: new ManualClock() });
+    const { signal } = new AbortController();
+    expect(() => queue.consume(() => undefined, { drain: signal, signal })).toThrow(
+      new TypeError(
+        'consumeQueue: drain and signal (its deprecated alias) are the same option, pass only drain, got both',
+      ),
+    );
+    expect(() => queue.consume(() => undefined, { backoff: 1, retryDelay: 1 })).toThrow(
+      new TypeError(
+        'consumeQueue: backoff and retryDelay (its deprecated alias) are the same option, pass only backoff, got both',
+      ),
+    );
   });
 });
 
@@ -413,7 +492,7 @@ describe('consume: with an asynchronous store', () => {
     let completed = false;
     consumeQueue(store, async () => {}, {
       concurrency: 2,
-      signal: drain.signal,
+      drain: drain.signal,
       scheduler: clock,
     }).subscribe({
       next: (o) => {
@@ -492,7 +571,7 @@ describe('consume: with an asynchronous store', () => {
     };
     const drain = new AbortController();
     let completed = false;
-    consumeQueue(deaf, () => undefined, { scheduler: clock, signal: drain.signal }).subscribe({
+    consumeQueue(deaf, () => undefined, { scheduler: clock, drain: drain.signal }).subscribe({
       complete: () => (completed = true),
     });
     await flushPromises();
@@ -618,6 +697,19 @@ describe('consume: validation', () => {
     expect(() => queue.consume(() => undefined, { timeout: -1 })).toThrow(RangeError);
     expect(() => queue.consume(() => undefined, { keepAlive: 1 as never })).toThrow(TypeError);
     expect(() => queue.consume(() => undefined, { retryDelay: -1 })).toThrow(RangeError);
+    expect(() => queue.consume(() => undefined, { backoff: -1 })).toThrow(RangeError);
+    expect(() => queue.consume(() => undefined, { backoff: 'x' as never })).toThrow(
+      'consumeQueue: backoff must be a number of milliseconds, a Backoff or a function, got "x"',
+    );
+    expect(() => queue.consume(() => undefined, { backoff: { factor: 0.5 } })).toThrow(
+      /consumeQueue: backoff\.factor/,
+    );
+    expect(() => queue.consume(() => undefined, { backoff: { intial: 5 } as never })).toThrow(
+      /initial/,
+    );
     expect(() => queue.consume(() => undefined, { signal: {} as never })).toThrow(TypeError);
+    expect(() => queue.consume(() => undefined, { drain: {} as never })).toThrow(
+      'consumeQueue: drain must be an AbortSignal',
+    );
   });
 });

@@ -179,7 +179,7 @@ describe('consumeQueueBatch / queue.consumeBatch', () => {
         .consumeBatch((messages) => void batches.push(messages.map((m) => m.payload)), {
           size: 10,
           time: 40,
-          signal: drain.signal,
+          drain: drain.signal,
         })
         .subscribe({ next: (o) => outcomes.push(label(o)), complete: () => (completed = true) }),
     );
@@ -188,6 +188,29 @@ describe('consumeQueueBatch / queue.consumeBatch', () => {
     drain.abort();
     await flushPromises();
     expect(completed).toBe(false);
+    clock.advance(40);
+    await flushPromises();
+    expect(batches).toEqual([['a']]);
+    expect(outcomes).toEqual(['a:acked']);
+    expect(completed).toBe(true);
+  });
+
+  it('signal, the deprecated alias of drain, still drains', async () => {
+    const { clock, queue, outcomes, batches } = setup();
+    const drain = new AbortController();
+    let completed = false;
+    subscriptions.push(
+      queue
+        .consumeBatch((messages) => void batches.push(messages.map((m) => m.payload)), {
+          size: 10,
+          time: 40,
+          signal: drain.signal,
+        })
+        .subscribe({ next: (o) => outcomes.push(label(o)), complete: () => (completed = true) }),
+    );
+    queue.enqueue('a');
+    await flushPromises();
+    drain.abort();
     clock.advance(40);
     await flushPromises();
     expect(batches).toEqual([['a']]);

@@ -118,7 +118,7 @@ describeRedis('RedisQueue batching', () => {
             await gate;
             running--;
           },
-          { concurrency: 16, signal: drain.signal },
+          { concurrency: 16, drain: drain.signal },
         )
         .pipe(toArray()),
     );

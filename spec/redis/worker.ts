@@ -36,7 +36,7 @@ queue
       if (message.attempt > 1) await connection.hincrby(`${name}:redelivered`, message.id, 1);
     },
     // the defaults: consume pulls deliveries in batches, acks go out in batches
-    { concurrency: 8, signal: drain.signal },
+    { concurrency: 8, drain: drain.signal },
   )
   .subscribe({
     next: (outcome) => {

@@ -137,7 +137,35 @@ describe('deadLetter: Observer | function', () => {
   });
 });
 
-describe('consume retryDelay: number | function', () => {
+describe('consume backoff: number | Backoff | function', () => {
+  it('is exactly that union', () => {
+    expectTypeOf<ConsumeOptions<number>['backoff']>().toEqualTypeOf<
+      number | Backoff | ((message: Delivery<number>, error: unknown) => number) | undefined
+    >();
+  });
+
+  it('accepts a delay, a Backoff or a function of the delivery and the error', () => {
+    const queue = new MessageQueue<number>();
+    const handle = (message: Delivery<number>) => of(message.payload);
+    expectTypeOf(queue.consume).toBeCallableWith(handle, { backoff: 100 });
+    expectTypeOf(queue.consume).toBeCallableWith(handle, { backoff: { initial: 100, max: 5000 } });
+    expectTypeOf(queue.consume).toBeCallableWith(handle, {
+      backoff: (message: Delivery<number>) => message.attempt * 100,
+    });
+    const refused = () => [
+      // @ts-expect-error a string is not a delay
+      queue.consume(handle, { backoff: '100' }),
+      // @ts-expect-error not a field of Backoff
+      queue.consume(handle, { backoff: { start: 100 } }),
+      // @ts-expect-error the function must return a number of milliseconds
+      queue.consume(handle, { backoff: () => '100' }),
+    ];
+    expectTypeOf(refused).toBeFunction();
+    queue.close();
+  });
+});
+
+describe('consume retryDelay (the deprecated alias of backoff): number | function', () => {
   it('is exactly that union', () => {
     expectTypeOf<ConsumeOptions<number>['retryDelay']>().toEqualTypeOf<
       number | ((message: Delivery<number>, error: unknown) => number) | undefined

@@ -12,6 +12,7 @@
  * @module
  */
 import type { Channel, Message } from 'amqplib';
+import { ChannelClosedError } from 'sluice';
 
 export class AckBatcher {
   /** Every delivery tag at or below it is settled (sent to the broker). */
@@ -27,7 +28,7 @@ export class AckBatcher {
 
   /** Acks `message` in the next flush (this microtask turn). Throws when the batcher is closed. */
   ack(message: Message): void {
-    if (this.closed) throw new Error('the channel is closed');
+    if (this.closed) throw new ChannelClosedError('AckBatcher: the channel is closed', message);
     this.settled.add(message.fields.deliveryTag);
     this.pending.push(message);
     if (!this.scheduled) {
@@ -38,7 +39,7 @@ export class AckBatcher {
 
   /** Rejects `message` now (back to the queue with `requeue`); throws if the channel is gone. */
   nack(message: Message, requeue: boolean): void {
-    if (this.closed) throw new Error('the channel is closed');
+    if (this.closed) throw new ChannelClosedError('AckBatcher: the channel is closed', message);
     this.channel.nack(message, false, requeue);
     this.settled.add(message.fields.deliveryTag);
   }

@@ -3,61 +3,18 @@ import type { ConfirmChannel, Message } from 'amqplib';
 import type { Observer } from 'rxjs';
 import { ChannelClosedError, ChannelFullError } from 'sluice';
 import { reportUnhandledError } from '../internal/reportUnhandledError.js';
-import {
-  checkBoolean,
-  checkFunction,
-  checkInteger,
-  checkOptions,
-  checkSignal,
-  describe,
-} from '../internal/validate.js';
-import { type AmqpSerializer, encodeBody, jsonSerializer } from './codec.js';
+import { checkOptions, checkSignal } from '../internal/validate.js';
+import { type AmqpSerializer, encodeBody } from './codec.js';
 import { type AmqpConnection, closeQuietly } from './connection.js';
 import { PublishFailedError, UnroutableError } from './errors.js';
+import {
+  type AmqpPublisherOptions,
+  type AmqpSendOptions,
+  abortable,
+  publisherSettings,
+} from './publisherSettings.js';
 
-/** Options of `AmqpPublisher`. */
-export interface AmqpPublisherOptions<T> {
-  /** The connection to open the publisher's confirm channel on. */
-  readonly connection: AmqpConnection;
-  /** The exchange to publish to; `''` is the default exchange (routing key = queue name). */
-  readonly exchange: string;
-  /** The routing key of every message, or a function computing it from the message. */
-  readonly routingKey: string | ((message: T) => string);
-  /**
-   * Messages published and not yet confirmed by the broker; one more `send()` waits for a
-   * confirmation. @default 100
-   */
-  readonly maxUnconfirmed?: number;
-  /**
-   * Publish `mandatory`: a message no queue is bound to receive comes back and its send
-   * rejects with `UnroutableError`. Without it the broker confirms and drops such a message.
-   * @default true
-   */
-  readonly mandatory?: boolean;
-  /** Mark messages persistent (delivery mode 2). @default true */
-  readonly persistent?: boolean;
-  /** Payload encoding. @default jsonSerializer() */
-  readonly serializer?: AmqpSerializer<T>;
-  /**
-   * Where failures of messages handed to `next()` go (the Observer path has no promise to
-   * reject): an `UnroutableError`, `PublishFailedError`, `ChannelClosedError` or `TypeError`
-   * carrying the message. Without it they are reported as RxJS reports unhandled errors
-   * (`config.onUnhandledError`, by default rethrown asynchronously).
-   */
-  readonly onFailure?: (error: unknown) => void;
-}
-
-/** Options of one `send`. */
-export interface AmqpSendOptions {
-  /** Abandons the wait for room or for the channel; once published, the send can no longer be withdrawn. */
-  readonly signal?: AbortSignal;
-  /** This message's routing key, instead of the publisher's. */
-  readonly routingKey?: string;
-  /** AMQP headers of this message. */
-  readonly headers?: Readonly<Record<string, unknown>>;
-  /** The message's `messageId` property. @default an id unique to this publisher and message */
-  readonly messageId?: string;
-}
+export type { AmqpPublisherOptions, AmqpSendOptions } from './publisherSettings.js';
 
 interface Pending<T> {
   readonly value: T;
@@ -73,7 +30,7 @@ interface Waiter {
 }
 
 /**
- * Publishes to a RabbitMQ exchange with publisher confirms: `await send(message)` resolves once
+ * Publishes to a RabbitMQ exchange with publisher confirms: `await send(payload)` resolves once
  * the broker has taken responsibility for the message, never earlier. It is an `Observer<T>`,
  * so `source$.subscribe(publisher)` publishes a stream.
  *
@@ -85,9 +42,9 @@ interface Waiter {
  * **Backpressure.** At most `maxUnconfirmed` messages are published and unconfirmed; a further
  * `send()` waits for a confirmation, first come first served. When the socket's write buffer is
  * full (amqplib's `publish` returns false) publishing pauses until it drains. `next()` cannot
- * wait: with no room it refuses the message with `ChannelFullError` (thrown, carrying it).
+ * wait: with no room it refuses the payload with `ChannelFullError` (thrown, carrying it).
  *
- * **Errors.** A send rejects with an error carrying its message (`err.value`): `UnroutableError`
+ * **Errors.** A send rejects with an error carrying its payload (`err.value`): `UnroutableError`
  * when the broker returned a `mandatory` message no queue receives; `PublishFailedError` when
  * the broker nacked it or the channel or connection closed before it confirmed (`reason`
  * `'nacked'` or `'closed'`); `TypeError` when the serializer refused the payload (nothing was
@@ -160,53 +117,15 @@ export class AmqpPublisher<T> implements Observer<T> {
    * @throws TypeError or RangeError for a bad option, naming it.
    */
   constructor(options: AmqpPublisherOptions<T>) {
-    const where = 'AmqpPublisher';
-    const opts = checkOptions<AmqpPublisherOptions<T>>(where, options);
-    const connection = opts.connection;
-    if (
-      connection === null ||
-      typeof connection !== 'object' ||
-      typeof connection.createConfirmChannel !== 'function'
-    ) {
-      throw new TypeError(
-        `${where}: connection must be an amqplib connection, got ${describe(connection)}`,
-      );
-    }
-    if (typeof opts.exchange !== 'string') {
-      throw new TypeError(
-        `${where}: exchange must be a string ('' for the default exchange), got ${describe(opts.exchange)}`,
-      );
-    }
-    const key = opts.routingKey;
-    if (typeof key === 'string') this.#routingKey = () => key;
-    else if (typeof key === 'function') this.#routingKey = key;
-    else {
-      throw new TypeError(
-        `${where}: routingKey must be a string or a function of the message, got ${describe(key)}`,
-      );
-    }
-    this.#connection = connection;
-    this.#exchange = opts.exchange;
-    this.#maxUnconfirmed =
-      opts.maxUnconfirmed === undefined
-        ? 100
-        : checkInteger(where, 'maxUnconfirmed', opts.maxUnconfirmed, 1);
-    this.#mandatory =
-      opts.mandatory === undefined ? true : checkBoolean(where, 'mandatory', opts.mandatory);
-    this.#persistent =
-      opts.persistent === undefined ? true : checkBoolean(where, 'persistent', opts.persistent);
-    this.#serializer = opts.serializer ?? jsonSerializer<T>();
-    if (typeof this.#serializer?.serialize !== 'function') {
-      throw new TypeError(
-        `${where}: serializer must have serialize and deserialize, got ${describe(opts.serializer)}`,
-      );
-    }
-    this.#onFailure = checkFunction<(error: unknown) => void>(
-      where,
-      'onFailure',
-      opts.onFailure,
-      true,
-    );
+    const settings = publisherSettings('AmqpPublisher', options);
+    this.#connection = settings.connection;
+    this.#exchange = settings.exchange;
+    this.#routingKey = settings.routingKey;
+    this.#maxUnconfirmed = settings.maxUnconfirmed;
+    this.#mandatory = settings.mandatory;
+    this.#persistent = settings.persistent;
+    this.#serializer = settings.serializer;
+    this.#onFailure = settings.onFailure;
   }
 
   /** Messages published and not yet confirmed or failed. */
@@ -220,34 +139,34 @@ export class AmqpPublisher<T> implements Observer<T> {
   }
 
   /**
-   * Publishes `message` and resolves when the broker confirms it; waits first while
+   * Publishes `payload` and resolves when the broker confirms it; waits first while
    * `maxUnconfirmed` messages are unconfirmed or the write buffer is full.
-   * @param message The payload, encoded by the serializer.
+   * @param payload The user's data, encoded by the serializer into the message's body.
    * @param options `signal`, `routingKey`, `headers`, `messageId`.
    * @returns A promise that resolves on the broker's confirmation, or rejects with an error
-   * carrying the message (see the class's Errors).
+   * carrying the payload as `value` (see the class's Errors).
    */
-  send(message: T, options?: AmqpSendOptions): Promise<void> {
+  send(payload: T, options?: AmqpSendOptions): Promise<void> {
     try {
       const where = 'AmqpPublisher.send';
       const opts = checkOptions<AmqpSendOptions>(where, options);
       const signal = checkSignal(where, opts.signal);
       if (this.#closing !== undefined) {
-        throw new ChannelClosedError('AmqpPublisher.send: the publisher is closed', message);
+        throw new ChannelClosedError('AmqpPublisher.send: the publisher is closed', payload);
       }
-      const routingKey = opts.routingKey ?? this.#routingKey(message);
-      const body = encodeBody(where, this.#serializer, message);
+      const routingKey = opts.routingKey ?? this.#routingKey(payload);
+      const body = encodeBody(where, this.#serializer, payload);
       signal?.throwIfAborted();
       // A free place on an open channel publishes now. A send that waits for a place is
       // published from inside the confirmation that frees it, as a hand-written confirm loop
       // does, not a turn of promises later: the window refills as fast as the broker confirms.
       if (this.#inFlight < this.#maxUnconfirmed && this.#waiting === 0) {
         this.#inFlight++;
-        return this.#publishHeld(message, routingKey, body, opts, signal);
+        return this.#publishHeld(payload, routingKey, body, opts, signal);
       }
       return new Promise<void>((resolve, reject) => {
         this.#enqueueWaiter(signal, reject, () =>
-          this.#publishHeld(message, routingKey, body, opts, signal).then(resolve, reject),
+          this.#publishHeld(payload, routingKey, body, opts, signal).then(resolve, reject),
         );
       });
     } catch (error) {
@@ -307,7 +226,7 @@ export class AmqpPublisher<T> implements Observer<T> {
       const list = this.#pending.get(messageId);
       if (list === undefined) this.#pending.set(messageId, [pending]);
       else list.push(pending);
-      const done = (err: unknown) => {
+      const settle = (err: unknown, closed: boolean) => {
         const same = this.#pending.get(messageId);
         if (same !== undefined) {
           const at = same.indexOf(pending);
@@ -316,12 +235,14 @@ export class AmqpPublisher<T> implements Observer<T> {
         }
         this.#release(err === null || err === undefined);
         if (err !== null && err !== undefined) {
-          const closed = err instanceof Error && err.message === 'channel closed';
           reject(new PublishFailedError(message, closed ? 'closed' : 'nacked', err));
         } else if (pending.returned !== undefined) {
           reject(new UnroutableError(message, pending.exchange, routingKey, pending.returned));
         } else resolve();
       };
+      // amqplib's confirmation: an error that says the channel closed, or the broker's nack
+      const done = (err: unknown) =>
+        settle(err, err instanceof Error && err.message === 'channel closed');
       let ok: boolean;
       try {
         ok = channel.publish(
@@ -339,7 +260,7 @@ export class AmqpPublisher<T> implements Observer<T> {
         );
       } catch (error) {
         // amqplib throws synchronously on a closed channel; its callback is then never called
-        done(error instanceof Error ? new Error('channel closed', { cause: error }) : error);
+        settle(error, true);
         return;
       }
       if (!ok && this.#drained === undefined) {
@@ -505,24 +426,4 @@ export class AmqpPublisher<T> implements Observer<T> {
         (returned.fields as { replyText?: string }).replyText ?? 'NO_ROUTE',
       );
   }
-}
-
-/** A promise that also rejects with the signal's reason when it aborts first. */
-function abortable<R>(promise: Promise<R>, signal: AbortSignal | undefined): Promise<R> {
-  if (signal === undefined) return promise;
-  if (signal.aborted) return Promise.reject(signal.reason);
-  return new Promise<R>((resolve, reject) => {
-    const onAbort = () => reject(signal.reason);
-    signal.addEventListener('abort', onAbort, { once: true });
-    promise.then(
-      (value) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(value);
-      },
-      (error: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(error);
-      },
-    );
-  });
 }

@@ -193,36 +193,145 @@ function openReceiver<T>(
   settings: ReceiverSettings<T>,
   sink: PullSink<AmqpDelivery<T>>,
 ): PullControl {
-  const { connection, queue, prefetch, serializer } = settings;
-  let channel: Channel | undefined;
-  let acks: AckBatcher | undefined; // the channel's, set and cleared with it
-  let consumerTag: string | undefined;
-  let demand = 0;
-  let done = false; // no more to the sink
-  let cancelled = false; // the consumer side is gone
-  let outstanding = 0; // handed on, not yet settled; plus dead letters being written
-  const held: ConsumeMessage[] = [];
-  let head = 0;
-  let flushing = false;
-  const deadLetters =
-    settings.deadLetter === undefined
-      ? undefined
-      : new DeadLetterWriter(connection, settings.deadLetter, queue);
+  const receiver = new OpenReceiver(settings, sink);
+  receiver.open();
+  return receiver;
+}
 
-  const finish = () => {
-    if (outstanding > 0 || !cancelled) return;
-    const ch = channel;
-    channel = undefined;
-    acks?.flush();
-    acks?.close();
-    acks = undefined;
+/**
+ * One AMQP consumer: its channel (opened at once), the deliveries the broker pushed beyond
+ * what downstream asked for (`held`), and the count of deliveries handed on and not yet
+ * settled, which keeps the channel open after a cancel until each is acked or nacked.
+ */
+class OpenReceiver<T> implements PullControl {
+  private channel: Channel | undefined = undefined;
+  /** The channel's ack batcher, set and cleared with it. */
+  private acks: AckBatcher | undefined = undefined;
+  private consumerTag: string | undefined = undefined;
+  private demand = 0;
+  /** Nothing more goes to the sink. */
+  private done = false;
+  /** The consumer side is gone. */
+  private cancelled = false;
+  /** Handed on, not yet settled; plus dead letters being written. */
+  private outstanding = 0;
+  private readonly held: ConsumeMessage[] = [];
+  private head = 0;
+  private flushing = false;
+  private readonly deadLetters: DeadLetterWriter | undefined;
+
+  constructor(
+    private readonly settings: ReceiverSettings<T>,
+    private readonly sink: PullSink<AmqpDelivery<T>>,
+  ) {
+    this.deadLetters =
+      settings.deadLetter === undefined
+        ? undefined
+        : new DeadLetterWriter(settings.connection, settings.deadLetter, settings.queue);
+  }
+
+  request(n: number): void {
+    if (this.done) return;
+    this.demand += n;
+    this.flush();
+  }
+
+  cancel(): void {
+    if (this.cancelled) return;
+    this.cancelled = true;
+    this.done = true;
+    const ch = this.channel;
+    if (ch === undefined) return;
+    this.giveBack();
+    void this.stopConsuming(ch);
+  }
+
+  /** Opens the channel and starts consuming; a failure on the way errors the sink. */
+  open(): void {
+    this.settings.connection
+      .createChannel()
+      .then((ch) => this.consume(ch))
+      .catch((error: unknown) => {
+        const ch = this.channel;
+        this.channel = undefined;
+        this.acks?.close();
+        this.acks = undefined;
+        void closeQuietly(ch);
+        this.end(() => this.sink.error(new ChannelLostError(this.settings.queue, error)));
+      });
+  }
+
+  private async consume(ch: Channel): Promise<void> {
+    if (this.cancelled) {
+      await closeQuietly(ch);
+      return;
+    }
+    this.channel = ch;
+    const batcher = new AckBatcher(ch);
+    this.acks = batcher;
+    let lost: unknown;
+    ch.on('error', (error: unknown) => {
+      lost = error;
+    });
+    ch.on('close', () => {
+      const wasOurs = this.channel === ch;
+      batcher.close();
+      if (wasOurs) {
+        this.channel = undefined;
+        this.acks = undefined;
+      }
+      this.held.length = 0;
+      this.head = 0;
+      if (wasOurs) {
+        this.end(() => this.sink.error(new ChannelLostError(this.settings.queue, lost)));
+      }
+    });
+    await ch.prefetch(this.settings.prefetch);
+    const reply = await ch.consume(
+      this.settings.queue,
+      (message) => this.arrived(batcher, message),
+      { noAck: false },
+    );
+    this.consumerTag = reply.consumerTag;
+    if (this.cancelled) await this.stopConsuming(ch);
+  }
+
+  /** The broker pushed a message (or `null`: it cancelled the consumer, the queue is gone). */
+  private arrived(batcher: AckBatcher, message: ConsumeMessage | null): void {
+    if (message === null) {
+      this.end(() => this.sink.complete());
+      return;
+    }
+    if (this.cancelled) {
+      try {
+        batcher.nack(message, true);
+      } catch {
+        // channel gone
+      }
+      return;
+    }
+    this.held.push(message);
+    this.flush();
+  }
+
+  /** When every delivery handed on is settled after a cancel, closes the channel. */
+  private finish(): void {
+    if (this.outstanding > 0 || !this.cancelled) return;
+    const ch = this.channel;
+    this.channel = undefined;
+    this.acks?.flush();
+    this.acks?.close();
+    this.acks = undefined;
     void closeQuietly(ch);
-    void deadLetters?.close();
-  };
-  const giveBack = () => {
-    const batcher = acks;
-    for (; head < held.length; head++) {
-      const message = held[head];
+    void this.deadLetters?.close();
+  }
+
+  /** Gives the held deliveries (not handed on) back to the queue. */
+  private giveBack(): void {
+    const batcher = this.acks;
+    const { held } = this;
+    for (; this.head < held.length; this.head++) {
+      const message = held[this.head];
       if (batcher !== undefined && message !== undefined) {
         try {
           batcher.nack(message, true);
@@ -232,20 +341,23 @@ function openReceiver<T>(
       }
     }
     held.length = 0;
-    head = 0;
-  };
-  const end = (signal: () => void) => {
-    if (done) return;
-    done = true;
+    this.head = 0;
+  }
+
+  private end(signal: () => void): void {
+    if (this.done) return;
+    this.done = true;
     signal();
-  };
-  const settleOnce = (batcher: AckBatcher) => {
+  }
+
+  /** The settle function of one delivery: only its first ack or nack counts. */
+  private settleOnce(batcher: AckBatcher): (how: (batcher: AckBatcher) => void) => boolean {
     let settled = false;
-    return (how: (batcher: AckBatcher) => void): boolean => {
+    return (how) => {
       if (settled) return false;
       settled = true;
-      outstanding--;
-      let ok = acks === batcher;
+      this.outstanding--;
+      let ok = this.acks === batcher;
       if (ok) {
         try {
           how(batcher);
@@ -253,184 +365,115 @@ function openReceiver<T>(
           ok = false;
         }
       }
-      finish();
+      this.finish();
       return ok;
     };
-  };
-  const badPayload = (batcher: AckBatcher, message: ConsumeMessage, error: unknown) => {
+  }
+
+  /** A body the serializer refused: dead-lettered with the reason, or rejected. */
+  private badPayload(batcher: AckBatcher, message: ConsumeMessage, error: unknown): void {
     const reason = `the body could not be decoded by the serializer (${errorText(error)})`;
-    outstanding++;
-    const reject = () => {
-      if (acks === batcher) {
+    this.outstanding++;
+    const settle = (acked: boolean) => {
+      if (this.acks === batcher) {
         try {
-          batcher.nack(message, false);
+          if (acked) batcher.ack(message);
         } catch {
           // channel gone: redelivered, and tried again
         }
       }
+      this.outstanding--;
+      this.finish();
     };
-    const settle = (acked: boolean) => {
-      if (acks === batcher) {
-        try {
-          if (acked) batcher.ack(message);
-        } catch {
-          // as above
-        }
-      }
-      outstanding--;
-      finish();
-    };
-    if (deadLetters === undefined) {
-      reject();
+    if (this.deadLetters === undefined) {
+      this.tryNack(batcher, message, false);
       settle(false);
       return;
     }
-    deadLetters.write(message, reason, countOf(message) + 1).then(
+    this.deadLetters.write(message, reason, countOf(message) + 1).then(
       () => settle(true),
       () => {
         // could not dead-letter it: give it back rather than lose it
-        if (acks === batcher) {
-          try {
-            batcher.nack(message, true);
-          } catch {
-            // as above
-          }
-        }
+        this.tryNack(batcher, message, true);
         settle(false);
       },
     );
-  };
-  const flush = () => {
-    if (flushing) return;
-    flushing = true;
+  }
+
+  private tryNack(batcher: AckBatcher, message: ConsumeMessage, requeue: boolean): void {
+    if (this.acks !== batcher) return;
     try {
-      while (!done && demand > 0 && head < held.length) {
-        const message = held[head] as ConsumeMessage;
-        held[head] = undefined as unknown as ConsumeMessage;
-        head++;
-        if (head === held.length) {
+      batcher.nack(message, requeue);
+    } catch {
+      // channel gone: redelivered, and tried again
+    }
+  }
+
+  /** Hands held deliveries on while there is demand (a loop: `next` may request more). */
+  private flush(): void {
+    if (this.flushing) return;
+    this.flushing = true;
+    try {
+      const { held } = this;
+      while (!this.done && this.demand > 0 && this.head < held.length) {
+        const message = held[this.head] as ConsumeMessage;
+        held[this.head] = undefined as unknown as ConsumeMessage;
+        this.head++;
+        if (this.head === held.length) {
           held.length = 0;
-          head = 0;
+          this.head = 0;
         }
-        const batcher = acks;
+        const batcher = this.acks;
         if (batcher === undefined) return;
         let payload: T;
         try {
-          payload = serializer.deserialize(message.content.toString('utf8'));
+          payload = this.settings.serializer.deserialize(message.content.toString('utf8'));
         } catch (error) {
-          badPayload(batcher, message, error);
+          this.badPayload(batcher, message, error);
           continue;
         }
-        demand--;
-        outstanding++;
-        const settle = settleOnce(batcher);
-        const deliveryCount = countOf(message);
-        sink.next({
-          payload,
-          headers: message.properties.headers ?? {},
-          exchange: message.fields.exchange,
-          routingKey: message.fields.routingKey,
-          messageId: message.properties.messageId as string | undefined,
-          redelivered: message.fields.redelivered,
-          deliveryCount,
-          attempt: deliveryCount + 1,
-          raw: message,
-          ack: () => settle((b) => b.ack(message)),
-          nack: (opts?: AmqpNackOptions) => settle((b) => b.nack(message, opts?.requeue ?? true)),
-        });
+        this.demand--;
+        this.outstanding++;
+        this.sink.next(delivery(payload, message, this.settleOnce(batcher)));
       }
     } finally {
-      flushing = false;
+      this.flushing = false;
     }
-  };
+  }
 
-  connection
-    .createChannel()
-    .then(async (ch) => {
-      if (cancelled) {
-        await closeQuietly(ch);
-        return;
-      }
-      channel = ch;
-      const batcher = new AckBatcher(ch);
-      acks = batcher;
-      let lost: unknown;
-      ch.on('error', (error: unknown) => {
-        lost = error;
-      });
-      ch.on('close', () => {
-        const wasOurs = channel === ch;
-        batcher.close();
-        if (wasOurs) {
-          channel = undefined;
-          acks = undefined;
-        }
-        held.length = 0;
-        head = 0;
-        if (wasOurs) end(() => sink.error(new ChannelLostError(queue, lost)));
-      });
-      await ch.prefetch(prefetch);
-      const reply = await ch.consume(
-        queue,
-        (message) => {
-          if (message === null) {
-            // the broker cancelled the consumer: the queue is gone
-            end(() => sink.complete());
-            return;
-          }
-          if (cancelled) {
-            try {
-              batcher.nack(message, true);
-            } catch {
-              // channel gone
-            }
-            return;
-          }
-          held.push(message);
-          flush();
-        },
-        { noAck: false },
-      );
-      consumerTag = reply.consumerTag;
-      if (cancelled) await stopConsuming(ch);
-    })
-    .catch((error: unknown) => {
-      const ch = channel;
-      channel = undefined;
-      acks?.close();
-      acks = undefined;
-      void closeQuietly(ch);
-      end(() => sink.error(new ChannelLostError(queue, error)));
-    });
-
-  const stopConsuming = async (ch: Channel) => {
-    if (consumerTag !== undefined) {
-      const tag = consumerTag;
-      consumerTag = undefined;
+  private async stopConsuming(ch: Channel): Promise<void> {
+    if (this.consumerTag !== undefined) {
+      const tag = this.consumerTag;
+      this.consumerTag = undefined;
       try {
         await ch.cancel(tag);
       } catch {
         // channel gone
       }
     }
-    giveBack();
-    finish();
-  };
+    this.giveBack();
+    this.finish();
+  }
+}
 
+/** The delivery handed on for one message, settled through `settle`. */
+function delivery<T>(
+  payload: T,
+  message: ConsumeMessage,
+  settle: (how: (batcher: AckBatcher) => void) => boolean,
+): AmqpDelivery<T> {
+  const deliveryCount = countOf(message);
   return {
-    request(n: number) {
-      if (done) return;
-      demand += n;
-      flush();
-    },
-    cancel() {
-      if (cancelled) return;
-      cancelled = true;
-      done = true;
-      const ch = channel;
-      if (ch === undefined) return;
-      giveBack();
-      void stopConsuming(ch);
-    },
+    payload,
+    headers: message.properties.headers ?? {},
+    exchange: message.fields.exchange,
+    routingKey: message.fields.routingKey,
+    messageId: message.properties.messageId as string | undefined,
+    redelivered: message.fields.redelivered,
+    deliveryCount,
+    attempt: deliveryCount + 1,
+    raw: message,
+    ack: () => settle((b) => b.ack(message)),
+    nack: (opts?: AmqpNackOptions) => settle((b) => b.nack(message, opts?.requeue ?? true)),
   };
 }

@@ -7,9 +7,8 @@ import {
   type SchedulerLike,
   type Subscriber,
   type Subscription,
-  TimeoutError,
 } from 'rxjs';
-import { UnsubscribedError, workerPool } from 'sluice';
+import { HandlerTimeoutError, UnsubscribedError, workerPool } from 'sluice';
 import {
   checkDuration,
   checkFunction,
@@ -17,6 +16,7 @@ import {
   checkOptions,
   checkScheduler,
   checkSignal,
+  renamedOption,
 } from '../internal/validate.js';
 import {
   type AmqpDelivery,
@@ -58,11 +58,16 @@ export interface AmqpConsumeOptions {
    */
   readonly maxAttempts?: number;
   /**
-   * Milliseconds a handler may run; then its signal is aborted and it counts as failed with an
-   * rxjs `TimeoutError`. @default Infinity
+   * Milliseconds a handler may run; then its signal is aborted and it counts as failed with a
+   * `HandlerTimeoutError`. @default Infinity
    */
   readonly timeout?: number;
   /** Aborting it drains: no new deliveries, running handlers finish and are settled, then the outcomes complete. */
+  readonly drain?: AbortSignal;
+  /**
+   * @deprecated Use `drain`: `signal` means "abort this call" everywhere else in sluice. Still
+   * accepted with the same meaning; passing both is a `TypeError`.
+   */
   readonly signal?: AbortSignal;
   /** Timers (the handler timeout, the reconnection back-off). @default asyncScheduler */
   readonly scheduler?: SchedulerLike;
@@ -121,7 +126,7 @@ export type AmqpConsumeOutcome<T> =
  * doubles from `initialDelay` to `maxDelay`; it errors with the last error only after
  * `maxAttempts` tries in a row without settling a delivery.
  *
- * **Cancellation.** Aborting `signal` drains: the consumer stops taking messages at once
+ * **Cancellation.** Aborting `drain` drains: the consumer stops taking messages at once
  * (deliveries prefetched but not started go back to the queue), running handlers finish and
  * are settled, then the stream completes. Unsubscribing stops at once: each running handler's
  * signal is aborted and its delivery requeued.
@@ -148,7 +153,7 @@ export type AmqpConsumeOutcome<T> =
  *     async (message) => {
  *       if (message.payload === 2) throw new Error('cannot resize');
  *     },
- *     { concurrency: 2, maxAttempts: 2, signal: drain.signal },
+ *     { concurrency: 2, maxAttempts: 2, drain: drain.signal },
  *   ).pipe(
  *     tap((o) => o.status === 'dead-lettered' && drain.abort()), // stop once 2 gave up
  *     toArray(),
@@ -163,7 +168,7 @@ export type AmqpConsumeOutcome<T> =
  *
  * @param source The queue: `connection`, `queue`, `prefetch`, `serializer`, `deadLetter`.
  * @param handler Handles one delivery (see `AmqpMessageHandler`).
- * @param options `concurrency`, `maxAttempts`, `timeout`, `signal`, `scheduler`, `reconnect`.
+ * @param options `concurrency`, `maxAttempts`, `timeout`, `drain`, `scheduler`, `reconnect`.
  * @returns A cold Observable of outcomes; each subscription is one AMQP consumer.
  * @throws TypeError or RangeError for a bad argument, naming it.
  */
@@ -184,7 +189,11 @@ export function consumeAmqp<T>(
     opts.timeout === undefined
       ? Number.POSITIVE_INFINITY
       : checkDuration(where, 'timeout', opts.timeout, true);
-  const signal = checkSignal(where, opts.signal);
+  const drain = checkSignal(
+    where,
+    renamedOption(where, 'drain', opts.drain, 'signal', opts.signal),
+    opts.drain === undefined && opts.signal !== undefined ? 'signal' : 'drain',
+  );
   const scheduler = checkScheduler<SchedulerLike>(where, opts.scheduler) ?? asyncScheduler;
   const prefetch = Math.max(source.prefetch ?? Math.max(10, concurrency), concurrency);
   const reconnect = reconnectSettings(where, opts.reconnect);
@@ -201,7 +210,7 @@ export function consumeAmqp<T>(
           .pipe(
             workerPool<AmqpDelivery<T>, AmqpConsumeOutcome<T>>(
               (delivery, context) => handle(run, delivery, context),
-              { concurrency, signal },
+              { concurrency, signal: drain },
             ),
           )
           .subscribe(subscriber);
@@ -321,7 +330,11 @@ class Handling<T> implements AmqpConsumeContext {
 
   #timedOut(): void {
     if (!this.#running) return;
-    const error = new TimeoutError();
+    const error = new HandlerTimeoutError(
+      'consumeAmqp',
+      this.#message.messageId,
+      this.#run.timeout,
+    );
     this.#handlerSub?.unsubscribe();
     this.#controller?.abort(error);
     this.#settle(true, error);

@@ -1,6 +1,8 @@
 import type { Observable, Observer } from 'rxjs';
 import { ChannelClosedError } from '../errors.js';
-import { BroadcastCore, Handle, type LagPolicy } from '../internal/broadcastCore.js';
+import { BroadcastCore } from '../internal/broadcastCore.js';
+import { Handle } from '../internal/broadcastHandle.js';
+import type { LagPolicy } from '../internal/broadcastReader.js';
 import { PullObservable } from '../internal/demand.js';
 import { PullIterator } from '../internal/pullIterator.js';
 import {

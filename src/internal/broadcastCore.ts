@@ -1,54 +1,15 @@
 import { ChannelClosedError, LaggedError } from '../errors.js';
 import type { TryRecvResult } from '../tryRecvResult.js';
+import {
+  type BroadcastConfig,
+  type LagPolicy,
+  Reader,
+  type ReaderHandle,
+  type ReaderState,
+} from './broadcastReader.js';
 import type { Demand, Sink } from './demand.js';
 import { Ring } from './ring.js';
 import { Latch } from './waiting/latch.js';
-import { WaitList } from './waiting/waitList.js';
-
-/** What a reader that fell more than `capacity` behind gets. */
-export type LagPolicy = 'skip' | 'error';
-
-/** Validated `broadcast` settings. */
-export interface BroadcastConfig {
-  readonly capacity: number;
-  readonly lag: LagPolicy;
-  readonly onLag: ((skipped: number) => void) | undefined;
-}
-
-/**
- * Where a reader is in its life:
- * - `counted`: reads from the ring with its own cursor and counts for every new message;
- * - `live`: unlimited demand and caught up, so it is served synchronously on send, outside
- *   the ring (a plain RxJS subscription);
- * - `done`: ended; nothing reaches its sink any more.
- */
-type ReaderState = 'counted' | 'live' | 'done';
-
-/**
- * One reader of a broadcast channel: a subscription, a pull consumer (`for await`,
- * `workerPool`), or a receiver handle's own `recv()` cursor (`handle` set). A reader owns no
- * queue: only a cursor into the one shared ring.
- */
-export class Reader<T> {
-  /** Sequence number of the next message this reader reads. */
-  cursor: number;
-  /** Values it may still be handed (Infinity for a plain subscription). */
-  demand = 0;
-  state: ReaderState = 'counted';
-  /** In the set of readers waiting for the next message. */
-  queued = false;
-  /** Inside `drain`: a re-entrant request only raises demand, the running loop serves it. */
-  draining = false;
-
-  constructor(
-    readonly sink: Sink<T>,
-    /** The handle whose `recv()` cursor this is; lag errors reject one call, not the reader. */
-    readonly handle: Handle<T> | undefined,
-    cursor: number,
-  ) {
-    this.cursor = cursor;
-  }
-}
 
 /** A message sent while pushed messages were still being delivered, with its audience. */
 interface Backlogged<T> {
@@ -297,7 +258,7 @@ export class BroadcastCore<T> {
   }
 
   /** Opens a receiver handle's own cursor at the tail. */
-  openCursor(handle: Handle<T>): Reader<T> {
+  openCursor(handle: ReaderHandle<T>): Reader<T> {
     const reader = new Reader(handle.sink, handle, this.tail);
     this.counted.add(reader);
     return reader;
@@ -472,7 +433,7 @@ export class BroadcastCore<T> {
    * A receiver handle closed (tokio: the receiver dropped): its cursor stops counting, what
    * it had not read is released for it, and its waiting `recv()` calls reject.
    */
-  closeHandle(handle: Handle<T>): void {
+  closeHandle(handle: ReaderHandle<T>): void {
     const reader = handle.cursor;
     this.remove(reader);
     reader.sink.complete();
@@ -483,53 +444,9 @@ export class BroadcastCore<T> {
   }
 
   /** Why a handle's reader gets nothing more: the error its pending and later calls reject with. */
-  endError(handle: Handle<T>): unknown {
+  endError(handle: ReaderHandle<T>): unknown {
     if (handle.isClosed) return new ChannelClosedError('broadcast: this receiver is closed');
     if (this.failure) return this.failure.error;
     return new ChannelClosedError('broadcast: channel is closed (every sender closed it) and read');
-  }
-}
-
-/** A receiver handle's own `recv()` cursor, with its line of waiting calls. */
-export class Handle<T> {
-  readonly cursor: Reader<T>;
-  private closedByUser = false;
-  /** Waiting `recv()` calls; an aborted one leaves at once and withdraws its demand. */
-  private readonly waiters = new WaitList<undefined, T>(() => this.core.withdraw(this.cursor));
-
-  /** The handle's cursor delivers to the oldest waiting `recv()`. */
-  readonly sink: Sink<T> = {
-    next: (value) => this.waiters.peek()?.resolve(value),
-    error: (err) => this.waiters.peek()?.reject(err),
-    complete: () => {
-      const err = this.core.endError(this);
-      this.waiters.rejectAll(() => err);
-    },
-  };
-
-  constructor(readonly core: BroadcastCore<T>) {
-    this.cursor = core.openCursor(this);
-  }
-
-  get isClosed(): boolean {
-    return this.closedByUser;
-  }
-
-  recv(signal: AbortSignal | undefined): Promise<T> {
-    if (signal?.aborted) return Promise.reject(signal.reason);
-    if (this.cursor.state === 'done') return Promise.reject(this.core.endError(this));
-    const wait = this.waiters.wait(undefined, signal);
-    this.core.request(this.cursor, 1);
-    return wait.promise;
-  }
-
-  tryRecv(): TryRecvResult<T> {
-    return this.core.tryRead(this.cursor);
-  }
-
-  close(): void {
-    if (this.closedByUser) return;
-    this.closedByUser = true;
-    this.core.closeHandle(this);
   }
 }

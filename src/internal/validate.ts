@@ -233,3 +233,23 @@ export function checkScheduler<S>(where: string, value: unknown): S | undefined 
   }
   return value as S;
 }
+
+/**
+ * An option renamed, with its former name still accepted: whichever of the two was given.
+ * Both at once is a `TypeError` naming them, so that neither is silently ignored.
+ */
+export function renamedOption(
+  where: string,
+  name: string,
+  value: unknown,
+  alias: string,
+  aliasValue: unknown,
+): unknown {
+  if (aliasValue === undefined) return value;
+  if (value !== undefined) {
+    throw new TypeError(
+      `${where}: ${name} and ${alias} (its deprecated alias) are the same option, pass only ${name}, got both`,
+    );
+  }
+  return aliasValue;
+}

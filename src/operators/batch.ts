@@ -13,7 +13,7 @@ import {
 import type { OverflowOptions } from '../overflow.js';
 
 /** Options of `batch`. */
-export interface BatchConfig<T> extends OverflowOptions<T> {
+export interface BatchOptions<T> extends OverflowOptions<T> {
   /** The most messages in one batch: a whole number >= 1. */
   readonly size: number;
   /**
@@ -27,8 +27,11 @@ export interface BatchConfig<T> extends OverflowOptions<T> {
   readonly scheduler?: SchedulerLike;
 }
 
+/** @deprecated Use `BatchOptions`. */
+export type BatchConfig<T> = BatchOptions<T>;
+
 const WHERE = 'batch';
-const BATCH_OPTIONS = optionNames<BatchConfig<unknown>>()({
+const BATCH_OPTIONS = optionNames<BatchOptions<unknown>>()({
   size: 1,
   time: 1,
   capacity: 1,
@@ -66,7 +69,7 @@ const BATCH_OPTIONS = optionNames<BatchConfig<unknown>>()({
  * **Cancellation.** Unsubscribing cancels the upstream and the timer; the batch being assembled
  * is discarded.
  *
- * @param config `size`, `time`, and `capacity`, `overflow`, `onOverflow`, `scheduler`.
+ * @param options `size`, `time`, and `capacity`, `overflow`, `onOverflow`, `scheduler`.
  * @returns An operator emitting non-empty arrays of at most `size` messages, demand-aware.
  * @throws TypeError or RangeError for a bad option, naming it.
  *
@@ -88,10 +91,10 @@ const BATCH_OPTIONS = optionNames<BatchConfig<unknown>>()({
  * );
  * ```
  */
-export function batch<T>(config: BatchConfig<T>): OperatorFunction<T, T[]> {
-  const opts = checkOptions<BatchConfig<T>>(WHERE, config, BATCH_OPTIONS);
-  if (config === undefined) {
-    throw new TypeError(`${WHERE}: config must be an object with size and time, got undefined`);
+export function batch<T>(options: BatchOptions<T>): OperatorFunction<T, T[]> {
+  const opts = checkOptions<BatchOptions<T>>(WHERE, options, BATCH_OPTIONS);
+  if (options === undefined) {
+    throw new TypeError(`${WHERE}: options must be an object with size and time, got undefined`);
   }
   const size = checkCapacity(WHERE, 'size', opts.size, false);
   const time = checkDuration(WHERE, 'time', opts.time, true);

@@ -35,8 +35,8 @@ export interface RateWindow {
   readonly burst?: number;
 }
 
-/** Options of `rateLimit` besides its window(s). */
-export interface RateLimitOptions<T> extends OverflowOptions<T> {
+/** The options of `rateLimit` every form shares, besides its window(s). */
+export interface RateLimitCommonOptions<T> extends OverflowOptions<T> {
   /** What one message costs against each limit: a whole number >= 0. @default 1 for every message */
   readonly cost?: (message: T) => number;
   /** The most messages a push source may get ahead of the limit (buffered under `overflow`). @default 1000 */
@@ -46,10 +46,10 @@ export interface RateLimitOptions<T> extends OverflowOptions<T> {
 }
 
 /**
- * The configuration of `rateLimit`: one window (`limit`, `interval`, `burst`) or several at once
- * (`windows`), and the options.
+ * Options of `rateLimit`: one window (`limit`, `interval`, `burst`) or several at once
+ * (`windows`), and the common options (`cost`, `capacity`, `overflow`, `onOverflow`, `scheduler`).
  */
-export type RateLimitConfig<T> = RateLimitOptions<T> &
+export type RateLimitOptions<T> = RateLimitCommonOptions<T> &
   (
     | (RateWindow & { readonly windows?: undefined })
     | {
@@ -61,9 +61,12 @@ export type RateLimitConfig<T> = RateLimitOptions<T> &
       }
   );
 
+/** @deprecated Use `RateLimitOptions`. */
+export type RateLimitConfig<T> = RateLimitOptions<T>;
+
 const WHERE = 'rateLimit';
 const RATE_LIMIT_OPTIONS = optionNames<
-  RateLimitOptions<unknown> & RateWindow & { windows: unknown }
+  RateLimitCommonOptions<unknown> & RateWindow & { windows: unknown }
 >()({
   limit: 1,
   interval: 1,
@@ -119,7 +122,7 @@ const WINDOW_OPTIONS = optionNames<RateWindow>()({ limit: 1, interval: 1, burst:
  * **Cancellation.** Unsubscribing cancels the upstream, the limit subscriptions and the timer;
  * the waiting message is discarded.
  *
- * @param config a window (`limit`, `interval`, `burst`) or `windows`, and `cost`, `capacity`,
+ * @param options a window (`limit`, `interval`, `burst`) or `windows`, and `cost`, `capacity`,
  *   `overflow`, `onOverflow`, `scheduler`.
  * @returns An operator whose output is a demand-aware Observable.
  * @throws TypeError or RangeError for a bad option, naming it.
@@ -138,11 +141,11 @@ const WINDOW_OPTIONS = optionNames<RateWindow>()({ limit: 1, interval: 1, burst:
  * );
  * ```
  */
-export function rateLimit<T>(config: RateLimitConfig<T>): MonoTypeOperatorFunction<T> {
-  const opts = checkOptions<RateLimitConfig<T>>(WHERE, config, RATE_LIMIT_OPTIONS);
-  if (config === undefined) {
+export function rateLimit<T>(options: RateLimitOptions<T>): MonoTypeOperatorFunction<T> {
+  const opts = checkOptions<RateLimitOptions<T>>(WHERE, options, RATE_LIMIT_OPTIONS);
+  if (options === undefined) {
     throw new TypeError(
-      `${WHERE}: config must be an object with limit and interval, got undefined`,
+      `${WHERE}: options must be an object with limit and interval, got undefined`,
     );
   }
   const rules = readRules(opts);

@@ -21,7 +21,7 @@ export type ShareBoundedReset<A extends unknown[]> =
   | ((...args: A) => ObservableInput<unknown>);
 
 /** Options of {@link shareBounded}. */
-export interface ShareBoundedConfig<T> extends OverflowOptions<T> {
+export interface ShareBoundedOptions<T> extends OverflowOptions<T> {
   /**
    * After the source errors, when the next subscriber subscribes it again; until then a new
    * subscriber gets the same error at once. As RxJS's `share`. @default true
@@ -40,7 +40,10 @@ export interface ShareBoundedConfig<T> extends OverflowOptions<T> {
   readonly resetOnRefCountZero?: ShareBoundedReset<[]>;
 }
 
-const SHARE_BOUNDED_OPTIONS = optionNames<ShareBoundedConfig<unknown>>()({
+/** @deprecated Use `ShareBoundedOptions`. */
+export type ShareBoundedConfig<T> = ShareBoundedOptions<T>;
+
+const SHARE_BOUNDED_OPTIONS = optionNames<ShareBoundedOptions<unknown>>()({
   overflow: 1,
   onOverflow: 1,
   resetOnError: 1,
@@ -98,7 +101,7 @@ const SHARE_BOUNDED_OPTIONS = optionNames<ShareBoundedConfig<unknown>>()({
  *
  * @param capacity The most messages held between the fastest and the slowest subscriber: a
  *   whole number >= 1 (not Infinity: an unbounded share is RxJS's `share()`).
- * @param config `overflow` (for a push source, default `'block'`), `onOverflow`, and the
+ * @param options `overflow` (for a push source, default `'block'`), `onOverflow`, and the
  *   `share` reset options.
  * @returns An operator whose output is a demand-aware Observable.
  * @throws RangeError or TypeError for a bad `capacity` or option, naming it.
@@ -126,11 +129,11 @@ const SHARE_BOUNDED_OPTIONS = optionNames<ShareBoundedConfig<unknown>>()({
  */
 export function shareBounded<T>(
   capacity: number,
-  config?: ShareBoundedConfig<T>,
+  options?: ShareBoundedOptions<T>,
 ): MonoTypeOperatorFunction<T> {
   const where = 'shareBounded';
   checkCapacity(where, 'capacity', capacity, false);
-  const opts = checkOptions<ShareBoundedConfig<T>>(where, config, SHARE_BOUNDED_OPTIONS);
+  const opts = checkOptions<ShareBoundedOptions<T>>(where, options, SHARE_BOUNDED_OPTIONS);
   const buffer: SharedStageConfig<T> = bufferConfig<T>(where, capacity, {
     overflow: opts.overflow,
     onOverflow: opts.onOverflow,

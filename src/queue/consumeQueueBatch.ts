@@ -189,7 +189,7 @@ class Batcher<T> {
  * `'nacked'`); `context.fail(message, error)` nacks one while the rest are acknowledged. The
  * stream errors only when the store fails, as `consumeQueue`'s does.
  *
- * **Cancellation.** As `consumeQueue`: aborting `signal` drains (a partial batch still runs
+ * **Cancellation.** As `consumeQueue`: aborting `drain` drains (a partial batch still runs
  * after `time`), unsubscribing aborts the running batches' signals and releases their messages.
  * A message whose own signal aborts while it waits for its batch leaves the batch.
  *
@@ -214,7 +214,7 @@ class Batcher<T> {
  *     batches.push(messages.map((m) => m.payload));
  *     for (const m of messages) if (m.payload === 4) fail(m, new Error('rejected by the API'));
  *     if (queue.stats().visible === 0) drain.abort();
- *   }, { size: 2, signal: drain.signal }).pipe(toArray()),
+ *   }, { size: 2, drain: drain.signal }).pipe(toArray()),
  * );
  * assert.deepEqual(batches, [[1, 2], [3, 4], [5]]);
  * assert.deepEqual(outcomes.map((o) => `${o.message.payload}:${o.status}`), [

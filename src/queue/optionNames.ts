@@ -1,5 +1,5 @@
 import { optionNames } from '../internal/validate.js';
-import type { ConsumeOptions } from './consume.js';
+import type { ConsumeOptions } from './consumeTypes.js';
 import type {
   CloseOptions,
   DeadLetterOptions,
@@ -34,9 +34,11 @@ export const NACK_OPTIONS = optionNames<NackOptions>()({ delay: 1, error: 1 });
 export const CLOSE_OPTIONS = optionNames<CloseOptions>()({ grace: 1 });
 export const CONSUME_OPTIONS = optionNames<ConsumeOptions<unknown>>()({
   concurrency: 1,
+  drain: 1,
   signal: 1,
   timeout: 1,
   keepAlive: 1,
+  backoff: 1,
   retryDelay: 1,
   scheduler: 1,
   pollWait: 1,
