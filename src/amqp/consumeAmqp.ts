@@ -210,7 +210,7 @@ export function consumeAmqp<T>(
           .pipe(
             workerPool<AmqpDelivery<T>, AmqpConsumeOutcome<T>>(
               (delivery, context) => handle(run, delivery, context),
-              { concurrency, signal: drain },
+              { concurrency, drain },
             ),
           )
           .subscribe(subscriber);

@@ -98,7 +98,7 @@ export function consumeQueue<T>(
   return source.pipe(
     workerPool<Delivery<T>, ConsumeOutcome<T>>(
       (message, context) => handleDelivery(store, handler, message, context.workerId, settings),
-      { concurrency, signal: drain },
+      { concurrency, drain },
     ),
   );
 }
