@@ -21,8 +21,7 @@ const BATCH = 256;
 export class LeaseCalls {
   /** Acks of one turn of the event loop, sent as one script call. */
   private readonly acks = new CallBatch<[string, string], string>(
-    (args) =>
-      this.runner.run(`${NAME}.ack`, 'ack', args.flat()).then((reply) => reply[0] as string[]),
+    (args) => this.runner.run(`${NAME}.ack`, 'ack', args.flat()),
     BATCH,
   );
 
@@ -50,9 +49,9 @@ export class LeaseCalls {
       encodeError(opts.error),
     ]);
     this.leases.ended(receipt);
-    if (reply[0] === 'ok') return NACK_OK;
-    if (reply[0] === 'dead') return NACK_DEAD;
-    return rejection(reply[0]);
+    if (reply === 'ok') return NACK_OK;
+    if (reply === 'dead') return NACK_DEAD;
+    return rejection(reply);
   }
 
   async extend(receipt: string, ms: number): Promise<ExtendResult> {
@@ -60,20 +59,19 @@ export class LeaseCalls {
     const span = checkDuration(where, 'ms', ms, true);
     if (typeof receipt !== 'string') return rejection('unknown');
     const reply = await this.runner.run(where, 'extend', [receipt, limit(Math.ceil(span))]);
-    if (reply[0] !== 'ok') {
+    if (reply.result !== 'ok') {
       this.leases.ended(receipt);
-      return rejection(reply[0]);
+      return rejection(reply.result);
     }
-    const deadline = Number(reply[1]) < 0 ? Number.POSITIVE_INFINITY : Number(reply[1]);
-    this.leases.extended(receipt, deadline);
-    return { ok: true, deadline };
+    this.leases.extended(receipt, reply.deadline);
+    return { ok: true, deadline: reply.deadline };
   }
 
   async release(receipt: string): Promise<ReleaseResult> {
     if (typeof receipt !== 'string') return rejection('unknown');
     const reply = await this.releaseScript(`${NAME}.release`, receipt);
     this.leases.ended(receipt);
-    return reply[0] === 'ok' ? ACK_OK : rejection(reply[0]);
+    return reply === 'ok' ? ACK_OK : rejection(reply);
   }
 
   /** Releases a delivery nobody will handle (its poll was aborted); failures leave it to expire. */
@@ -85,7 +83,7 @@ export class LeaseCalls {
   }
 
   /** The release script for `receipt`, on behalf of the call `where` (close uses it too). */
-  releaseScript(where: string, receipt: string): Promise<unknown[]> {
+  releaseScript(where: string, receipt: string): Promise<string> {
     return this.runner.run(where, 'release', [receipt, this.runner.token()]);
   }
 }

@@ -27,10 +27,9 @@ export async function receivePass<T>(host: ReceivePassHost<T>, max: number): Pro
   const where = `${NAME}.receive`;
   const n = Math.min(max, RECEIVE_CAP);
   const reply = await runner.run(where, 'receive', [config.consumer, n, host.nonces.take(n)]);
-  host.storeTime(Number(reply[0]));
+  host.storeTime(reply.now);
   const deliveries: Delivery<T>[] = [];
-  for (const raw of reply[3] as Array<[string, string, number, string, number]>) {
-    const [id, text, attempt, receipt, deadline] = raw;
+  for (const { id, text, attempt, receipt, deadline } of reply.deliveries) {
     let payload: T;
     try {
       payload = config.serializer.deserialize(text);
@@ -42,13 +41,7 @@ export async function receivePass<T>(host: ReceivePassHost<T>, max: number): Pro
       await runner.run(where, 'poison', [receipt, encodeError(reason)]);
       continue;
     }
-    deliveries.push({
-      id,
-      payload,
-      attempt: Number(attempt),
-      receipt,
-      deadline: Number(deadline) < 0 ? Number.POSITIVE_INFINITY : Number(deadline),
-    });
+    deliveries.push({ id, payload, attempt, receipt, deadline });
   }
-  return { deliveries, nextDue: Number(reply[1]), lastId: String(reply[2]) };
+  return { deliveries, nextDue: reply.nextDue, lastId: reply.lastId };
 }

@@ -18,6 +18,7 @@ import { ENQUEUE_OPTIONS, SEND_OPTIONS } from '../queue/optionNames.js';
 import { CallBatch } from './batch.js';
 import { serializeOrThrow } from './codec.js';
 import { limit, NAME, type RedisQueueConfig } from './redisQueueConfig.js';
+import type { EnqueueOutcome } from './replies.js';
 import type { ScriptRunner } from './scriptRunner.js';
 
 /** The most enqueues sent in one script call. */
@@ -36,22 +37,20 @@ export class RedisEnqueuer<T> {
   private readonly config: RedisQueueConfig<T>;
   private readonly runner: ScriptRunner;
   /** Enqueues of one turn of the event loop, sent as one script call. */
-  private readonly enqueues: CallBatch<Array<string | number>, [string, string]>;
+  private readonly enqueues: CallBatch<Array<string | number>, EnqueueOutcome>;
   /** Sends waiting for room: each refuses its send when called (by `close()`). */
   private readonly senders = new Set<(error: unknown) => void>();
 
   constructor(private readonly host: EnqueuerHost<T>) {
     this.config = host.config;
     this.runner = host.runner;
-    this.enqueues = new CallBatch<Array<string | number>, [string, string]>(
+    this.enqueues = new CallBatch<Array<string | number>, EnqueueOutcome>(
       (args) =>
-        this.runner
-          .run(`${NAME}.enqueue`, 'enqueue', [
-            limit(this.config.capacity),
-            this.config.overflow === 'drop' ? 'drop' : 'keep',
-            ...args.flat(),
-          ])
-          .then((reply) => reply[0] as Array<[string, string]>),
+        this.runner.run(`${NAME}.enqueue`, 'enqueue', [
+          limit(this.config.capacity),
+          this.config.overflow === 'drop' ? 'drop' : 'keep',
+          ...args.flat(),
+        ]),
       BATCH,
     );
   }
@@ -127,7 +126,7 @@ export class RedisEnqueuer<T> {
     id: string | undefined,
     delay: number,
   ): Promise<EnqueueResult | 'full'> {
-    let reply: [string, string];
+    let reply: EnqueueOutcome;
     try {
       reply = await this.enqueues.add([text, id ?? '', delay, this.runner.token()]);
     } catch (error) {
@@ -146,7 +145,7 @@ export class RedisEnqueuer<T> {
           `${where}: id must not start with '#' unless it is a generated id given back ` +
             `(generated ids are '#<n>'), got ${describe(id)}`,
         );
-      default:
+      case 'full':
         return 'full';
     }
   }

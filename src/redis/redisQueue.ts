@@ -46,7 +46,6 @@ import {
   sharedSettings,
 } from './redisQueueConfig.js';
 import type { RedisQueueOptions } from './redisQueueOptions.js';
-import { statsOf } from './replies.js';
 import { ScriptRunner } from './scriptRunner.js';
 
 /**
@@ -194,7 +193,7 @@ export class RedisQueue<T> implements QueueStore<T> {
       scheduler: sched,
       offset: () => this.offset,
       release: (receipt) =>
-        this.calls.releaseScript(`${NAME}.close`, receipt).then((reply) => reply[0] === 'ok'),
+        this.calls.releaseScript(`${NAME}.close`, receipt).then((reply) => reply === 'ok'),
     });
     this.calls = new LeaseCalls(this.runner, this.leases);
     this.dead = new RedisDeadLetters<T>({
@@ -388,7 +387,7 @@ export class RedisQueue<T> implements QueueStore<T> {
 
   /** Where the messages are now (due expiries and delays processed first) and the queue's counters. */
   async stats(): Promise<QueueStats> {
-    return statsOf(await this.runner.run(`${NAME}.stats`, 'stats', []));
+    return this.runner.run(`${NAME}.stats`, 'stats', []);
   }
 
   /**
