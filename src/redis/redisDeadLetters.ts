@@ -5,7 +5,7 @@
  */
 import { Observable, share, takeUntil } from 'rxjs';
 import type { QueueDeadLetter, RedriveResult } from 'sluice';
-import { describe } from '../internal/validate.js';
+import { checkIdList } from '../queue/queueFamily.js';
 import {
   type DeadLetterAccess,
   purgeInPages,
@@ -78,7 +78,7 @@ export class RedisDeadLetters<T> {
 
   async redrive(ids?: Iterable<string>): Promise<RedriveResult> {
     const where = `${NAME}.redrive`;
-    const list = idList(where, ids);
+    const list = checkIdList(where, ids);
     const capacity = limit(this.config.capacity);
     const reply = await redriveInPages(this.access(), where, capacity, list);
     const skipped = reply.skipped.map(([id, reason]) => ({
@@ -90,7 +90,7 @@ export class RedisDeadLetters<T> {
 
   async purge(ids?: Iterable<string>): Promise<QueueDeadLetter<T>[]> {
     const where = `${NAME}.purgeDeadLetters`;
-    const list = idList(where, ids);
+    const list = checkIdList(where, ids);
     const purged = await purgeInPages(this.access(), where, list);
     return purged.map((fields) => this.letter(fields));
   }
@@ -103,22 +103,4 @@ export class RedisDeadLetters<T> {
       dead: this.config.keys.dead,
     };
   }
-}
-
-function idList(where: string, ids: unknown): string[] | undefined {
-  if (ids === undefined) return undefined;
-  if (
-    ids === null ||
-    typeof ids !== 'object' ||
-    typeof (ids as Iterable<unknown>)[Symbol.iterator] !== 'function'
-  ) {
-    throw new TypeError(`${where}: ids must be an iterable of ids, got ${describe(ids)}`);
-  }
-  const list = Array.from(ids as Iterable<unknown>);
-  for (const id of list) {
-    if (typeof id !== 'string' || id.length === 0) {
-      throw new TypeError(`${where}: id must be a non-empty string, got ${describe(id)}`);
-    }
-  }
-  return list as string[];
 }
