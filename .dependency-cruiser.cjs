@@ -28,6 +28,7 @@ const ADAPTER_INTERNALS = [
   '^src/internal/waiting/',
   '^src/internal/sizes\\.ts$',
   '^src/internal/quietError\\.ts$',
+  '^src/internal/queue/closing\\.ts$',
 ];
 
 /** @type {import('dependency-cruiser').IConfiguration} */
