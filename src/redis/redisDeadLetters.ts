@@ -76,6 +76,7 @@ export class RedisDeadLetters<T> {
     return entries.map(([, fields]) => this.letter(fields));
   }
 
+  /** `RedisQueue.redrive`, in bounded script calls (deadLetterPages.ts). */
   async redrive(ids?: Iterable<string>): Promise<RedriveResult> {
     const where = `${NAME}.redrive`;
     const list = checkIdList(where, ids);
@@ -88,6 +89,7 @@ export class RedisDeadLetters<T> {
     return { redriven: reply.redriven, skipped };
   }
 
+  /** `RedisQueue.purgeDeadLetters`, in bounded script calls (deadLetterPages.ts). */
   async purge(ids?: Iterable<string>): Promise<QueueDeadLetter<T>[]> {
     const where = `${NAME}.purgeDeadLetters`;
     const list = checkIdList(where, ids);

@@ -61,6 +61,7 @@ export class RedisEnqueuer<T> {
     for (const refuse of Array.from(this.senders)) refuse(undefined);
   }
 
+  /** `RedisQueue.enqueue`: a full queue rejects with `ChannelFullError` whatever the policy but `'drop'`. */
   enqueue(payload: T, options?: EnqueueOptions): Promise<EnqueueResult> {
     const where = `${NAME}.enqueue`;
     try {
@@ -83,6 +84,7 @@ export class RedisEnqueuer<T> {
     }
   }
 
+  /** `RedisQueue.send`: under `'block'`, tries again with a back-off until there is room. */
   send(payload: T, options?: QueueSendOptions): Promise<EnqueueResult> {
     const where = `${NAME}.send`;
     try {
