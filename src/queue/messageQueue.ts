@@ -7,8 +7,10 @@ import {
   checkCapacity,
   checkDuration,
   checkFunction,
+  checkGroup,
   checkInteger,
   checkOptions,
+  checkPriority,
   checkScheduler,
   checkSignal,
   describe,
@@ -30,11 +32,12 @@ import {
   DEAD_LETTER_OPTIONS,
   ENQUEUE_OPTIONS,
   NACK_OPTIONS,
+  ORDER_OPTIONS,
   QUEUE_OPTIONS,
   RECEIVE_OPTIONS,
   SEND_OPTIONS,
 } from './optionNames.js';
-import { QueueCore } from './queueCore.js';
+import { type MessageOrder, QueueCore } from './queueCore.js';
 import { RepeatingJobs } from './repeatingJobs.js';
 import {
   checkIdLength,
@@ -66,6 +69,16 @@ import type {
 } from './types.js';
 
 const NAME = 'MessageQueue';
+
+const ENQUEUE_WITH_ORDER = [...ENQUEUE_OPTIONS, ...ORDER_OPTIONS];
+const SEND_WITH_ORDER = [...SEND_OPTIONS, ...ORDER_OPTIONS];
+
+/** The checked `group` and `priority` of an enqueue, undefined for the plain case (no group, priority 0). */
+function messageOrder(where: string, options: EnqueueOptions): MessageOrder | undefined {
+  const group = checkGroup(where, options.group);
+  const priority = checkPriority(where, options.priority);
+  return group === undefined && priority === 0 ? undefined : { group, priority };
+}
 
 function checkId(where: string, id: unknown): string | undefined {
   if (id === undefined) return undefined;
@@ -299,9 +312,10 @@ export class MessageQueue<T> implements QueueStore<T> {
     const where = `${NAME}.enqueue`;
     checkPayloadSize(where, payloadBytes(payload, this.maxPayloadBytes), this.maxPayloadBytes);
     if (options === undefined) return this.core.enqueue(payload, undefined, 0);
-    const opts = checkOptions<EnqueueOptions>(where, options, ENQUEUE_OPTIONS);
+    const opts = checkOptions<EnqueueOptions>(where, options, ENQUEUE_WITH_ORDER);
     const delay = opts.delay === undefined ? 0 : checkDuration(where, 'delay', opts.delay);
-    return this.core.enqueue(payload, this.checkId(where, opts.id), delay);
+    const id = this.checkId(where, opts.id);
+    return this.core.enqueue(payload, id, delay, messageOrder(where, opts));
   }
 
   /** A caller's id, refused when malformed or longer than `maxIdLength`. */
@@ -324,12 +338,13 @@ export class MessageQueue<T> implements QueueStore<T> {
   send(payload: T, options?: QueueSendOptions): Promise<EnqueueResult> {
     const where = `${NAME}.send`;
     try {
-      const opts = checkOptions<QueueSendOptions>(where, options, SEND_OPTIONS);
+      const opts = checkOptions<QueueSendOptions>(where, options, SEND_WITH_ORDER);
       const delay = opts.delay === undefined ? 0 : checkDuration(where, 'delay', opts.delay);
       const id = this.checkId(where, opts.id);
       const signal = checkSignal(where, opts.signal);
+      const order = messageOrder(where, opts);
       checkPayloadSize(where, payloadBytes(payload, this.maxPayloadBytes), this.maxPayloadBytes);
-      return this.core.send(payload, id, delay, signal);
+      return this.core.send(payload, id, delay, signal, order);
     } catch (error) {
       return Promise.reject(error);
     }

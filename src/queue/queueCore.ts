@@ -68,6 +68,13 @@ interface SendWaiter<T> {
   readonly payload: T;
   readonly id: string | undefined;
   readonly delay: number;
+  readonly order: MessageOrder | undefined;
+}
+
+/** A message's group and priority, when it has either (validated by the caller). */
+export interface MessageOrder {
+  readonly group: string | undefined;
+  readonly priority: number;
 }
 
 /** Validated settings of a queue. */
@@ -110,6 +117,11 @@ export class QueueCore<T> {
   private readonly name = randomName(8);
   /** Tie-breaker for equal deadlines and due times: first scheduled, first out. */
   private ticket = 0;
+  /**
+   * The group and priority of the message being enqueued: `accept` reads it, so the overflow
+   * policy's path to `accept` carries it too.
+   */
+  private incoming: MessageOrder | undefined = undefined;
   /** The clock reading of the current `serve` round. */
   private serveNow = 0;
 
@@ -166,8 +178,15 @@ export class QueueCore<T> {
 
   // ---- enqueue ------------------------------------------------------------------------
 
-  enqueue(payload: T, id: string | undefined, delay: number, admitted = false): EnqueueResult {
+  enqueue(
+    payload: T,
+    id: string | undefined,
+    delay: number,
+    order?: MessageOrder,
+    admitted = false,
+  ): EnqueueResult {
     if (this.closed) throw this.closedError(payload);
+    this.incoming = order;
     const now = this.scheduler.now();
     if (this.dedup.open) this.dedup.prune(now);
     if (id !== undefined && this.isDuplicate(id)) {
@@ -189,13 +208,14 @@ export class QueueCore<T> {
     id: string | undefined,
     delay: number,
     signal: AbortSignal | undefined,
+    order?: MessageOrder,
   ): Promise<EnqueueResult> {
     if (signal?.aborted) return Promise.reject(signal.reason);
     if (this.closed) return Promise.reject(this.closedError(payload));
     const full = this.live >= this.capacity || this.senders.size > 0;
     if (!full || this.policy !== 'block') {
       try {
-        return Promise.resolve(this.enqueue(payload, id, delay));
+        return Promise.resolve(this.enqueue(payload, id, delay, order));
       } catch (error) {
         return Promise.reject(error);
       }
@@ -207,12 +227,17 @@ export class QueueCore<T> {
         return Promise.resolve({ ok: false, reason: 'duplicate', id });
       }
     }
-    return this.senders.wait({ payload, id, delay }, signal).promise;
+    return this.senders.wait({ payload, id, delay, order }, signal).promise;
   }
 
   private accept(payload: T, id: string | undefined, delay: number, now: number): QueueMessage<T> {
     const seq = nextSeq++;
     const message = new QueueMessage<T>(id ?? '', payload, seq, now, id !== undefined);
+    const order = this.incoming;
+    if (order !== undefined) {
+      message.group = order.group;
+      message.priority = order.priority;
+    }
     this.slab.add(message);
     if (id === undefined) message.id = this.dedup.idPrefix + message.tag;
     else this.dedup.remember(message, true);
@@ -221,7 +246,7 @@ export class QueueCore<T> {
       this.delay(message, now + delay, now);
     } else {
       if (this.returned.size > 0) this.flushReturned(); // keep the order of arrival
-      this.backlog.show(message);
+      this.backlog.enter(message);
       if (this.consumers.waiting) this.serve();
     }
     return message;
@@ -261,9 +286,9 @@ export class QueueCore<T> {
       wait !== undefined && this.live < this.capacity && !this.closed;
       wait = this.senders.peek()
     ) {
-      const { payload, id, delay } = wait.entry;
+      const { payload, id, delay, order } = wait.entry;
       try {
-        wait.resolve(this.enqueue(payload, id, delay, true));
+        wait.resolve(this.enqueue(payload, id, delay, order, true));
       } catch (error) {
         wait.reject(error);
       }
@@ -275,6 +300,7 @@ export class QueueCore<T> {
    * is over, its id is free again and, unless it is a dead letter, its slot may be reused.
    */
   private finish(message: QueueMessage<T>): void {
+    if (message.group !== undefined) this.backlog.leave(message);
     if (message.inWindow) return;
     this.dedup.forget(message);
     this.slab.release(message);
@@ -329,6 +355,11 @@ export class QueueCore<T> {
   private readonly hasVisible = (): boolean => this.visible.size > 0;
   private readonly isOpen = (): boolean => !this.closed;
 
+  /** Serves waiting consumers if a message is visible (a group's next message came out). */
+  private serveWaiting(): void {
+    if (this.visible.size > 0 && this.consumers.waiting) this.serve();
+  }
+
   /** Hands visible messages to waiting consumers, in the order they started waiting. */
   private serve(): void {
     if (this.closed) return;
@@ -381,6 +412,7 @@ export class QueueCore<T> {
     this.finish(message);
     this.leaseEnded();
     this.admitSenders();
+    if (message.group !== undefined) this.serveWaiting();
     return ACK_OK;
   }
 
@@ -395,6 +427,7 @@ export class QueueCore<T> {
     if (message.attempts >= this.maxAttempts) {
       this.kill(message, 'nacked', now);
       this.leaseEnded();
+      if (message.group !== undefined) this.serveWaiting();
       return NACK_DEAD;
     }
     if (delay > 0) this.delay(message, now + delay, now);
@@ -460,7 +493,7 @@ export class QueueCore<T> {
           backlog.show(message);
         }
       } else if (dueAt <= now) {
-        backlog.show(backlog.takeDue(now)!);
+        backlog.enter(backlog.takeDue(now)!);
       } else {
         break;
       }
@@ -511,7 +544,7 @@ export class QueueCore<T> {
       if (current !== undefined && current !== message && isLive(current)) return 'live';
       if (this.live >= this.capacity) return 'full';
       if (message.named) this.dedup.remember(message, false);
-      this.backlog.show(message);
+      this.backlog.enter(message);
       this.count.redriven++;
       return undefined;
     });
@@ -579,7 +612,7 @@ export class QueueCore<T> {
     this.dedup.prune(now);
     this.catchUp(now);
     return {
-      visible: this.visible.size + this.returned.size,
+      visible: this.visible.size + this.returned.size + this.backlog.groups.waiting,
       inFlight: this.leases.size,
       delayed: this.delayed.size,
       dead: this.dead.size,

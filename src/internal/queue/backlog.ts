@@ -1,20 +1,25 @@
 /**
- * The queue's messages that are not in flight: the visible line, the messages a consumer just
- * gave back, and the delayed ones (a min-heap by due time, one timer for the earliest).
+ * The queue's messages that are not in flight: the visible line (by priority), the messages a
+ * consumer just gave back, those waiting behind their group's head, and the delayed ones (a
+ * min-heap by due time, one timer for the earliest).
  * @module
  */
 import type { SchedulerLike, Subscription } from 'rxjs';
 import { DeadlineTimer } from '../deadlineTimer.js';
 import { Heap } from '../heap.js';
 import { Ring } from '../ring.js';
-import { DELAYED, type QueueMessage, VISIBLE } from './message.js';
+import { MessageGroups } from './groups.js';
+import { DELAYED, GROUPED, type QueueMessage, VISIBLE } from './message.js';
+import { PriorityLine } from './priorityLine.js';
 
 export class Backlog<T> {
   /**
-   * First in first out. New messages join at the back; so do messages whose lease ended
-   * unsuccessfully and delayed messages that came due. Only the front is ever removed.
+   * Higher priority first, first in first out within a priority. New messages join at the back
+   * of their priority; so do messages whose lease ended unsuccessfully and delayed messages that
+   * came due. Only the front is ever removed.
    */
-  readonly visible = new Ring<QueueMessage<T>>(16);
+  readonly visible = new PriorityLine<QueueMessage<T>>();
+  readonly groups = new MessageGroups<QueueMessage<T>>();
   /**
    * Messages a consumer just gave back (release, nack without delay): they join `visible` on
    * the next scheduler turn, so a consumer that gives every delivery back cannot get it again
@@ -38,7 +43,7 @@ export class Backlog<T> {
 
   /** Visible, returned and delayed: what counts against capacity besides the leases. */
   get size(): number {
-    return this.visible.size + this.returned.size + this.delayed.size;
+    return this.visible.size + this.returned.size + this.delayed.size + this.groups.waiting;
   }
 
   /** When the next delayed message is due, Infinity when none. */
@@ -50,6 +55,24 @@ export class Backlog<T> {
   show(message: QueueMessage<T>): void {
     message.state = VISIBLE;
     this.visible.push(message);
+  }
+
+  /**
+   * The message is ready for the first time (enqueued, come due, redriven): visible, unless it
+   * must wait behind the head of its group.
+   */
+  enter(message: QueueMessage<T>): void {
+    if (message.group === undefined || this.groups.enter(message, message.group)) {
+      this.show(message);
+    } else {
+      message.state = GROUPED;
+    }
+  }
+
+  /** The message left the queue: the next of its group, if it headed one, is visible now. */
+  leave(message: QueueMessage<T>): void {
+    const next = this.groups.leave(message, message.group as string);
+    if (next !== undefined) this.show(next);
   }
 
   /** Hidden until `due`. `order` breaks ties: first delayed, first due. */

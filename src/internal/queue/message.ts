@@ -5,6 +5,8 @@
 
 /** Ready to be delivered (on the visible line, or just given back). */
 export const VISIBLE = 'visible';
+/** Queued behind an earlier message of its group: visible once that one is acked or dead. */
+export const GROUPED = 'grouped';
 /** Waiting for its delay (enqueued with one, or nacked with one). */
 export const DELAYED = 'delayed';
 /** Leased to a consumer. */
@@ -18,6 +20,7 @@ export const GONE = 'gone';
 
 export type MessageState =
   | typeof VISIBLE
+  | typeof GROUPED
   | typeof DELAYED
   | typeof IN_FLIGHT
   | typeof ACKED
@@ -50,6 +53,10 @@ export class QueueMessage<T> {
   freed = false;
   /** `<slot>.<seq>`: the stem of its receipts (and of its id when generated). */
   tag = '';
+  /** Its message group, if it has one. */
+  group: string | undefined = undefined;
+  /** Higher is delivered first. */
+  priority = 0;
 
   constructor(
     /** Set right after the slot is known when the id is generated. */
@@ -62,10 +69,10 @@ export class QueueMessage<T> {
   ) {}
 }
 
-/** Whether the message is still in the queue: visible, delayed or in flight. */
+/** Whether the message is still in the queue: visible, waiting in its group, delayed or in flight. */
 export function isLive(message: QueueMessage<unknown>): boolean {
   const state = message.state;
-  return state === VISIBLE || state === DELAYED || state === IN_FLIGHT;
+  return state === VISIBLE || state === IN_FLIGHT || state === DELAYED || state === GROUPED;
 }
 
 /** Whether the message left the queue for good or for now: acknowledged, dead or discarded. */
