@@ -290,9 +290,10 @@ export class MessageQueue<T> implements QueueStore<T> {
    * Adds a message, now or after `delay` ms. Synchronous: never waits.
    *
    * @param payload Stored by reference.
-   * @param options `id` (for deduplication; generated when absent) and `delay` (ms).
+   * @param options `id` (for deduplication; generated when absent), `delay` (ms), `group` (one
+   *   message of a group out at a time, in order) and `priority` (higher first; default 0).
    * @returns `{ ok: true, id }`, or `{ ok: false, reason: 'duplicate' | 'dropped', id }`.
-   * @throws ChannelClosedError after `close()`; ChannelFullError when full under `'block'` or
+   * @throws TypeError/RangeError for a bad option (naming it); ChannelClosedError after `close()`; ChannelFullError when full under `'block'` or
    *   `'error'` (use `send` to wait), both with the payload as `value`; MessageTooLargeError
    *   for a payload over `maxPayloadBytes` or an id over `maxIdLength` (carrying neither).
    *
