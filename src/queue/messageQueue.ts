@@ -26,6 +26,7 @@ import {
   type ConsumeBatchOptions,
   consumeQueueBatch,
 } from './consumeQueueBatch.js';
+import type { MessageOrder } from './coreConfig.js';
 import {
   CLOSE_OPTIONS,
   CONSUME_OPTIONS,
@@ -37,7 +38,7 @@ import {
   RECEIVE_OPTIONS,
   SEND_OPTIONS,
 } from './optionNames.js';
-import { type MessageOrder, QueueCore } from './queueCore.js';
+import { QueueCore } from './queueCore.js';
 import { RepeatingJobs } from './repeatingJobs.js';
 import {
   checkIdLength,

@@ -5,7 +5,7 @@ import { Backlog } from '../internal/queue/backlog.js';
 import { Closing } from '../internal/queue/closing.js';
 import { Consumers } from '../internal/queue/consumers.js';
 import { QueueCounters } from '../internal/queue/counters.js';
-import { DeadLetters } from '../internal/queue/deadLetters.js';
+import { DeadLetters, deadLetterOf } from '../internal/queue/deadLetters.js';
 import { DedupIndex } from '../internal/queue/dedupIndex.js';
 import { Leases, rejectReceipt } from '../internal/queue/leases.js';
 import {
@@ -22,6 +22,7 @@ import {
 import { Slab } from '../internal/queue/slab.js';
 import { WaitList } from '../internal/waiting/waitList.js';
 import type { OverflowHandler, OverflowPolicy } from '../overflow.js';
+import type { CoreConfig, MessageOrder, SendWaiter } from './coreConfig.js';
 import { ACK_OK, NACK_DEAD, NACK_OK, REJECTED } from './queueResults.js';
 import { randomName, receiptSecret, SECRET_LENGTH } from './receiptSecret.js';
 import type {
@@ -39,21 +40,11 @@ import type {
 } from './types.js';
 
 /**
- * The in-memory engine behind `MessageQueue` (not exported from the package), in named parts
- * (`src/internal/queue/`):
- * - `visible`: a ring, first in first out. New messages join at the back; so do messages whose
- *   lease ended unsuccessfully and delayed messages that came due, i.e. behind those already
- *   visible. Only the front is ever removed, so the ring holds no dead entries.
- * - `delayed`: a min-heap by due time, with one timer for the earliest.
- * - `leases` (`Leases`): the messages in flight, a min-heap by deadline with one timer for the
- *   earliest, their receipts and release watchers. Nothing scans the messages in flight.
- * - `slab`: every message the queue remembers, by slot. A message's `tag` is `<slot>.<seq>`; a
- *   receipt is `<tag>:<delivery>:<queue name><secret>` (the secret: 96 random bits, see
- *   `receiptSecret`). Freed slots are reused first freed, first reused, so a finished message
- *   still answers `'acked'` for a while before its slot is taken.
- * - `dedup` (`DedupIndex`): ids the caller gave, live or inside their deduplication window.
- * - `dead` (`DeadLetters`): the dead letters, oldest first, bounded.
- * - `consumers` (`Consumers`): long polls and pull streams waiting for deliveries.
+ * The in-memory engine behind `MessageQueue` (not exported from the package). Its parts are in
+ * `src/internal/queue/`, each documented there: the `backlog` (visible line by priority, message
+ * groups, given-back and delayed messages), the `leases` in flight (deadline heap, receipts), the
+ * `slab` of message slots, the `dedup` index and window, the `dead` letters, and the `consumers`
+ * waiting for deliveries. This class is the message's life cycle across them.
  *
  * Time: every decision uses `scheduler.now()` at the moment of the call. A lease whose deadline
  * is at or before now is over even if its timer has not fired: the first call that notices it
@@ -62,33 +53,6 @@ import type {
 
 /** Process-wide: a receipt of one queue never names a message of another, nor an earlier message with the same id. */
 let nextSeq = 1;
-
-/** A `send()` waiting for room under the `'block'` policy: what it will enqueue. */
-interface SendWaiter<T> {
-  readonly payload: T;
-  readonly id: string | undefined;
-  readonly delay: number;
-  readonly order: MessageOrder | undefined;
-}
-
-/** A message's group and priority, when it has either (validated by the caller). */
-export interface MessageOrder {
-  readonly group: string | undefined;
-  readonly priority: number;
-}
-
-/** Validated settings of a queue. */
-export interface CoreConfig<T> {
-  readonly visibilityTimeout: number;
-  readonly maxAttempts: number;
-  readonly capacity: number;
-  readonly overflow: OverflowPolicy;
-  readonly onOverflow: OverflowHandler<T> | undefined;
-  readonly dedupWindow: number;
-  readonly deadCapacity: number;
-  readonly onEvict: ((letter: QueueDeadLetter<T>) => void) | undefined;
-  readonly scheduler: SchedulerLike;
-}
 
 const NO_DEMAND: Demand = Object.freeze({ request() {}, cancel() {} });
 
@@ -511,15 +475,7 @@ export class QueueCore<T> {
     message.state = DEAD;
     this.leases.forget(message);
     this.count.deadLettered++;
-    const letter: QueueDeadLetter<T> = Object.freeze({
-      id: message.id,
-      payload: message.payload as T,
-      attempts: message.attempts,
-      lastError: message.lastError,
-      reason,
-      enqueuedAt: message.enqueuedAt,
-      deadAt: now,
-    });
+    const letter: QueueDeadLetter<T> = deadLetterOf(message, reason, now);
     this.finish(message);
     const evicted = this.dead.add(message, letter);
     this.admitSenders();

@@ -12,6 +12,23 @@ interface DeadEntry<T, L> {
   readonly message: QueueMessage<T>;
 }
 
+/** The frozen dead letter of `message`, dead at `now` for `reason`. */
+export function deadLetterOf<T>(
+  message: QueueMessage<T>,
+  reason: 'nacked' | 'expired',
+  now: number,
+) {
+  return Object.freeze({
+    id: message.id,
+    payload: message.payload as T,
+    attempts: message.attempts,
+    lastError: message.lastError,
+    reason,
+    enqueuedAt: message.enqueuedAt,
+    deadAt: now,
+  });
+}
+
 export class DeadLetters<T, L extends { readonly id: string }> {
   private readonly entries = new Map<number, DeadEntry<T, L>>();
   /**
