@@ -66,6 +66,10 @@ export class QueueCore<T> {
 
   private readonly slab = new Slab<T>();
   private readonly backlog: Backlog<T>;
+  // the backlog's parts, held directly for the hot paths and the overflow policy
+  private readonly visible: Backlog<T>['visible'];
+  private readonly returned: Backlog<T>['returned'];
+  private readonly delayed: Backlog<T>['delayed'];
   private readonly leases: Leases<T>;
   private readonly dedup: DedupIndex<T>;
   private readonly dead: DeadLetters<T, QueueDeadLetter<T>>;
@@ -103,6 +107,9 @@ export class QueueCore<T> {
     this.backlog = new Backlog<T>(config.scheduler, onTimer, () => {
       if (this.visible.size > 0 && this.consumers.waiting) this.serve();
     });
+    this.visible = this.backlog.visible;
+    this.returned = this.backlog.returned;
+    this.delayed = this.backlog.delayed;
     this.visibilityTimeout = config.visibilityTimeout;
     this.maxAttempts = config.maxAttempts;
     this.capacity = config.capacity;
@@ -126,16 +133,7 @@ export class QueueCore<T> {
     return this.backlog.size + this.leases.size;
   }
 
-  // the backlog's parts, as the overflow policy reaches them
-  private get visible() {
-    return this.backlog.visible;
-  }
-  private get returned() {
-    return this.backlog.returned;
-  }
-  private get delayed() {
-    return this.backlog.delayed;
-  }
+  /** Given-back messages join the visible line now. */
   private flushReturned(): void {
     this.backlog.flushReturned();
   }
