@@ -5,8 +5,10 @@ import { bufferConfig } from '../internal/policyBuffer.js';
 import { monotonicScheduler } from '../internal/time/monotonicScheduler.js';
 import {
   checkDuration,
+  checkGroup,
   checkInteger,
   checkOptions,
+  checkPriority,
   checkScheduler,
   checkSignal,
 } from '../internal/validate.js';
@@ -21,10 +23,12 @@ import {
   type ConsumeBatchOptions,
   consumeQueueBatch,
 } from './consumeQueueBatch.js';
+import type { MessageOrder } from './coreConfig.js';
 import { MessageTooLargeError } from './messageTooLargeError.js';
 import {
   ENQUEUE_OPTIONS,
   NACK_OPTIONS,
+  ORDER_OPTIONS,
   QUEUE_OPTIONS,
   RECEIVE_OPTIONS,
   SEND_OPTIONS,
@@ -65,6 +69,16 @@ import type {
 
 const NAME = 'MessageQueue';
 const CONSUMERS: QueueConsumers = { consumeQueue, consumeQueueBatch };
+
+const ENQUEUE_WITH_ORDER = [...ENQUEUE_OPTIONS, ...ORDER_OPTIONS];
+const SEND_WITH_ORDER = [...SEND_OPTIONS, ...ORDER_OPTIONS];
+
+/** The checked `group` and `priority` of an enqueue, undefined for the plain case (no group, priority 0). */
+function messageOrder(where: string, options: EnqueueOptions): MessageOrder | undefined {
+  const group = checkGroup(where, options.group);
+  const priority = checkPriority(where, options.priority);
+  return group === undefined && priority === 0 ? undefined : { group, priority };
+}
 
 /**
  * A message queue with acknowledgements and a visibility timeout, in memory: SQS semantics for
@@ -224,9 +238,10 @@ export class MessageQueue<T> implements QueueStore<T> {
    * Adds a message, now or after `delay` ms. Synchronous: never waits.
    *
    * @param payload Stored by reference.
-   * @param options `id` (for deduplication; generated when absent) and `delay` (ms).
+   * @param options `id` (for deduplication; generated when absent), `delay` (ms), `group` (one
+   *   message of a group out at a time, in order) and `priority` (higher first; default 0).
    * @returns `{ ok: true, id }`, or `{ ok: false, reason: 'duplicate' | 'dropped', id }`.
-   * @throws ChannelClosedError after `close()`; ChannelFullError when full under `'block'` or
+   * @throws TypeError/RangeError for a bad option (naming it); ChannelClosedError after `close()`; ChannelFullError when full under `'block'` or
    *   `'error'` (use `send` to wait), both with the payload as `value`; MessageTooLargeError
    *   for a payload over `maxPayloadBytes` or an id over `maxIdLength` (carrying neither).
    *
@@ -246,9 +261,10 @@ export class MessageQueue<T> implements QueueStore<T> {
     const where = `${NAME}.enqueue`;
     checkPayloadSize(where, payloadBytes(payload, this.maxPayloadBytes), this.maxPayloadBytes);
     if (options === undefined) return this.core.enqueue(payload, undefined, 0);
-    const opts = checkOptions<EnqueueOptions>(where, options, ENQUEUE_OPTIONS);
+    const opts = checkOptions<EnqueueOptions>(where, options, ENQUEUE_WITH_ORDER);
     const delay = opts.delay === undefined ? 0 : checkDuration(where, 'delay', opts.delay);
-    return this.core.enqueue(payload, this.checkId(where, opts.id), delay);
+    const id = this.checkId(where, opts.id);
+    return this.core.enqueue(payload, id, delay, messageOrder(where, opts));
   }
 
   /** A caller's id, refused when malformed or longer than `maxIdLength`. */
@@ -269,12 +285,13 @@ export class MessageQueue<T> implements QueueStore<T> {
   send(payload: T, options?: QueueSendOptions): Promise<EnqueueResult> {
     const where = `${NAME}.send`;
     try {
-      const opts = checkOptions<QueueSendOptions>(where, options, SEND_OPTIONS);
+      const opts = checkOptions<QueueSendOptions>(where, options, SEND_WITH_ORDER);
       const delay = opts.delay === undefined ? 0 : checkDuration(where, 'delay', opts.delay);
       const id = this.checkId(where, opts.id);
       const signal = checkSignal(where, opts.signal);
+      const order = messageOrder(where, opts);
       checkPayloadSize(where, payloadBytes(payload, this.maxPayloadBytes), this.maxPayloadBytes);
-      return this.core.send(payload, id, delay, signal);
+      return this.core.send(payload, id, delay, signal, order);
     } catch (error) {
       return Promise.reject(error);
     }
