@@ -129,7 +129,7 @@ export class RedisEnqueuer<T> {
   ): Promise<EnqueueResult | 'full'> {
     let reply: [string, string];
     try {
-      reply = await this.enqueues.add([text, id ?? '', delay, this.runner.token()]);
+      reply = await this.enqueues.add([text, id ?? '', delay, this.runner.token(), '', 0]);
     } catch (error) {
       throw this.runner.rename(error, where);
     }
