@@ -269,9 +269,11 @@ export class RedisQueue<T> implements QueueStore<T> {
    * @param payload Serialized at the call (a later change to the object is not seen).
    * @param options `id` (deduplicated; generated as `#<n>` when absent: a caller's id may not
    *   start with `#` unless it is a generated id given back, refused as a duplicate while its
-   *   message is live) and `delay` (ms).
+   *   message is live), `delay` (ms), `group` (one message of a group at a time, in order,
+   *   across every process) and `priority` (higher first); see `EnqueueOptions`.
    * @returns `{ ok: true, id }`, or `{ ok: false, reason: 'duplicate' | 'dropped', id }`.
    *   Rejects with `TypeError` for a payload the serializer cannot store (nothing is sent),
+   *   `TypeError` or `RangeError` for a bad `group` or `priority`,
    *   `ChannelClosedError` after `close()`, `ChannelFullError` when full under `'block'` or
    *   `'error'` (use `send` to wait), both carrying the payload.
    */
