@@ -44,8 +44,9 @@
  * purge read one page per call and the client calls again; `stats` processes at most 1000 due
  * leases and delays; `receive` reads at most RECEIVE_CAP entries (the client caps `max`).
  *
- * States (`s`): v visible (in the stream, not delivered), d delayed, f in flight (pending in the
- * consumer group, lease in Q:l), a acked, x dead, g gone (a dead letter evicted or purged).
+ * States (`s`): v visible (in the stream, not delivered; or in Q:p, or waiting in its group,
+ * with no entry), d delayed, f in flight (lease in Q:l; pending in the consumer group, unless
+ * leased from Q:p), a acked, x dead, g gone (a dead letter evicted or purged).
  *
  * A receipt is `<seq>:<n>:<nonce>:<base key>`, the nonce being 96 random bits (16 base64url
  * characters from `node:crypto`) that the receive script stored with delivery `n` (field rk,
