@@ -72,7 +72,7 @@ import { CallBatch } from './batch.js';
 import { checkConnection, checkSerializer } from './checkClient.js';
 import { decodeError, encodeError, type RedisQueueSerializer, serializeOrThrow } from './codec.js';
 import { purgeInPages, readDeadLetters, redriveInPages } from './deadLetterPages.js';
-import { pullDeliveries } from './deliverySource.js';
+import { AckReadAhead, pullDeliveries } from './deliverySource.js';
 import { makePullable } from './demand.js';
 import { type RedisQueueKeys, redisQueueKeys } from './keys.js';
 import { NoncePool } from './nonces.js';
@@ -178,6 +178,8 @@ const REDIS_QUEUE_OPTIONS = optionNames<RedisQueueOptions<unknown>>()({
 
 type Fields = string[];
 type RawEntry = [string, Fields];
+/** A delivery as the scripts return it: id, payload, attempt, receipt, deadline or -1. */
+type RawDelivery = [string, string, number, string, number];
 
 const ACK_OK: AckResult = Object.freeze({ ok: true });
 const NACK_OK: NackResult = Object.freeze({ ok: true, deadLettered: false });
@@ -355,11 +357,13 @@ export class RedisQueue<T> implements QueueStore<T> {
       ]).then((reply) => reply[0] as Array<[string, string]>),
     BATCH,
   );
-  /** Acks of one turn of the event loop, sent as one script call. */
+  /** Acks of one turn of the event loop, sent as one script call with the next deliveries. */
   private readonly acks = new CallBatch<[string, string], string>(
-    (args) => this.run(`${NAME}.ack`, 'ack', args.flat()).then((reply) => reply[0] as string[]),
+    (args) => this.ackBatch(args),
     BATCH,
   );
+  /** Which consumer a receipt's ack frees a worker of: its next delivery comes with the ack. */
+  private readonly readAhead = new AckReadAhead<T>(() => this.sched.now() + this.offset);
 
   /** Random parts of receipts. */
   private readonly nonces = new NoncePool();
@@ -490,7 +494,14 @@ export class RedisQueue<T> implements QueueStore<T> {
       duplicate: () => this.connection.duplicate(),
     });
     // `consume` pulls deliveries in batches sized by its free workers (demand protocol).
-    makePullable(this, (sink) => pullDeliveries(this, sink));
+    const store = {
+      receive: (options: ReceiveOptions) => this.receive(options),
+      release: (receipt: string) => this.release(receipt),
+      isClosed: false,
+      readAhead: this.readAhead,
+    };
+    Object.defineProperty(store, 'isClosed', { get: () => this.closed });
+    makePullable(this, (sink) => pullDeliveries(store, sink));
     // Processes number ticks alike on the wall clock (the lease clock stays Redis's).
     const sched = this.sched;
     this.repeating = new RepeatingJobs<T>({
@@ -813,12 +824,46 @@ export class RedisQueue<T> implements QueueStore<T> {
     const where = `${NAME}.receive`;
     const n = Math.min(max, RECEIVE_CAP);
     const reply = await this.run(where, 'receive', [this.consumer, n, this.nonces.take(n)]);
-    const now = Number(reply[0]);
-    // With the Redis clock, local time runs `offset` behind it (give or take the round trip).
-    if (this.clock === 'redis') this.offset = now - this.sched.now();
+    this.clockSeen(reply[0]);
+    const deliveries = await this.decode(where, reply[3] as RawDelivery[]);
+    return { deliveries, nextDue: Number(reply[1]), lastId: String(reply[2]) };
+  }
+
+  /** A batch of acks, with the next deliveries of the consumers whose workers they free. */
+  private async ackBatch(args: Array<[string, string]>): Promise<string[]> {
+    const where = `${NAME}.ack`;
+    // a closed handle hands out nothing new (its receives answer [])
+    const plan = this.readAhead.plan(
+      args.map((arg) => arg[0]),
+      this.closed ? 0 : RECEIVE_CAP,
+    );
+    let deliveries: Delivery<T>[] = [];
+    try {
+      const nonces = plan.want > 0 ? this.nonces.take(plan.want) : '';
+      const reply = await this.run(where, 'ack', [
+        this.consumer,
+        plan.want,
+        nonces,
+        ...args.flat(),
+      ]);
+      this.clockSeen(reply[2]);
+      deliveries = await this.decode(`${NAME}.receive`, reply[1] as RawDelivery[]);
+      for (const delivery of deliveries) this.leases.set(delivery.receipt, delivery.deadline);
+      return reply[0] as string[];
+    } finally {
+      plan.deliver(deliveries);
+    }
+  }
+
+  /** With the Redis clock, local time runs `offset` behind it (give or take the round trip). */
+  private clockSeen(now: unknown): void {
+    if (this.clock === 'redis') this.offset = Number(now) - this.sched.now();
+  }
+
+  /** Deliveries from a script's reply; a payload the serializer cannot read is dead-lettered. */
+  private async decode(where: string, raws: readonly RawDelivery[]): Promise<Delivery<T>[]> {
     const deliveries: Delivery<T>[] = [];
-    for (const raw of reply[3] as Array<[string, string, number, string, number]>) {
-      const [id, text, attempt, receipt, deadline] = raw;
+    for (const [id, text, attempt, receipt, deadline] of raws) {
       let payload: T;
       try {
         payload = this.serializer.deserialize(text);
@@ -838,7 +883,7 @@ export class RedisQueue<T> implements QueueStore<T> {
         deadline: Number(deadline) < 0 ? Number.POSITIVE_INFINITY : Number(deadline),
       });
     }
-    return { deliveries, nextDue: Number(reply[1]), lastId: String(reply[2]) };
+    return deliveries;
   }
 
   /** Releases a delivery nobody will handle (its poll was aborted); failures leave it to expire. */
@@ -925,6 +970,7 @@ export class RedisQueue<T> implements QueueStore<T> {
 
   private leaseEnded(receipt: string): void {
     this.releaseWatchers.delete(receipt);
+    this.readAhead.forget(receipt);
     if (!this.leases.delete(receipt)) return;
     if (this.leases.size === 0 && this.closing !== undefined && !this.finalized) this.finalize(0);
   }
