@@ -87,8 +87,15 @@ import {
 } from './sharedSettings.js';
 
 const NAME = 'RedisQueue';
-/** The most enqueues or acks sent in one script call. */
-const BATCH = 256;
+/**
+ * The most enqueues, and acks, sent in one script call. Many calls of one turn go out as
+ * several script calls, each sent as soon as it is full: Redis runs the first while this
+ * process prepares the next or handles the answer to another, instead of each waiting for the
+ * other (a consumer's acks, which lease the next deliveries of the workers they free, are
+ * split the same way).
+ */
+const BATCH = 32;
+const ACK_BATCH = 8;
 
 /**
  * The part of a Redis client the queue uses: an ioredis `Redis` (or `Cluster`) instance fits.
@@ -347,7 +354,7 @@ export class RedisQueue<T> implements QueueStore<T> {
   private readonly gate: SettingsGate;
   private readonly tokenPrefix = Math.random().toString(36).slice(2, 10);
   private tokenSeq = 0;
-  /** Enqueues of one turn of the event loop, sent as one script call. */
+  /** Enqueues of one turn of the event loop, sent together (`BATCH` per script call). */
   private readonly enqueues = new CallBatch<Array<string | number>, [string, string]>(
     (args) =>
       this.run(`${NAME}.enqueue`, 'enqueue', [
@@ -357,10 +364,10 @@ export class RedisQueue<T> implements QueueStore<T> {
       ]).then((reply) => reply[0] as Array<[string, string]>),
     BATCH,
   );
-  /** Acks of one turn of the event loop, sent as one script call with the next deliveries. */
+  /** Acks of one turn of the event loop, sent together with the next deliveries they free. */
   private readonly acks = new CallBatch<[string, string], string>(
     (args) => this.ackBatch(args),
-    BATCH,
+    ACK_BATCH,
   );
   /** Which consumer a receipt's ack frees a worker of: its next delivery comes with the ack. */
   private readonly readAhead = new AckReadAhead<T>(() => this.sched.now() + this.offset);
@@ -628,8 +635,8 @@ export class RedisQueue<T> implements QueueStore<T> {
 
   /**
    * Adds a message, now or after `delay` ms (SQS `SendMessage`). The enqueues made in one turn
-   * of the event loop go to Redis as one script call, in call order (a loop of `enqueue` calls
-   * is the bulk form).
+   * of the event loop go to Redis together, up to 32 per script call, in call order (a loop of
+   * `enqueue` calls is the bulk form).
    *
    * @param payload Serialized at the call (a later change to the object is not seen).
    * @param options `id` (deduplicated; generated as `#<n>` when absent: a caller's id may not
@@ -900,8 +907,10 @@ export class RedisQueue<T> implements QueueStore<T> {
    * Acknowledges a delivery: the entry is acknowledged and deleted and the payload dropped,
    * after the script checked the receipt (owner, delivery count, deadline). Refused, changing
    * nothing, when the receipt is stale, expired, released, already acknowledged or unknown.
-   * The acks made in one turn of the event loop go to Redis as one script call; each receipt
-   * is still checked alone and gets its own answer.
+   * The acks made in one turn of the event loop go to Redis together, up to 8 per script
+   * call; each receipt is still checked alone and gets its own answer. An ack of a delivery
+   * `consume` handed out also leases, in the same call, the next delivery of the worker it
+   * frees.
    */
   async ack(receipt: string): Promise<AckResult> {
     if (typeof receipt !== 'string') return rejection('unknown');
