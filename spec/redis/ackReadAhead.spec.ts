@@ -122,6 +122,30 @@ describeRedis('RedisQueue consume: next deliveries leased with the acks', () => 
     expect(seen).toEqual([0, 1, 2, 3, 4, 5]);
   });
 
+  it('close() releases deliveries leased ahead, and the consumer hands none of them out', async () => {
+    const { queue } = open();
+    await Promise.all(Array.from({ length: 20 }, (_, n) => queue.enqueue(n)));
+    const concurrency = new BehaviorSubject(4);
+    const seen: number[] = [];
+    const outcomes = lastValueFrom(
+      queue
+        .consume(
+          (message) => {
+            seen.push(message.payload);
+            if (seen.length === 4) concurrency.next(0);
+          },
+          { concurrency },
+        )
+        .pipe(toArray()),
+    );
+    await waitFor(async () => (await queue.stats()).acked === 4, { what: '4 acks' });
+    expect(await queue.stats()).toMatchObject({ inFlight: 4 }); // leased ahead, held
+    expect(await queue.close()).toEqual({ released: 4 });
+    concurrency.next(2);
+    expect((await outcomes).map((o) => o.status)).toEqual(Array(4).fill('acked'));
+    expect(seen).toEqual([0, 1, 2, 3]);
+  });
+
   it('close() hands out nothing leased after it: acks sent after close lease nothing', async () => {
     const { queue, calls } = open();
     await Promise.all(Array.from({ length: 10 }, (_, n) => queue.enqueue(n)));

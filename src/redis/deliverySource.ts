@@ -199,14 +199,15 @@ export function pullDeliveries<T>(store: DeliveryStore<T>, sink: Sink<Delivery<T
   const fetch = () => {
     scheduled = false;
     if (done) return;
+    if (store.isClosed && demand > 0) {
+      // a closed handle hands out nothing more, not even what it leased ahead
+      end(() => sink.complete());
+      return;
+    }
     serve();
     if (done) return;
     const want = Math.min(demand - asked - (held.length - head), MAX_RECEIVE);
     if (want <= 0) return;
-    if (store.isClosed) {
-      end(() => sink.complete());
-      return;
-    }
     asked += want;
     const controller = new AbortController();
     receives.add(controller);
