@@ -6,7 +6,7 @@
 import type { Subscriber } from 'rxjs';
 import type { QueueDeadLetter } from 'sluice';
 import type { RedisQueueConnection } from './redisQueueOptions.js';
-import { type Fields, type RawEntry, streamEntries } from './replies.js';
+import { decodeEntries, decodeStreamRead, type Fields } from './replies.js';
 
 /** What the tail needs from its queue handle. */
 export interface DeadLetterTailHost<T> {
@@ -37,18 +37,12 @@ export function tailDeadLetters<T>(
   const loop = async () => {
     // Read the starting point on the main connection: ordered before any later call of
     // this handle, so no dead letter this process causes after subscribing is missed.
-    const last = (await host.command(where, 'XREVRANGE', [
-      host.deadKey,
-      '+',
-      '-',
-      'COUNT',
-      1,
-    ])) as RawEntry[];
-    let lastId = last[0]?.[0] ?? '0-0';
+    const last = await host.command(where, 'XREVRANGE', [host.deadKey, '+', '-', 'COUNT', 1]);
+    let lastId = decodeEntries(where, last)[0]?.[0] ?? '0-0';
     if (stopped) return;
     conn = host.connection.duplicate();
     while (!stopped) {
-      const reply = (await conn.call('XREAD', [
+      const reply = await conn.call('XREAD', [
         'COUNT',
         100,
         'BLOCK',
@@ -56,9 +50,9 @@ export function tailDeadLetters<T>(
         'STREAMS',
         host.deadKey,
         lastId,
-      ])) as unknown[] | null;
+      ]);
       if (stopped) return;
-      for (const [id, fields] of streamEntries(reply)) {
+      for (const [id, fields] of decodeStreamRead(where, reply)) {
         lastId = id;
         subscriber.next(host.letter(fields));
       }

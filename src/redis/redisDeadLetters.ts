@@ -6,12 +6,16 @@
 import { Observable, share, takeUntil } from 'rxjs';
 import type { QueueDeadLetter, RedriveResult } from 'sluice';
 import { describe } from '../internal/validate.js';
-import { purgeInPages, readDeadLetters, redriveInPages } from './deadLetterPages.js';
+import {
+  type DeadLetterAccess,
+  purgeInPages,
+  readDeadLetters,
+  redriveInPages,
+} from './deadLetterPages.js';
 import { tailDeadLetters } from './deadLetterTail.js';
 import { limit, NAME, type RedisQueueConfig } from './redisQueueConfig.js';
 import { deadLetterOf, type Fields } from './replies.js';
 import type { ScriptRunner } from './scriptRunner.js';
-import type { ScriptName } from './scripts.js';
 
 /** What the dead letters need from their queue handle. */
 export interface RedisDeadLettersHost<T> {
@@ -91,12 +95,11 @@ export class RedisDeadLetters<T> {
     return purged.map((fields) => this.letter(fields));
   }
 
-  private access() {
+  private access(): DeadLetterAccess {
+    const runner = this.runner;
     return {
-      run: (where: string, name: ScriptName, args: Array<string | number>) =>
-        this.runner.run(where, name, args),
-      command: (where: string, command: string, args: Array<string | number>) =>
-        this.runner.command(where, command, args),
+      run: (where, name, args) => runner.run(where, name, args),
+      command: (where, command, args) => runner.command(where, command, args),
       dead: this.config.keys.dead,
     };
   }

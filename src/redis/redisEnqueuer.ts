@@ -25,10 +25,15 @@ import { ENQUEUE_OPTIONS, ORDER_OPTIONS, SEND_OPTIONS } from '../queue/optionNam
 import { CallBatch } from './batch.js';
 import { serializeOrThrow } from './codec.js';
 import { limit, NAME, type RedisQueueConfig } from './redisQueueConfig.js';
+import type { EnqueueOutcome } from './replies.js';
 import type { ScriptRunner } from './scriptRunner.js';
 
-/** The most enqueues sent in one script call. */
-const BATCH = 256;
+/**
+ * The most enqueues sent in one script call. Many enqueues of one turn go out as several
+ * calls, each sent as soon as it is full: Redis stores the first while this process prepares
+ * the next or handles the answer to another, instead of each waiting for the other.
+ */
+const BATCH = 32;
 /** A message's group ('' for none) and priority, as the enqueue script takes them. */
 type Order = [string, number];
 const ENQUEUE_ORDER_OPTIONS = [...ENQUEUE_OPTIONS, ...ORDER_OPTIONS];
@@ -46,23 +51,21 @@ export interface EnqueuerHost<T> {
 export class RedisEnqueuer<T> {
   private readonly config: RedisQueueConfig<T>;
   private readonly runner: ScriptRunner;
-  /** Enqueues of one turn of the event loop, sent as one script call. */
-  private readonly enqueues: CallBatch<Array<string | number>, [string, string]>;
+  /** Enqueues of one turn of the event loop, sent together (`BATCH` per script call). */
+  private readonly enqueues: CallBatch<Array<string | number>, EnqueueOutcome>;
   /** Sends waiting for room: each refuses its send when called (by `close()`). */
   private readonly senders = new Set<(error: unknown) => void>();
 
   constructor(private readonly host: EnqueuerHost<T>) {
     this.config = host.config;
     this.runner = host.runner;
-    this.enqueues = new CallBatch<Array<string | number>, [string, string]>(
+    this.enqueues = new CallBatch<Array<string | number>, EnqueueOutcome>(
       (args) =>
-        this.runner
-          .run(`${NAME}.enqueue`, 'enqueue', [
-            limit(this.config.capacity),
-            this.config.overflow === 'drop' ? 'drop' : 'keep',
-            ...args.flat(),
-          ])
-          .then((reply) => reply[0] as Array<[string, string]>),
+        this.runner.run(`${NAME}.enqueue`, 'enqueue', [
+          limit(this.config.capacity),
+          this.config.overflow === 'drop' ? 'drop' : 'keep',
+          ...args.flat(),
+        ]),
       BATCH,
     );
   }
@@ -140,7 +143,7 @@ export class RedisEnqueuer<T> {
     delay: number,
     order: Order,
   ): Promise<EnqueueResult | 'full'> {
-    let reply: [string, string];
+    let reply: EnqueueOutcome;
     try {
       reply = await this.enqueues.add([text, id ?? '', delay, this.runner.token(), ...order]);
     } catch (error) {
@@ -159,7 +162,7 @@ export class RedisEnqueuer<T> {
           `${where}: id must not start with '#' unless it is a generated id given back ` +
             `(generated ids are '#<n>'), got ${describe(id)}`,
         );
-      default:
+      case 'full':
         return 'full';
     }
   }

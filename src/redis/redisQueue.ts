@@ -28,14 +28,15 @@ import {
 import { checkDuration, checkInteger, checkOptions, checkSignal } from '../internal/validate.js';
 import { CLOSE_OPTIONS, CONSUME_OPTIONS, RECEIVE_OPTIONS } from '../queue/optionNames.js';
 import { RepeatingJobs } from '../queue/repeatingJobs.js';
-import { pullDeliveries } from './deliverySource.js';
+import { AckReadAhead, pullDeliveries } from './deliverySource.js';
 import { makePullable } from './demand.js';
 import { HandleLeases } from './handleLeases.js';
 import type { RedisQueueKeys } from './keys.js';
 import { LeaseCalls } from './leaseCalls.js';
+import { RECEIVE_CAP } from './limits.js';
 import { NoncePool } from './nonces.js';
 import { ReceiveLoop } from './receiveLoop.js';
-import { receivePass } from './receivePass.js';
+import { decodeDeliveries, receivePass } from './receivePass.js';
 import { RedisDeadLetters } from './redisDeadLetters.js';
 import { RedisEnqueuer } from './redisEnqueuer.js';
 import {
@@ -46,7 +47,6 @@ import {
   sharedSettings,
 } from './redisQueueConfig.js';
 import type { RedisQueueOptions } from './redisQueueOptions.js';
-import { statsOf } from './replies.js';
 import { ScriptRunner } from './scriptRunner.js';
 
 /**
@@ -150,7 +150,9 @@ export class RedisQueue<T> implements QueueStore<T> {
   private readonly runner: ScriptRunner;
   private readonly enqueuer: RedisEnqueuer<T>;
   private readonly dead: RedisDeadLetters<T>;
-  private readonly calls: LeaseCalls;
+  private readonly calls: LeaseCalls<T>;
+  /** Which consumer a receipt's ack frees a worker of: its next delivery comes with the ack. */
+  private readonly readAhead: AckReadAhead<T>;
   /** Random parts of receipts. */
   private readonly nonces = new NoncePool();
   /** Every waiting receive of this handle, served by one loop of receive scripts. */
@@ -194,9 +196,30 @@ export class RedisQueue<T> implements QueueStore<T> {
       scheduler: sched,
       offset: () => this.offset,
       release: (receipt) =>
-        this.calls.releaseScript(`${NAME}.close`, receipt).then((reply) => reply[0] === 'ok'),
+        this.calls.releaseScript(`${NAME}.close`, receipt).then((reply) => reply === 'ok'),
     });
-    this.calls = new LeaseCalls(this.runner, this.leases);
+    const storeTime = (now: number) => {
+      // With the Redis clock, local time runs `offset` behind it (give or take the round trip).
+      if (config.clock === 'redis') this.offset = now - sched.now();
+    };
+    this.readAhead = new AckReadAhead<T>(() => sched.now() + this.offset);
+    this.calls = new LeaseCalls<T>(this.runner, this.leases, {
+      consumer: config.consumer,
+      nonces: this.nonces,
+      // a closed handle hands out nothing new (its receives answer [])
+      plan: (receipts) => this.readAhead.plan(receipts, this.closed ? 0 : RECEIVE_CAP),
+      leased: async (now, raws) => {
+        storeTime(now);
+        const got = await decodeDeliveries<T>(
+          { config, runner: this.runner },
+          `${NAME}.receive`,
+          raws,
+        );
+        for (const delivery of got) this.leases.leased(delivery.receipt, delivery.deadline);
+        return got;
+      },
+      forget: (receipt) => this.readAhead.forget(receipt),
+    });
     this.dead = new RedisDeadLetters<T>({
       config,
       runner: this.runner,
@@ -214,10 +237,7 @@ export class RedisQueue<T> implements QueueStore<T> {
             config,
             runner: this.runner,
             nonces: this.nonces,
-            storeTime: (now) => {
-              // With the Redis clock, local time runs `offset` behind it (give or take the round trip).
-              if (config.clock === 'redis') this.offset = now - sched.now();
-            },
+            storeTime,
           },
           max,
         ),
@@ -227,7 +247,14 @@ export class RedisQueue<T> implements QueueStore<T> {
       duplicate: () => config.connection.duplicate(),
     });
     // `consume` pulls deliveries in batches sized by its free workers (demand protocol).
-    makePullable(this, (sink) => pullDeliveries(this, sink));
+    const source = {
+      receive: (options: ReceiveOptions) => this.receive(options),
+      release: (receipt: string) => this.release(receipt),
+      isClosed: false,
+      readAhead: this.readAhead,
+    };
+    Object.defineProperty(source, 'isClosed', { get: () => this.closed });
+    makePullable(this, (sink) => pullDeliveries(source, sink));
     // Processes number ticks alike on the wall clock (the lease clock stays Redis's).
     this.repeating = new RepeatingJobs<T>({
       name: NAME,
@@ -263,8 +290,8 @@ export class RedisQueue<T> implements QueueStore<T> {
 
   /**
    * Adds a message, now or after `delay` ms (SQS `SendMessage`). The enqueues made in one turn
-   * of the event loop go to Redis as one script call, in call order (a loop of `enqueue` calls
-   * is the bulk form).
+   * of the event loop go to Redis together, up to 32 per script call, in call order (a loop
+   * of `enqueue` calls is the bulk form).
    *
    * @param payload Serialized at the call (a later change to the object is not seen).
    * @param options `id` (deduplicated; generated as `#<n>` when absent: a caller's id may not
@@ -331,8 +358,10 @@ export class RedisQueue<T> implements QueueStore<T> {
    * Acknowledges a delivery: the entry is acknowledged and deleted and the payload dropped,
    * after the script checked the receipt (owner, delivery count, deadline). Refused, changing
    * nothing, when the receipt is stale, expired, released, already acknowledged or unknown.
-   * The acks made in one turn of the event loop go to Redis as one script call; each receipt
-   * is still checked alone and gets its own answer.
+   * The acks made in one turn of the event loop go to Redis together, up to 8 per script
+   * call, and an ack of a delivery `consume` handed out also leases, in the same call, the
+   * next delivery of the worker it frees; each receipt is still checked alone and gets its
+   * own answer.
    */
   ack(receipt: string): Promise<AckResult> {
     return this.calls.ack(receipt);
@@ -390,7 +419,7 @@ export class RedisQueue<T> implements QueueStore<T> {
 
   /** Where the messages are now (due expiries and delays processed first) and the queue's counters. */
   async stats(): Promise<QueueStats> {
-    return statsOf(await this.runner.run(`${NAME}.stats`, 'stats', []));
+    return this.runner.run(`${NAME}.stats`, 'stats', []);
   }
 
   /**

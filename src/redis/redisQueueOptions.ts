@@ -3,7 +3,7 @@
  * @module
  */
 import type { SchedulerLike } from 'rxjs';
-import type { DeadLetterOptions, OverflowOptions } from 'sluice';
+import type { DeadLetterOptions, OverflowOptions, OverflowPolicy } from 'sluice';
 import { optionNames } from '../internal/validate.js';
 import type { RedisQueueSerializer } from './codec.js';
 
@@ -30,7 +30,7 @@ export interface RedisQueueConnection {
 export type RedisQueueClock = 'redis' | 'scheduler';
 
 /** Options of `new RedisQueue()`. */
-export interface RedisQueueOptions<T> extends OverflowOptions<T> {
+export interface RedisQueueOptions<T> extends Omit<OverflowOptions<T>, 'overflow'> {
   /** The Redis connection (an ioredis client). The queue never closes it: its owner does. */
   readonly connection: RedisQueueConnection;
   /** The queue's name: every process that uses the same name (and prefix) shares the queue. */
@@ -47,6 +47,14 @@ export interface RedisQueueOptions<T> extends OverflowOptions<T> {
    * `'drop'`; `'replace'` is not offered. @default 10000
    */
   readonly capacity?: number;
+  /**
+   * What a full queue does: `'block'` (`send` waits, `enqueue` rejects with
+   * `ChannelFullError`), `'error'` (both reject) or `'drop'` (the new message is refused and
+   * reported to `onOverflow`). `'replace'` is not offered, and is a compile error: evicting
+   * another process's oldest message is not a safe default for a shared queue.
+   * @default 'block'
+   */
+  readonly overflow?: Exclude<OverflowPolicy, 'replace'>;
   /** Milliseconds after enqueue during which the same id is refused as a duplicate. @default 300000 */
   readonly dedupWindow?: number;
   /** Dead-letter store options. */

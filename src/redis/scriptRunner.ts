@@ -8,7 +8,7 @@ import type { SchedulerLike } from 'rxjs';
 import type { RedisQueueKeys } from './keys.js';
 import { RedisCommandError } from './redisCommandError.js';
 import type { RedisQueueClock, RedisQueueConnection } from './redisQueueOptions.js';
-import type { Fields } from './replies.js';
+import { decodeReply, type Fields, type ScriptReplies } from './replies.js';
 import { type ScriptName, scripts } from './scripts.js';
 import {
   isSettingsRefusal,
@@ -48,7 +48,7 @@ export class ScriptRunner {
     const { name, shared } = host;
     this.gate = new SettingsGate(async () => {
       const reply = await this.run(name, 'settings', Object.entries(shared).flat());
-      return settingsMismatch(name, host.keys.base, shared, reply[0] as string[]);
+      return settingsMismatch(name, host.keys.base, shared, reply);
     });
   }
 
@@ -61,8 +61,15 @@ export class ScriptRunner {
     return this.host.clock === 'redis' ? '' : String(Math.floor(this.host.scheduler.now()));
   }
 
-  /** Runs a script by SHA, loading it with EVAL when the server does not know it yet. */
-  async run(where: string, name: ScriptName, args: Array<string | number>): Promise<unknown[]> {
+  /**
+   * Runs a script by SHA, loading it with EVAL when the server does not know it yet, and
+   * decodes its reply (`replies.ts`); evicted dead letters go to the host.
+   */
+  async run<N extends ScriptName>(
+    where: string,
+    name: N,
+    args: Array<string | number>,
+  ): Promise<ScriptReplies[N]> {
     const gate = name === 'settings' ? undefined : this.gate.ready();
     if (gate !== undefined) await gate;
     const script = scripts[name];
@@ -79,10 +86,9 @@ export class ScriptRunner {
     } catch (error) {
       throw this.failure(where, error);
     }
-    const list = reply as unknown[];
-    const evicted = list[list.length - 1] as Fields[] | undefined;
-    if (evicted !== undefined && evicted.length > 0) this.host.evicted(evicted);
-    return list;
+    const { result, evicted } = decodeReply(name, where, reply);
+    if (evicted.length > 0) this.host.evicted(evicted);
+    return result;
   }
 
   /** Sends one command, after the settings check. */

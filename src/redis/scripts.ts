@@ -291,6 +291,85 @@ local function unlease(seq, r)
   redis.call('ZREM', L, r[5])
   redis.call('HDEL', M(seq), 'lk')
 end
+
+-- Leases up to max entries of the stream to consumer (one XREADGROUP), with one nonce (16
+-- characters of nonces) per delivery, all with one deadline. Returns the deliveries as
+-- { id, payload, attempt, receipt, deadline or -1 }. A foreign or corrupt entry is
+-- dead-lettered with its reason, never handed out.
+local function lease(consumer, max, nonces)
+  local out = {}
+  max = math.min(max, ${RECEIVE_CAP})
+  if max < 1 then return out end
+  leaseReady(out, max, nonces, true)
+  clearBell()
+  local want = max - #out
+  local read = want > 0 and redis.pcall('XREADGROUP', 'GROUP', G, consumer, 'COUNT', want, 'STREAMS', S, '>')
+  if type(read) == 'table' and read.err then
+    if string.find(read.err, 'NOGROUP', 1, true) then
+      redis.call('XGROUP', 'CREATE', S, G, '0', 'MKSTREAM')
+      read = redis.call('XREADGROUP', 'GROUP', G, consumer, 'COUNT', want, 'STREAMS', S, '>')
+    else
+      error(read)
+    end
+  end
+  if read then
+    local entries = read[1][2]
+    streamRead = #entries
+    -- one ticket per entry, reserved at once; leases added with one ZADD
+    local t0 = redis.call('HINCRBY', C, 'ticket', #entries) - #entries
+    local leases = {}
+    local dl = now + VT
+    local deadline = -1
+    if dl ~= INF then deadline = dl end
+    -- the same for every entry of the batch: formatted once
+    local dlScore, dlText = score(dl), str(deadline)
+    for k, entry in ipairs(entries) do
+      local e, fields = entry[1], entry[2] or {}
+      local seq = field(fields, 'k')
+      local problem, r
+      if not seq or not string.match(seq, '^[1-9]%d*$') then
+        problem = 'has no message key (field k)'
+        seq = nil
+      else
+        r = redis.call('HMGET', M(seq), 's', 'e', 'a', 'n', 'i', 'p')
+        if not r[1] then
+          problem = 'names message ' .. seq .. ', which does not exist'
+          seq = nil
+        elseif r[1] ~= 'v' or r[2] ~= e then
+          problem = 'names message ' .. seq .. ', which is not waiting on this entry'
+          seq = nil
+        end
+      end
+      if problem then
+        -- A foreign or corrupt entry: dead-lettered with its reason, never handed out.
+        redis.call('XACK', S, G, e)
+        redis.call('XDEL', S, e)
+        local message = 'RedisQueue: stream entry ' .. e .. ' ' .. problem .. ': ' .. cjson.encode(fields)
+        redis.call('XADD', X, '*', 'k', '', 'i', '', 'p', '', 'a', '0',
+          'le', cjson.encode({ e = { name = 'TypeError', message = message } }),
+          'r', 'corrupt', 't', str(now), 'd', str(now), 'w', '0')
+        redis.call('HINCRBY', C, 'deadLettered', 1)
+        trimDead()
+      else
+        local a = (tonumber(r[3]) or 0) + 1
+        local n = (tonumber(r[4]) or 0) + 1
+        local lk = string.format('%016d', t0 + k) .. ':' .. seq
+        local nonce = string.sub(nonces, k * 16 - 15, k * 16)
+        leases[#leases + 1] = dlScore
+        leases[#leases + 1] = lk
+        redis.call('HSET', M(seq), 'a', a, 'n', n, 's', 'f', 'rk', nonce, 'lk', lk, 'end', '', 'dl', dlText)
+        out[#out + 1] = { r[5], r[6] or '', a, seq .. ':' .. n .. ':' .. nonce .. ':' .. Q, deadline }
+      end
+    end
+    if #leases > 0 then
+      redis.call('ZADD', L, unpack(leases))
+      redis.call('HINCRBY', C, 'delivered', #leases / 2)
+    end
+  end
+  -- priorities below 0 once the stream has nothing more (a read short of want)
+  if streamRead < want then leaseReady(out, max, nonces, false) end
+  return out
+end
 `;
 
 /** Each script returns its result; the last element is always the list of evicted dead letters. */
@@ -392,78 +471,7 @@ return { results, evicted }
    */
   receive: `
 processDue(100)
-local consumer = ARGV[6]
-local max = math.min(tonumber(ARGV[7]), ${RECEIVE_CAP})
-local nonces = ARGV[8]
-local out = {}
-leaseReady(out, max, nonces, true)
-clearBell()
-local want = max - #out
-local read = want > 0 and redis.pcall('XREADGROUP', 'GROUP', G, consumer, 'COUNT', want, 'STREAMS', S, '>')
-if type(read) == 'table' and read.err then
-  if string.find(read.err, 'NOGROUP', 1, true) then
-    redis.call('XGROUP', 'CREATE', S, G, '0', 'MKSTREAM')
-    read = redis.call('XREADGROUP', 'GROUP', G, consumer, 'COUNT', want, 'STREAMS', S, '>')
-  else
-    return redis.error_reply(read.err)
-  end
-end
-if read then
-  local entries = read[1][2]
-  streamRead = #entries
-  -- one ticket per entry, reserved at once; leases added with one ZADD
-  local t0 = redis.call('HINCRBY', C, 'ticket', #entries) - #entries
-  local leases = {}
-  local dl = now + VT
-  local deadline = -1
-  if dl ~= INF then deadline = dl end
-  -- the same for every entry of the batch: formatted once
-  local dlScore, dlText = score(dl), str(deadline)
-  for k, entry in ipairs(entries) do
-    local e, fields = entry[1], entry[2] or {}
-    local seq = field(fields, 'k')
-    local problem, r
-    if not seq or not string.match(seq, '^[1-9]%d*$') then
-      problem = 'has no message key (field k)'
-      seq = nil
-    else
-      r = redis.call('HMGET', M(seq), 's', 'e', 'a', 'n', 'i', 'p')
-      if not r[1] then
-        problem = 'names message ' .. seq .. ', which does not exist'
-        seq = nil
-      elseif r[1] ~= 'v' or r[2] ~= e then
-        problem = 'names message ' .. seq .. ', which is not waiting on this entry'
-        seq = nil
-      end
-    end
-    if problem then
-      -- A foreign or corrupt entry: dead-lettered with its reason, never handed out.
-      redis.call('XACK', S, G, e)
-      redis.call('XDEL', S, e)
-      local message = 'RedisQueue: stream entry ' .. e .. ' ' .. problem .. ': ' .. cjson.encode(fields)
-      redis.call('XADD', X, '*', 'k', '', 'i', '', 'p', '', 'a', '0',
-        'le', cjson.encode({ e = { name = 'TypeError', message = message } }),
-        'r', 'corrupt', 't', str(now), 'd', str(now), 'w', '0')
-      redis.call('HINCRBY', C, 'deadLettered', 1)
-      trimDead()
-    else
-      local a = (tonumber(r[3]) or 0) + 1
-      local n = (tonumber(r[4]) or 0) + 1
-      local lk = string.format('%016d', t0 + k) .. ':' .. seq
-      local nonce = string.sub(nonces, k * 16 - 15, k * 16)
-      leases[#leases + 1] = dlScore
-      leases[#leases + 1] = lk
-      redis.call('HSET', M(seq), 'a', a, 'n', n, 's', 'f', 'rk', nonce, 'lk', lk, 'end', '', 'dl', dlText)
-      out[#out + 1] = { r[5], r[6] or '', a, seq .. ':' .. n .. ':' .. nonce .. ':' .. Q, deadline }
-    end
-  end
-  if #leases > 0 then
-    redis.call('ZADD', L, unpack(leases))
-    redis.call('HINCRBY', C, 'delivered', #leases / 2)
-  end
-end
--- priorities below 0 once the stream has nothing more (a read short of want)
-if streamRead < want then leaseReady(out, max, nonces, false) end
+local out = lease(ARGV[6], tonumber(ARGV[7]), ARGV[8])
 local nextDue, lastId = -1, ''
 if #out == 0 then
   for _, key in ipairs({ L, D }) do
@@ -480,13 +488,17 @@ return { now, nextDue, lastId, out, evicted }
 `,
 
   /**
-   * A batch of acks, in order. Per ack two arguments from ARGV[6]: receipt, token. Returns
-   * { result per ack, evicted }. Entries and leases of the batch are removed together.
+   * A batch of acks, in order, then the next deliveries of the consumer whose workers they
+   * free: one round trip per batch. ARGV[6] consumer, [7] how many to lease after the acks (0:
+   * none), [8] that many nonces of 16 characters; then per ack two arguments from ARGV[9]:
+   * receipt, token. Returns { result per ack, deliveries (as receive's), now, evicted }. Entries
+   * and leases of the batch are removed together; the consumer never holds more leases than
+   * before the call.
    */
   ack: `
 local results, entries, members = {}, {}, {}
-for k = 0, (#ARGV - 5) / 2 - 1 do
-  local receipt, token = ARGV[6 + k * 2], ARGV[7 + k * 2]
+for k = 0, (#ARGV - 8) / 2 - 1 do
+  local receipt, token = ARGV[9 + k * 2], ARGV[10 + k * 2]
   local seq, a, b = resolve(receipt)
   if not seq then
     -- a resend of this very call (the client resends after a reconnect) succeeded the first time
@@ -509,7 +521,13 @@ if #members > 0 then
   redis.call('ZREM', L, unpack(members))
   redis.call('HINCRBY', C, 'acked', #members)
 end
-return { results, evicted }
+local out = {}
+local want = tonumber(ARGV[7])
+if want > 0 then
+  processDue(100)
+  out = lease(ARGV[6], want, ARGV[8])
+end
+return { results, out, now, evicted }
 `,
 
   /** ARGV[6] receipt, [7] token, [8] delay, [9] encoded error or '' */
