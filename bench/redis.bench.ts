@@ -5,7 +5,7 @@
  * Workloads (small JSON payloads, every count checked through Redis):
  * - enqueue, one process, 64 calls in flight: `RedisQueue.enqueue` beside BullMQ's
  *   `Queue.add`; and 1,000 calls in one turn beside one `Queue.addBulk` of 1,000 (calls made in
- *   one turn share one script call in `RedisQueue`, so a loop of `enqueue` is its bulk form);
+ *   one turn go out together in `RedisQueue`, so a loop of `enqueue` is its bulk form);
  * - consume: 20k preloaded messages, 1 and 4 worker processes, each with concurrency 16 and a
  *   handler that does nothing, from the moment they are told to start until the queue counts
  *   every message done: `RedisQueue.consume` with its defaults beside a BullMQ `Worker` set up
@@ -376,7 +376,7 @@ export async function run(): Promise<Row[]> {
         name: `RedisQueue enqueue (1 process, ${IN_FLIGHT} in flight)`,
         baseline: `BullMQ Queue.add (${IN_FLIGHT} in flight)`,
         target: '>= 2x',
-        note: 'the enqueues of one turn share one script call',
+        note: 'the enqueues of one turn go out together, 32 per script call',
         sluice: () => sluiceEnqueue(url, false),
         other: () => bullEnqueue(url, false),
       },

@@ -42,7 +42,8 @@ local function redriveEntry(entry)
   redis.call('HDEL', M(seq), 'le', 'tk')
   redis.call('PERSIST', M(seq))
   if field(f, 'w') == '1' then redis.call('SET', I(id), seq) end
-  addEntry(seq)
+  setOrder(seq, field(f, 'g'), field(f, 'pr'))
+  back(seq)
   redis.call('HINCRBY', C, 'redriven', 1)
   redriven[#redriven + 1] = id
   return true

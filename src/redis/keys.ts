@@ -23,12 +23,16 @@ export interface RedisQueueKeys {
   readonly deadIndex: string;
   /** Hash of the settings every handle of the queue must agree on (stored on first use). */
   readonly settings: string;
+  /** Sorted set of the ready messages whose priority is not 0: score = -priority. */
+  readonly priority: string;
   /** Every key above that a script declares, in the order the scripts expect them. */
   readonly declared: readonly string[];
   /** Hash of one message, by its internal sequence number. */
   message(seq: string | number): string;
   /** The deduplication record of a caller-given id. */
   id(id: string): string;
+  /** List of one message group's messages in order, its head first. */
+  messageGroup(name: string): string;
 }
 
 function checkPart(where: string, name: string, value: unknown, allowEmpty: boolean): string {
@@ -43,7 +47,8 @@ function checkPart(where: string, name: string, value: unknown, allowEmpty: bool
 /**
  * The Redis keys of the queue `name` under `prefix`: `<prefix>{<name>}:s` (stream),
  * `:l` (leases), `:d` (delayed), `:x` (dead letters), `:xi` (dead-letter index), `:c`
- * (counters), `:cfg` (shared settings), `:m:<seq>` (messages) and `:i:<id>` (deduplication). The braces are a Redis Cluster hash tag: all of a queue's keys
+ * (counters), `:cfg` (shared settings), `:p` (ready messages by priority), `:m:<seq>` (messages),
+ * `:i:<id>` (deduplication) and `:g:<group>` (a message group's order). The braces are a Redis Cluster hash tag: all of a queue's keys
  * live in one slot, so its Lua scripts run on Redis Cluster too. Different names or prefixes
  * never share a key, so several queues and applications can share one Redis.
  *
@@ -80,6 +85,7 @@ export function redisQueueKeys(name: string, prefix = 'sluice:'): RedisQueueKeys
   const counters = `${base}:c`;
   const deadIndex = `${base}:xi`;
   const settings = `${base}:cfg`;
+  const priority = `${base}:p`;
   return Object.freeze({
     base,
     stream,
@@ -90,8 +96,19 @@ export function redisQueueKeys(name: string, prefix = 'sluice:'): RedisQueueKeys
     counters,
     deadIndex,
     settings,
-    declared: Object.freeze([stream, leases, delayed, dead, counters, deadIndex, settings]),
+    priority,
+    declared: Object.freeze([
+      stream,
+      leases,
+      delayed,
+      dead,
+      counters,
+      deadIndex,
+      settings,
+      priority,
+    ]),
     message: (seq: string | number) => `${base}:m:${seq}`,
     id: (id: string) => `${base}:i:${id}`,
+    messageGroup: (name: string) => `${base}:g:${name}`,
   });
 }

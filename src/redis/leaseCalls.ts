@@ -1,34 +1,86 @@
 /**
  * The calls on one delivery's receipt of `RedisQueue` (internal to `sluice/redis`): `ack`
- * (batched per turn of the event loop), `nack`, `extend` and `release`, each checked by its
- * script, each telling the handle's lease book that the lease ended or moved.
+ * (batched per turn of the event loop, each batch leasing the next deliveries of the workers
+ * it frees), `nack`, `extend` and `release`, each checked by its script, each telling the
+ * handle's lease book that the lease ended or moved.
  * @module
  */
-import type { AckResult, ExtendResult, NackOptions, NackResult, ReleaseResult } from 'sluice';
+import type {
+  AckResult,
+  Delivery,
+  ExtendResult,
+  NackOptions,
+  NackResult,
+  ReleaseResult,
+} from 'sluice';
 import { checkDuration, checkOptions } from '../internal/validate.js';
 import { NACK_OPTIONS } from '../queue/optionNames.js';
 import { CallBatch } from './batch.js';
 import { encodeError } from './codec.js';
+import type { ReadAheadPlan } from './deliverySource.js';
 import type { HandleLeases } from './handleLeases.js';
+import type { NoncePool } from './nonces.js';
 import { limit, NAME } from './redisQueueConfig.js';
-import { ACK_OK, NACK_DEAD, NACK_OK, rejection } from './replies.js';
+import { ACK_OK, NACK_DEAD, NACK_OK, type RawDelivery, rejection } from './replies.js';
 import type { ScriptRunner } from './scriptRunner.js';
 
-/** The most acks sent in one script call. */
-const BATCH = 256;
+/**
+ * The most acks sent in one script call. A consumer's acks of one turn go out as several
+ * calls, each sent as soon as it is full: Redis runs one while this process handles the
+ * answer to another (and starts the workers it freed), instead of each waiting for the other.
+ */
+const BATCH = 8;
+
+/** What the acks need to lease the next deliveries of the workers they free. */
+export interface AckLeaseHost<T> {
+  readonly consumer: string;
+  readonly nonces: NoncePool;
+  /** How many deliveries to lease with acks of `receipts`, and whose they are. */
+  plan(receipts: readonly string[]): ReadAheadPlan<T>;
+  /** The deliveries the ack script leased, decoded and booked (the store clock's `now` first). */
+  leased(now: number, raws: readonly RawDelivery[]): Promise<Delivery<T>[]>;
+  /** The lease ended otherwise than by an ack. */
+  forget(receipt: string): void;
+}
 
 /** `ack`, `nack`, `extend` and `release` of one handle. */
-export class LeaseCalls {
-  /** Acks of one turn of the event loop, sent as one script call. */
+export class LeaseCalls<T> {
+  /** Acks of one turn of the event loop, sent together with the next deliveries they free. */
   private readonly acks = new CallBatch<[string, string], string>(
-    (args) => this.runner.run(`${NAME}.ack`, 'ack', args.flat()),
+    (args) => this.ackBatch(args),
     BATCH,
   );
 
   constructor(
     private readonly runner: ScriptRunner,
     private readonly leases: HandleLeases,
+    private readonly ahead: AckLeaseHost<T>,
   ) {}
+
+  /** A batch of acks, and the next deliveries of the consumers whose workers they free. */
+  private async ackBatch(args: Array<[string, string]>): Promise<string[]> {
+    const plan = this.ahead.plan(args.map((arg) => arg[0]));
+    let deliveries: Delivery<T>[] = [];
+    try {
+      const nonces = plan.want > 0 ? this.ahead.nonces.take(plan.want) : '';
+      const reply = await this.runner.run(`${NAME}.ack`, 'ack', [
+        this.ahead.consumer,
+        plan.want,
+        nonces,
+        ...args.flat(),
+      ]);
+      deliveries = await this.ahead.leased(reply.now, reply.deliveries);
+      return reply.results;
+    } finally {
+      plan.deliver(deliveries);
+    }
+  }
+
+  /** The lease ended otherwise than by an ack (or was refused). */
+  private ended(receipt: string): void {
+    this.leases.ended(receipt);
+    this.ahead.forget(receipt);
+  }
 
   /** `RedisQueue.ack`: batched with the other acks of this turn, each checked alone. */
   async ack(receipt: string): Promise<AckResult> {
@@ -50,7 +102,7 @@ export class LeaseCalls {
       Math.ceil(delay),
       encodeError(opts.error),
     ]);
-    this.leases.ended(receipt);
+    this.ended(receipt);
     if (reply === 'ok') return NACK_OK;
     if (reply === 'dead') return NACK_DEAD;
     return rejection(reply);
@@ -63,7 +115,7 @@ export class LeaseCalls {
     if (typeof receipt !== 'string') return rejection('unknown');
     const reply = await this.runner.run(where, 'extend', [receipt, limit(Math.ceil(span))]);
     if (reply.result !== 'ok') {
-      this.leases.ended(receipt);
+      this.ended(receipt);
       return rejection(reply.result);
     }
     this.leases.extended(receipt, reply.deadline);
@@ -74,7 +126,7 @@ export class LeaseCalls {
   async release(receipt: string): Promise<ReleaseResult> {
     if (typeof receipt !== 'string') return rejection('unknown');
     const reply = await this.releaseScript(`${NAME}.release`, receipt);
-    this.leases.ended(receipt);
+    this.ended(receipt);
     return reply === 'ok' ? ACK_OK : rejection(reply);
   }
 

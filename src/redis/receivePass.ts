@@ -9,6 +9,7 @@ import { encodeError } from './codec.js';
 import type { NoncePool } from './nonces.js';
 import type { Pass } from './receiveLoop.js';
 import { NAME, type RedisQueueConfig } from './redisQueueConfig.js';
+import type { RawDelivery } from './replies.js';
 import type { ScriptRunner } from './scriptRunner.js';
 import { RECEIVE_CAP } from './scripts.js';
 
@@ -28,8 +29,22 @@ export async function receivePass<T>(host: ReceivePassHost<T>, max: number): Pro
   const n = Math.min(max, RECEIVE_CAP);
   const reply = await runner.run(where, 'receive', [config.consumer, n, host.nonces.take(n)]);
   host.storeTime(reply.now);
+  const deliveries = await decodeDeliveries(host, where, reply.deliveries);
+  return { deliveries, nextDue: reply.nextDue, lastId: reply.lastId };
+}
+
+/**
+ * Deliveries from the raw ones a script leased (the receive script, or the ack script that
+ * leases the next deliveries); a payload the serializer cannot read is dead-lettered.
+ */
+export async function decodeDeliveries<T>(
+  host: Pick<ReceivePassHost<T>, 'config' | 'runner'>,
+  where: string,
+  raws: readonly RawDelivery[],
+): Promise<Delivery<T>[]> {
+  const { config, runner } = host;
   const deliveries: Delivery<T>[] = [];
-  for (const { id, text, attempt, receipt, deadline } of reply.deliveries) {
+  for (const { id, text, attempt, receipt, deadline } of raws) {
     let payload: T;
     try {
       payload = config.serializer.deserialize(text);
@@ -43,5 +58,5 @@ export async function receivePass<T>(host: ReceivePassHost<T>, max: number): Pro
     }
     deliveries.push({ id, payload, attempt, receipt, deadline });
   }
-  return { deliveries, nextDue: reply.nextDue, lastId: reply.lastId };
+  return deliveries;
 }

@@ -13,8 +13,15 @@ import {
 } from 'sluice';
 import { scheduleAt as timerAt } from '../internal/deadlineTimer.js';
 import { utf8Bytes } from '../internal/sizes.js';
-import { checkDuration, checkOptions, checkSignal, describe } from '../internal/validate.js';
-import { ENQUEUE_OPTIONS, SEND_OPTIONS } from '../queue/optionNames.js';
+import {
+  checkDuration,
+  checkGroup,
+  checkOptions,
+  checkPriority,
+  checkSignal,
+  describe,
+} from '../internal/validate.js';
+import { ENQUEUE_OPTIONS, ORDER_OPTIONS, SEND_OPTIONS } from '../queue/optionNames.js';
 import { checkMessageId } from '../queue/queueFamily.js';
 import { CallBatch } from './batch.js';
 import { serializeOrThrow } from './codec.js';
@@ -22,8 +29,16 @@ import { limit, NAME, type RedisQueueConfig } from './redisQueueConfig.js';
 import type { EnqueueOutcome } from './replies.js';
 import type { ScriptRunner } from './scriptRunner.js';
 
-/** The most enqueues sent in one script call. */
-const BATCH = 256;
+/**
+ * The most enqueues sent in one script call. Many enqueues of one turn go out as several
+ * calls, each sent as soon as it is full: Redis stores the first while this process prepares
+ * the next or handles the answer to another, instead of each waiting for the other.
+ */
+const BATCH = 32;
+/** A message's group ('' for none) and priority, as the enqueue script takes them. */
+type Order = [string, number];
+const ENQUEUE_ORDER_OPTIONS = [...ENQUEUE_OPTIONS, ...ORDER_OPTIONS];
+const SEND_ORDER_OPTIONS = [...SEND_OPTIONS, ...ORDER_OPTIONS];
 
 /** What the enqueue path needs from its queue handle. */
 export interface EnqueuerHost<T> {
@@ -37,7 +52,7 @@ export interface EnqueuerHost<T> {
 export class RedisEnqueuer<T> {
   private readonly config: RedisQueueConfig<T>;
   private readonly runner: ScriptRunner;
-  /** Enqueues of one turn of the event loop, sent as one script call. */
+  /** Enqueues of one turn of the event loop, sent together (`BATCH` per script call). */
   private readonly enqueues: CallBatch<Array<string | number>, EnqueueOutcome>;
   /** Sends waiting for room: each refuses its send when called (by `close()`). */
   private readonly senders = new Set<(error: unknown) => void>();
@@ -65,12 +80,12 @@ export class RedisEnqueuer<T> {
   enqueue(payload: T, options?: EnqueueOptions): Promise<EnqueueResult> {
     const where = `${NAME}.enqueue`;
     try {
-      const { id, delay, text } = this.prepare(
+      const { id, delay, text, order } = this.prepare(
         where,
         payload,
-        checkOptions<EnqueueOptions>(where, options, ENQUEUE_OPTIONS),
+        checkOptions<EnqueueOptions>(where, options, ENQUEUE_ORDER_OPTIONS),
       );
-      return this.add(where, payload, text, id, delay).then((result) => {
+      return this.add(where, payload, text, id, delay, order).then((result) => {
         if (result === 'full') {
           throw this.fullError(
             payload,
@@ -88,11 +103,11 @@ export class RedisEnqueuer<T> {
   send(payload: T, options?: QueueSendOptions): Promise<EnqueueResult> {
     const where = `${NAME}.send`;
     try {
-      const opts = checkOptions<QueueSendOptions>(where, options, SEND_OPTIONS);
+      const opts = checkOptions<QueueSendOptions>(where, options, SEND_ORDER_OPTIONS);
       const signal = checkSignal(where, opts.signal);
-      const { id, delay, text } = this.prepare(where, payload, opts);
+      const { id, delay, text, order } = this.prepare(where, payload, opts);
       if (signal?.aborted) return Promise.reject(signal.reason);
-      return this.sendLoop(where, payload, text, id, delay, signal);
+      return this.sendLoop(where, payload, text, id, delay, signal, order);
     } catch (error) {
       return Promise.reject(error);
     }
@@ -102,15 +117,16 @@ export class RedisEnqueuer<T> {
     where: string,
     payload: T,
     opts: EnqueueOptions,
-  ): { id: string | undefined; delay: number; text: string } {
+  ): { id: string | undefined; delay: number; text: string; order: Order } {
     const delay = opts.delay === undefined ? 0 : checkDuration(where, 'delay', opts.delay);
+    const order: Order = [checkGroup(where, opts.group) ?? '', checkPriority(where, opts.priority)];
     const id = checkMessageId(where, opts.id, this.config.maxIdLength, MessageTooLargeError);
     if (this.host.isClosed()) throw new ChannelClosedError(`${NAME}: queue is closed`, payload);
     const text = serializeOrThrow(where, this.config.serializer, payload);
     const max = this.config.maxPayloadBytes;
     const bytes = utf8Bytes(text, max);
     if (bytes > max) throw new MessageTooLargeError(where, 'maxPayloadBytes', bytes, max);
-    return { id, delay: Math.ceil(delay), text };
+    return { id, delay: Math.ceil(delay), text, order };
   }
 
   private async add(
@@ -119,10 +135,11 @@ export class RedisEnqueuer<T> {
     text: string,
     id: string | undefined,
     delay: number,
+    order: Order,
   ): Promise<EnqueueResult | 'full'> {
     let reply: EnqueueOutcome;
     try {
-      reply = await this.enqueues.add([text, id ?? '', delay, this.runner.token()]);
+      reply = await this.enqueues.add([text, id ?? '', delay, this.runner.token(), ...order]);
     } catch (error) {
       throw this.runner.rename(error, where);
     }
@@ -151,11 +168,12 @@ export class RedisEnqueuer<T> {
     id: string | undefined,
     delay: number,
     signal: AbortSignal | undefined,
+    order: Order,
   ): Promise<EnqueueResult> {
     let pause = 25;
     for (;;) {
       if (this.host.isClosed()) throw new ChannelClosedError(`${NAME}: queue is closed`, payload);
-      const result = await this.add(where, payload, text, id, delay);
+      const result = await this.add(where, payload, text, id, delay, order);
       if (result !== 'full') return result;
       if (this.config.overflow !== 'block') throw this.fullError(payload, '');
       await this.pause(pause, payload, signal);

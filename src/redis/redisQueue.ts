@@ -34,14 +34,15 @@ import {
   type QueueConsumers,
 } from '../queue/queueFamily.js';
 import { RepeatingJobs } from '../queue/repeatingJobs.js';
-import { pullDeliveries } from './deliverySource.js';
+import { AckReadAhead, pullDeliveries } from './deliverySource.js';
 import { makePullable } from './demand.js';
 import { HandleLeases } from './handleLeases.js';
 import type { RedisQueueKeys } from './keys.js';
 import { LeaseCalls } from './leaseCalls.js';
+import { RECEIVE_CAP } from './limits.js';
 import { NoncePool } from './nonces.js';
 import { ReceiveLoop } from './receiveLoop.js';
-import { receivePass } from './receivePass.js';
+import { decodeDeliveries, receivePass } from './receivePass.js';
 import { RedisDeadLetters } from './redisDeadLetters.js';
 import { RedisEnqueuer } from './redisEnqueuer.js';
 import {
@@ -158,7 +159,9 @@ export class RedisQueue<T> implements QueueStore<T> {
   private readonly runner: ScriptRunner;
   private readonly enqueuer: RedisEnqueuer<T>;
   private readonly dead: RedisDeadLetters<T>;
-  private readonly calls: LeaseCalls;
+  private readonly calls: LeaseCalls<T>;
+  /** Which consumer a receipt's ack frees a worker of: its next delivery comes with the ack. */
+  private readonly readAhead: AckReadAhead<T>;
   /** Random parts of receipts. */
   private readonly nonces = new NoncePool();
   /** Every waiting receive of this handle, served by one loop of receive scripts. */
@@ -204,7 +207,28 @@ export class RedisQueue<T> implements QueueStore<T> {
       release: (receipt) =>
         this.calls.releaseScript(`${NAME}.close`, receipt).then((reply) => reply === 'ok'),
     });
-    this.calls = new LeaseCalls(this.runner, this.leases);
+    const storeTime = (now: number) => {
+      // With the Redis clock, local time runs `offset` behind it (give or take the round trip).
+      if (config.clock === 'redis') this.offset = now - sched.now();
+    };
+    this.readAhead = new AckReadAhead<T>(() => sched.now() + this.offset);
+    this.calls = new LeaseCalls<T>(this.runner, this.leases, {
+      consumer: config.consumer,
+      nonces: this.nonces,
+      // a closed handle hands out nothing new (its receives answer [])
+      plan: (receipts) => this.readAhead.plan(receipts, this.closed ? 0 : RECEIVE_CAP),
+      leased: async (now, raws) => {
+        storeTime(now);
+        const got = await decodeDeliveries<T>(
+          { config, runner: this.runner },
+          `${NAME}.receive`,
+          raws,
+        );
+        for (const delivery of got) this.leases.leased(delivery.receipt, delivery.deadline);
+        return got;
+      },
+      forget: (receipt) => this.readAhead.forget(receipt),
+    });
     this.dead = new RedisDeadLetters<T>({
       config,
       runner: this.runner,
@@ -222,10 +246,7 @@ export class RedisQueue<T> implements QueueStore<T> {
             config,
             runner: this.runner,
             nonces: this.nonces,
-            storeTime: (now) => {
-              // With the Redis clock, local time runs `offset` behind it (give or take the round trip).
-              if (config.clock === 'redis') this.offset = now - sched.now();
-            },
+            storeTime,
           },
           max,
         ),
@@ -235,7 +256,14 @@ export class RedisQueue<T> implements QueueStore<T> {
       duplicate: () => config.connection.duplicate(),
     });
     // `consume` pulls deliveries in batches sized by its free workers (demand protocol).
-    makePullable(this, (sink) => pullDeliveries(this, sink));
+    const source = {
+      receive: (options: ReceiveOptions) => this.receive(options),
+      release: (receipt: string) => this.release(receipt),
+      isClosed: false,
+      readAhead: this.readAhead,
+    };
+    Object.defineProperty(source, 'isClosed', { get: () => this.closed });
+    makePullable(this, (sink) => pullDeliveries(source, sink));
     // Processes number ticks alike on the wall clock (the lease clock stays Redis's).
     this.repeating = new RepeatingJobs<T>({
       name: NAME,
@@ -271,15 +299,17 @@ export class RedisQueue<T> implements QueueStore<T> {
 
   /**
    * Adds a message, now or after `delay` ms (SQS `SendMessage`). The enqueues made in one turn
-   * of the event loop go to Redis as one script call, in call order (a loop of `enqueue` calls
-   * is the bulk form).
+   * of the event loop go to Redis together, up to 32 per script call, in call order (a loop
+   * of `enqueue` calls is the bulk form).
    *
    * @param payload Serialized at the call (a later change to the object is not seen).
    * @param options `id` (deduplicated; generated as `#<n>` when absent: a caller's id may not
    *   start with `#` unless it is a generated id given back, refused as a duplicate while its
-   *   message is live) and `delay` (ms).
+   *   message is live), `delay` (ms), `group` (one message of a group at a time, in order,
+   *   across every process) and `priority` (higher first); see `EnqueueOptions`.
    * @returns `{ ok: true, id }`, or `{ ok: false, reason: 'duplicate' | 'dropped', id }`.
    *   Rejects with `TypeError` for a payload the serializer cannot store (nothing is sent),
+   *   `TypeError` or `RangeError` for a bad `group` or `priority`,
    *   `ChannelClosedError` after `close()`, `ChannelFullError` when full under `'block'` or
    *   `'error'` (use `send` to wait), both carrying the payload.
    */
@@ -337,8 +367,10 @@ export class RedisQueue<T> implements QueueStore<T> {
    * Acknowledges a delivery: the entry is acknowledged and deleted and the payload dropped,
    * after the script checked the receipt (owner, delivery count, deadline). Refused, changing
    * nothing, when the receipt is stale, expired, released, already acknowledged or unknown.
-   * The acks made in one turn of the event loop go to Redis as one script call; each receipt
-   * is still checked alone and gets its own answer.
+   * The acks made in one turn of the event loop go to Redis together, up to 8 per script
+   * call, and an ack of a delivery `consume` handed out also leases, in the same call, the
+   * next delivery of the worker it frees; each receipt is still checked alone and gets its
+   * own answer.
    */
   ack(receipt: string): Promise<AckResult> {
     return this.calls.ack(receipt);

@@ -47,8 +47,14 @@ export interface ScriptReplies {
     /** The newest entry of the stream ('' when deliveries came). */
     readonly lastId: string;
   };
-  /** One answer per receipt: 'ok' or why it was refused. */
-  readonly ack: string[];
+  readonly ack: {
+    /** One answer per receipt: 'ok' or why it was refused. */
+    readonly results: string[];
+    /** The next deliveries, leased after the acks for the workers they free. */
+    readonly deliveries: RawDelivery[];
+    /** The store clock when the script ran. */
+    readonly now: number;
+  };
   /** 'ok', 'dead' or why the receipt was refused. */
   readonly nack: string;
   /** 'ok' or why the receipt was refused. */
@@ -183,7 +189,7 @@ type Decoders = { readonly [N in ScriptName]: (body: unknown[]) => ScriptReplies
 const SIZES: { readonly [N in ScriptName]: number } = {
   enqueue: 1,
   receive: 4,
-  ack: 1,
+  ack: 3,
   nack: 1,
   release: 1,
   extend: 2,
@@ -202,7 +208,11 @@ const DECODERS: Decoders = {
     lastId: text(b[2], 'lastId'),
     deliveries: list(b[3], 'deliveries').map((d, i) => rawDelivery(d, `deliveries[${i}]`)),
   }),
-  ack: (b) => texts(b[0], 'results'),
+  ack: (b) => ({
+    results: texts(b[0], 'results'),
+    deliveries: list(b[1], 'deliveries').map((d, i) => rawDelivery(d, `deliveries[${i}]`)),
+    now: num(b[2], 'now'),
+  }),
   nack: (b) => text(b[0], 'result'),
   release: (b) => text(b[0], 'result'),
   extend: (b) => ({ result: text(b[0], 'result'), deadline: deadline(b[1], 'deadline') }),

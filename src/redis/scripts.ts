@@ -6,8 +6,9 @@
  * Calling convention, the same for every script:
  *
  * ```text
- * KEYS[1…7] the queue's keys Q:s Q:l Q:d Q:x Q:c Q:xi Q:cfg (`redisQueueKeys(…).declared`):
- *          every key a script touches is one of them or is derived from Q (messages, ids), and
+ * KEYS[1…8] the queue's keys Q:s Q:l Q:d Q:x Q:c Q:xi Q:cfg Q:p (`redisQueueKeys(…).declared`):
+ *          every key a script touches is one of them or is derived from Q (messages, ids,
+ *          groups), and
  *          all carry the queue's hash tag, so they live in one cluster slot; the stream exists
  *          from the first call on, so a slot migration moves the script with the keys (TRYAGAIN
  *          while they are split) instead of running it on a partial copy
@@ -34,6 +35,8 @@
  *            dl its deadline (-1: none), lk lease member, dm delay member, le last error, end how the last lease ended,
  *            tk token of the last settling call, etk token of the enqueue
  * Q:i:<id>   the seq of the message enqueued under a caller's id (deduplication)
+ * Q:p, Q:g:<group>, and the fields g, pr, and gw, fo, bell of Q:c: groups and priorities,
+ *            described in groupScripts.ts
  * ```
  *
  * Bounded work: no script reads a whole stream or set. Dead letters beyond the capacity are
@@ -41,8 +44,9 @@
  * purge read one page per call and the client calls again; `stats` processes at most 1000 due
  * leases and delays; `receive` reads at most RECEIVE_CAP entries (the client caps `max`).
  *
- * States (`s`): v visible (in the stream, not delivered), d delayed, f in flight (pending in the
- * consumer group, lease in Q:l), a acked, x dead, g gone (a dead letter evicted or purged).
+ * States (`s`): v visible (in the stream, not delivered; or in Q:p, or waiting in its group,
+ * with no entry), d delayed, f in flight (lease in Q:l; pending in the consumer group, unless
+ * leased from Q:p), a acked, x dead, g gone (a dead letter evicted or purged).
  *
  * A receipt is `<seq>:<n>:<nonce>:<base key>`, the nonce being 96 random bits (16 base64url
  * characters from `node:crypto`) that the receive script stored with delivery `n` (field rk,
@@ -53,6 +57,7 @@
  */
 import { createHash } from 'node:crypto';
 import { PURGE, REDRIVE, SETTINGS } from './deadLetterScripts.js';
+import { GROUP_KEYS, GROUP_LUA } from './groupScripts.js';
 import { DEAD_IDS, DEAD_PAGE, RECEIVE_CAP } from './limits.js';
 
 export { DEAD_IDS, DEAD_PAGE, RECEIVE_CAP };
@@ -103,8 +108,9 @@ local function ticket()
   return string.format('%016d', redis.call('HINCRBY', C, 'ticket', 1))
 end
 
+${GROUP_KEYS}
 local function live()
-  return redis.call('XLEN', S) + redis.call('ZCARD', D)
+  return redis.call('XLEN', S) + redis.call('ZCARD', D) + offStream()
 end
 
 -- The message left the live queue: a caller's id (and the record) is kept for the rest of its
@@ -133,6 +139,7 @@ local function addEntry(seq)
   redis.call('HSET', M(seq), 'e', e, 's', 'v')
   return e
 end
+${GROUP_LUA}
 
 -- The dead-letter index: a caller's id -> entry ids of its dead letters (usually one).
 local function indexDead(id, e)
@@ -187,12 +194,14 @@ local function trimDead()
 end
 
 local function kill(seq, reason)
-  local r = redis.call('HMGET', M(seq), 'i', 'p', 'a', 'le', 't', 'w')
+  local r = redis.call('HMGET', M(seq), 'i', 'p', 'a', 'le', 't', 'w', 'g', 'pr')
   local x = redis.call('XADD', X, '*', 'k', seq, 'i', r[1] or '', 'p', r[2] or '', 'a', r[3] or '0',
-    'le', r[4] or '', 'r', reason, 't', r[5] or '0', 'd', str(now), 'w', r[6] or '0')
+    'le', r[4] or '', 'r', reason, 't', r[5] or '0', 'd', str(now), 'w', r[6] or '0',
+    'g', r[7] or '', 'pr', r[8] or '0')
   indexDead(r[1], x)
   redis.call('HSET', M(seq), 's', 'x', 'e', '')
   redis.call('HDEL', M(seq), 'p', 'lk', 'dm')
+  groupDone(seq, r[7])
   redis.call('HINCRBY', C, 'deadLettered', 1)
   trimDead()
 end
@@ -206,11 +215,13 @@ local function expire(seq, lk)
   if r[1] and r[1] ~= '' then
     redis.call('XACK', S, G, r[1])
     redis.call('XDEL', S, r[1])
+  else
+    offLeaseEnded()
   end
   redis.call('HINCRBY', C, 'expired', 1)
   redis.call('HSET', M(seq), 'end', 'x')
   redis.call('HDEL', M(seq), 'lk')
-  if tonumber(r[2]) >= MAXA then kill(seq, 'expired') else addEntry(seq) end
+  if tonumber(r[2]) >= MAXA then kill(seq, 'expired') else back(seq) end
 end
 
 -- Every lease past its deadline and every delayed message come due, in time order (a lease
@@ -232,7 +243,7 @@ local function processDue(limit)
       redis.call('ZREM', D, ds[j])
       if redis.call('HGET', M(seq), 's') == 'd' then
         redis.call('HDEL', M(seq), 'dm')
-        addEntry(seq)
+        back(seq)
       end
       j = j + 2
     end
@@ -244,12 +255,12 @@ end
 -- A receipt is "<seq>:<n>:<nonce>:<queue base key>": nonce is the random part the receive
 -- stored with delivery n; a receipt of another queue (another base key) names nothing here.
 -- Returns seq, record  or  nil, reason, record (the record is HMGET n, rk, s, end, lk, tk, a,
--- e, t, w, i, dl). One read of the message's hash: the script that leased it wrote the nonce,
+-- e, t, w, i, dl, g). One read of the message's hash: the script that leased it wrote the nonce,
 -- the owner's delivery number and the deadline there, in the same call as its XREADGROUP.
 local function resolve(receipt)
   local seq, n, nonce, base = string.match(receipt, '^([1-9]%d*):([1-9]%d*):([%w_%-]+):(.+)$')
   if not seq or base ~= Q then return nil, 'unknown' end
-  local r = redis.call('HMGET', M(seq), 'n', 'rk', 's', 'end', 'lk', 'tk', 'a', 'e', 't', 'w', 'i', 'dl')
+  local r = redis.call('HMGET', M(seq), 'n', 'rk', 's', 'end', 'lk', 'tk', 'a', 'e', 't', 'w', 'i', 'dl', 'g')
   if not r[1] then return nil, 'unknown' end
   local dn = tonumber(r[1])
   n = tonumber(n)
@@ -271,10 +282,93 @@ end
 
 -- Ends the lease in the consumer group and the lease set.
 local function unlease(seq, r)
-  redis.call('XACK', S, G, r[8])
-  redis.call('XDEL', S, r[8])
+  if r[8] and r[8] ~= '' then
+    redis.call('XACK', S, G, r[8])
+    redis.call('XDEL', S, r[8])
+  else
+    offLeaseEnded()
+  end
   redis.call('ZREM', L, r[5])
   redis.call('HDEL', M(seq), 'lk')
+end
+
+-- Leases up to max entries of the stream to consumer (one XREADGROUP), with one nonce (16
+-- characters of nonces) per delivery, all with one deadline. Returns the deliveries as
+-- { id, payload, attempt, receipt, deadline or -1 }. A foreign or corrupt entry is
+-- dead-lettered with its reason, never handed out.
+local function lease(consumer, max, nonces)
+  local out = {}
+  max = math.min(max, ${RECEIVE_CAP})
+  if max < 1 then return out end
+  leaseReady(out, max, nonces, true)
+  clearBell()
+  local want = max - #out
+  local read = want > 0 and redis.pcall('XREADGROUP', 'GROUP', G, consumer, 'COUNT', want, 'STREAMS', S, '>')
+  if type(read) == 'table' and read.err then
+    if string.find(read.err, 'NOGROUP', 1, true) then
+      redis.call('XGROUP', 'CREATE', S, G, '0', 'MKSTREAM')
+      read = redis.call('XREADGROUP', 'GROUP', G, consumer, 'COUNT', want, 'STREAMS', S, '>')
+    else
+      error(read)
+    end
+  end
+  if read then
+    local entries = read[1][2]
+    streamRead = #entries
+    -- one ticket per entry, reserved at once; leases added with one ZADD
+    local t0 = redis.call('HINCRBY', C, 'ticket', #entries) - #entries
+    local leases = {}
+    local dl = now + VT
+    local deadline = -1
+    if dl ~= INF then deadline = dl end
+    -- the same for every entry of the batch: formatted once
+    local dlScore, dlText = score(dl), str(deadline)
+    for k, entry in ipairs(entries) do
+      local e, fields = entry[1], entry[2] or {}
+      local seq = field(fields, 'k')
+      local problem, r
+      if not seq or not string.match(seq, '^[1-9]%d*$') then
+        problem = 'has no message key (field k)'
+        seq = nil
+      else
+        r = redis.call('HMGET', M(seq), 's', 'e', 'a', 'n', 'i', 'p')
+        if not r[1] then
+          problem = 'names message ' .. seq .. ', which does not exist'
+          seq = nil
+        elseif r[1] ~= 'v' or r[2] ~= e then
+          problem = 'names message ' .. seq .. ', which is not waiting on this entry'
+          seq = nil
+        end
+      end
+      if problem then
+        -- A foreign or corrupt entry: dead-lettered with its reason, never handed out.
+        redis.call('XACK', S, G, e)
+        redis.call('XDEL', S, e)
+        local message = 'RedisQueue: stream entry ' .. e .. ' ' .. problem .. ': ' .. cjson.encode(fields)
+        redis.call('XADD', X, '*', 'k', '', 'i', '', 'p', '', 'a', '0',
+          'le', cjson.encode({ e = { name = 'TypeError', message = message } }),
+          'r', 'corrupt', 't', str(now), 'd', str(now), 'w', '0')
+        redis.call('HINCRBY', C, 'deadLettered', 1)
+        trimDead()
+      else
+        local a = (tonumber(r[3]) or 0) + 1
+        local n = (tonumber(r[4]) or 0) + 1
+        local lk = string.format('%016d', t0 + k) .. ':' .. seq
+        local nonce = string.sub(nonces, k * 16 - 15, k * 16)
+        leases[#leases + 1] = dlScore
+        leases[#leases + 1] = lk
+        redis.call('HSET', M(seq), 'a', a, 'n', n, 's', 'f', 'rk', nonce, 'lk', lk, 'end', '', 'dl', dlText)
+        out[#out + 1] = { r[5], r[6] or '', a, seq .. ':' .. n .. ':' .. nonce .. ':' .. Q, deadline }
+      end
+    end
+    if #leases > 0 then
+      redis.call('ZADD', L, unpack(leases))
+      redis.call('HINCRBY', C, 'delivered', #leases / 2)
+    end
+  end
+  -- priorities below 0 once the stream has nothing more (a read short of want)
+  if streamRead < want then leaseReady(out, max, nonces, false) end
+  return out
 end
 `;
 
@@ -282,19 +376,20 @@ end
 const SCRIPTS = {
   /**
    * A batch of enqueues, in order, as if one after the other. ARGV[6] capacity (-1: none),
-   * [7] 'drop' or other, then per message four arguments from ARGV[8]: payload, id or '',
-   * delay, token. Returns { { result, id } per message, evicted }.
+   * [7] 'drop' or other, then per message six arguments from ARGV[8]: payload, id or '',
+   * delay, token, group or '', priority. Returns { { result, id } per message, evicted }.
    */
   enqueue: `
 local cap = num(ARGV[6])
-local count = (#ARGV - 7) / 4
+local count = (#ARGV - 7) / 6
 local results = {}
 local room = cap - live()
 local first = tonumber(redis.call('HGET', C, 'seq') or '0')
 local used, added, dups, drops = 0, 0, 0, 0
 for k = 0, count - 1 do
-  local base = 8 + k * 4
+  local base = 8 + k * 6
   local payload, id, delay, token = ARGV[base], ARGV[base + 1], tonumber(ARGV[base + 2]), ARGV[base + 3]
+  local group, prio = ARGV[base + 4], ARGV[base + 5]
   local result
   if string.sub(id, 1, 1) == '#' then
     -- Generated ids are '#<seq>': one given back names that message, live or not; a caller id
@@ -347,6 +442,12 @@ for k = 0, count - 1 do
       redis.call('ZADD', D, score(now + delay), dm)
       redis.call('HSET', m, 'i', id, 'p', payload, 't', str(now), 'w', named, 'a', 0, 'n', 0,
         'etk', token, 's', 'd', 'dm', dm, 'e', '')
+      setOrder(seq, group, prio)
+    elseif group ~= '' or prio ~= '0' then
+      redis.call('HSET', m, 'i', id, 'p', payload, 't', str(now), 'w', named, 'a', 0, 'n', 0,
+        'etk', token)
+      setOrder(seq, group, prio)
+      arrive(seq, group, prio)
     else
       local e = redis.call('XADD', S, '*', 'k', seq)
       redis.call('HSET', m, 'i', id, 'p', payload, 't', str(now), 'w', named, 'a', 0, 'n', 0,
@@ -370,72 +471,7 @@ return { results, evicted }
    */
   receive: `
 processDue(100)
-local consumer = ARGV[6]
-local max = math.min(tonumber(ARGV[7]), ${RECEIVE_CAP})
-local nonces = ARGV[8]
-local out = {}
-local read = redis.pcall('XREADGROUP', 'GROUP', G, consumer, 'COUNT', max, 'STREAMS', S, '>')
-if type(read) == 'table' and read.err then
-  if string.find(read.err, 'NOGROUP', 1, true) then
-    redis.call('XGROUP', 'CREATE', S, G, '0', 'MKSTREAM')
-    read = redis.call('XREADGROUP', 'GROUP', G, consumer, 'COUNT', max, 'STREAMS', S, '>')
-  else
-    return redis.error_reply(read.err)
-  end
-end
-if read then
-  local entries = read[1][2]
-  -- one ticket per entry, reserved at once; leases added with one ZADD
-  local t0 = redis.call('HINCRBY', C, 'ticket', #entries) - #entries
-  local leases = {}
-  local dl = now + VT
-  local deadline = -1
-  if dl ~= INF then deadline = dl end
-  -- the same for every entry of the batch: formatted once
-  local dlScore, dlText = score(dl), str(deadline)
-  for k, entry in ipairs(entries) do
-    local e, fields = entry[1], entry[2] or {}
-    local seq = field(fields, 'k')
-    local problem, r
-    if not seq or not string.match(seq, '^[1-9]%d*$') then
-      problem = 'has no message key (field k)'
-      seq = nil
-    else
-      r = redis.call('HMGET', M(seq), 's', 'e', 'a', 'n', 'i', 'p')
-      if not r[1] then
-        problem = 'names message ' .. seq .. ', which does not exist'
-        seq = nil
-      elseif r[1] ~= 'v' or r[2] ~= e then
-        problem = 'names message ' .. seq .. ', which is not waiting on this entry'
-        seq = nil
-      end
-    end
-    if problem then
-      -- A foreign or corrupt entry: dead-lettered with its reason, never handed out.
-      redis.call('XACK', S, G, e)
-      redis.call('XDEL', S, e)
-      local message = 'RedisQueue: stream entry ' .. e .. ' ' .. problem .. ': ' .. cjson.encode(fields)
-      redis.call('XADD', X, '*', 'k', '', 'i', '', 'p', '', 'a', '0',
-        'le', cjson.encode({ e = { name = 'TypeError', message = message } }),
-        'r', 'corrupt', 't', str(now), 'd', str(now), 'w', '0')
-      redis.call('HINCRBY', C, 'deadLettered', 1)
-      trimDead()
-    else
-      local a = (tonumber(r[3]) or 0) + 1
-      local n = (tonumber(r[4]) or 0) + 1
-      local lk = string.format('%016d', t0 + k) .. ':' .. seq
-      local nonce = string.sub(nonces, k * 16 - 15, k * 16)
-      leases[#leases + 1] = dlScore
-      leases[#leases + 1] = lk
-      redis.call('HSET', M(seq), 'a', a, 'n', n, 's', 'f', 'rk', nonce, 'lk', lk, 'end', '', 'dl', dlText)
-      out[#out + 1] = { r[5], r[6] or '', a, seq .. ':' .. n .. ':' .. nonce .. ':' .. Q, deadline }
-    end
-  end
-  if #leases > 0 then
-    redis.call('ZADD', L, unpack(leases))
-    redis.call('HINCRBY', C, 'delivered', #leases / 2)
-  end
-end
+local out = lease(ARGV[6], tonumber(ARGV[7]), ARGV[8])
 local nextDue, lastId = -1, ''
 if #out == 0 then
   for _, key in ipairs({ L, D }) do
@@ -452,33 +488,46 @@ return { now, nextDue, lastId, out, evicted }
 `,
 
   /**
-   * A batch of acks, in order. Per ack two arguments from ARGV[6]: receipt, token. Returns
-   * { result per ack, evicted }. Entries and leases of the batch are removed together.
+   * A batch of acks, in order, then the next deliveries of the consumer whose workers they
+   * free: one round trip per batch. ARGV[6] consumer, [7] how many to lease after the acks (0:
+   * none), [8] that many nonces of 16 characters; then per ack two arguments from ARGV[9]:
+   * receipt, token. Returns { result per ack, deliveries (as receive's), now, evicted }. Entries
+   * and leases of the batch are removed together; the consumer never holds more leases than
+   * before the call.
    */
   ack: `
 local results, entries, members = {}, {}, {}
-for k = 0, (#ARGV - 5) / 2 - 1 do
-  local receipt, token = ARGV[6 + k * 2], ARGV[7 + k * 2]
+for k = 0, (#ARGV - 8) / 2 - 1 do
+  local receipt, token = ARGV[9 + k * 2], ARGV[10 + k * 2]
   local seq, a, b = resolve(receipt)
   if not seq then
     -- a resend of this very call (the client resends after a reconnect) succeeded the first time
     if a == 'acked' and b[6] == token then results[k + 1] = 'ok' else results[k + 1] = a end
   else
-    entries[#entries + 1] = a[8]
+    if a[8] ~= '' then entries[#entries + 1] = a[8] else offLeaseEnded() end
     members[#members + 1] = a[5]
     -- the payload and the lease are emptied, not deleted: one call instead of two
     redis.call('HSET', M(seq), 's', 'a', 'tk', token, 'e', '', 'p', '', 'lk', '')
     finish(seq, { a[9], a[10], a[11] })
+    groupDone(seq, a[13])
     results[k + 1] = 'ok'
   end
 end
 if #entries > 0 then
   redis.call('XACK', S, G, unpack(entries))
   redis.call('XDEL', S, unpack(entries))
-  redis.call('ZREM', L, unpack(members))
-  redis.call('HINCRBY', C, 'acked', #entries)
 end
-return { results, evicted }
+if #members > 0 then
+  redis.call('ZREM', L, unpack(members))
+  redis.call('HINCRBY', C, 'acked', #members)
+end
+local out = {}
+local want = tonumber(ARGV[7])
+if want > 0 then
+  processDue(100)
+  out = lease(ARGV[6], want, ARGV[8])
+end
+return { results, out, now, evicted }
 `,
 
   /** ARGV[6] receipt, [7] token, [8] delay, [9] encoded error or '' */
@@ -505,7 +554,7 @@ if delay > 0 then
   redis.call('ZADD', D, score(now + delay), dm)
   redis.call('HSET', M(seq), 's', 'd', 'dm', dm)
 else
-  addEntry(seq)
+  back(seq)
 end
 return { 'ok', evicted }
 `,
@@ -521,7 +570,7 @@ unlease(seq, r)
 redis.call('HSET', M(seq), 'end', 'r', 'tk', ARGV[7], 'e', '')
 redis.call('HINCRBY', M(seq), 'a', -1)
 redis.call('HINCRBY', C, 'released', 1)
-addEntry(seq)
+back(seq)
 return { 'ok', evicted }
 `,
 
@@ -552,7 +601,7 @@ return { 'ok', evicted }
 processDue(1000)
 trimDead()
 local inFlight = redis.call('ZCARD', L)
-local visible = redis.call('XLEN', S) - inFlight
+local visible = redis.call('XLEN', S) - inFlight + offStream()
 return { visible, inFlight, redis.call('ZCARD', D), redis.call('XLEN', X), redis.call('HGETALL', C), evicted }
 `,
 
