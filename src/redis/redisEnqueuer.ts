@@ -15,6 +15,7 @@ import { scheduleAt as timerAt } from '../internal/deadlineTimer.js';
 import { utf8Bytes } from '../internal/sizes.js';
 import { checkDuration, checkOptions, checkSignal, describe } from '../internal/validate.js';
 import { ENQUEUE_OPTIONS, SEND_OPTIONS } from '../queue/optionNames.js';
+import { checkMessageId } from '../queue/queueFamily.js';
 import { CallBatch } from './batch.js';
 import { serializeOrThrow } from './codec.js';
 import { limit, NAME, type RedisQueueConfig } from './redisQueueConfig.js';
@@ -64,6 +65,7 @@ export class RedisEnqueuer<T> {
     for (const refuse of Array.from(this.senders)) refuse(undefined);
   }
 
+  /** `RedisQueue.enqueue`: a full queue rejects with `ChannelFullError` whatever the policy but `'drop'`. */
   enqueue(payload: T, options?: EnqueueOptions): Promise<EnqueueResult> {
     const where = `${NAME}.enqueue`;
     try {
@@ -86,6 +88,7 @@ export class RedisEnqueuer<T> {
     }
   }
 
+  /** `RedisQueue.send`: under `'block'`, tries again with a back-off until there is room. */
   send(payload: T, options?: QueueSendOptions): Promise<EnqueueResult> {
     const where = `${NAME}.send`;
     try {
@@ -105,16 +108,7 @@ export class RedisEnqueuer<T> {
     opts: EnqueueOptions,
   ): { id: string | undefined; delay: number; text: string } {
     const delay = opts.delay === undefined ? 0 : checkDuration(where, 'delay', opts.delay);
-    let id: string | undefined;
-    if (opts.id !== undefined) {
-      if (typeof opts.id !== 'string' || opts.id.length === 0) {
-        throw new TypeError(`${where}: id must be a non-empty string, got ${describe(opts.id)}`);
-      }
-      id = opts.id;
-      if (id.length > this.config.maxIdLength) {
-        throw new MessageTooLargeError(where, 'maxIdLength', id.length, this.config.maxIdLength);
-      }
-    }
+    const id = checkMessageId(where, opts.id, this.config.maxIdLength, MessageTooLargeError);
     if (this.host.isClosed()) throw new ChannelClosedError(`${NAME}: queue is closed`, payload);
     const text = serializeOrThrow(where, this.config.serializer, payload);
     const max = this.config.maxPayloadBytes;
