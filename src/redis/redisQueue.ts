@@ -367,8 +367,8 @@ export class RedisQueue<T> implements QueueStore<T> {
    * Acknowledges a delivery: the entry is acknowledged and deleted and the payload dropped,
    * after the script checked the receipt (owner, delivery count, deadline). Refused, changing
    * nothing, when the receipt is stale, expired, released, already acknowledged or unknown.
-   * The acks made in one turn of the event loop go to Redis together, up to 8 per script
-   * call, and an ack of a delivery `consume` handed out also leases, in the same call, the
+   * The acks made in one turn of the event loop go to Redis as one script call (up to 256),
+   * and an ack of a delivery `consume` handed out also leases, in the same call, the
    * next delivery of the worker it frees; each receipt is still checked alone and gets its
    * own answer.
    */
