@@ -1,6 +1,7 @@
 import type { Observable, SchedulerLike } from 'rxjs';
 import type { Demand, Sink } from '../internal/demand.js';
 import { pull } from '../internal/demand.js';
+import { checkHeaders } from '../internal/headers.js';
 import { bufferConfig } from '../internal/policyBuffer.js';
 import { monotonicScheduler } from '../internal/time/monotonicScheduler.js';
 import {
@@ -301,7 +302,8 @@ export class MessageQueue<T> implements QueueStore<T> {
     if (options === undefined) return this.core.enqueue(payload, undefined, 0);
     const opts = checkOptions<EnqueueOptions>(where, options, ENQUEUE_OPTIONS);
     const delay = opts.delay === undefined ? 0 : checkDuration(where, 'delay', opts.delay);
-    return this.core.enqueue(payload, this.checkId(where, opts.id), delay);
+    const headers = checkHeaders(where, opts.headers);
+    return this.core.enqueue(payload, this.checkId(where, opts.id), delay, false, headers);
   }
 
   /** A caller's id, refused when malformed or longer than `maxIdLength`. */
@@ -328,8 +330,9 @@ export class MessageQueue<T> implements QueueStore<T> {
       const delay = opts.delay === undefined ? 0 : checkDuration(where, 'delay', opts.delay);
       const id = this.checkId(where, opts.id);
       const signal = checkSignal(where, opts.signal);
+      const headers = checkHeaders(where, opts.headers);
       checkPayloadSize(where, payloadBytes(payload, this.maxPayloadBytes), this.maxPayloadBytes);
-      return this.core.send(payload, id, delay, signal);
+      return this.core.send(payload, id, delay, signal, headers);
     } catch (error) {
       return Promise.reject(error);
     }

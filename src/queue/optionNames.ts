@@ -27,8 +27,13 @@ export const DEAD_LETTER_OPTIONS = optionNames<DeadLetterOptions<unknown>>()({
   capacity: 1,
   onEvict: 1,
 });
-export const ENQUEUE_OPTIONS = optionNames<EnqueueOptions>()({ id: 1, delay: 1 });
-export const SEND_OPTIONS = optionNames<QueueSendOptions>()({ id: 1, delay: 1, signal: 1 });
+export const ENQUEUE_OPTIONS = optionNames<EnqueueOptions>()({ id: 1, delay: 1, headers: 1 });
+export const SEND_OPTIONS = optionNames<QueueSendOptions>()({
+  id: 1,
+  delay: 1,
+  signal: 1,
+  headers: 1,
+});
 export const RECEIVE_OPTIONS = optionNames<ReceiveOptions>()({ max: 1, wait: 1, signal: 1 });
 export const NACK_OPTIONS = optionNames<NackOptions>()({ delay: 1, error: 1 });
 export const CLOSE_OPTIONS = optionNames<CloseOptions>()({ grace: 1 });

@@ -2,6 +2,7 @@ import { type SchedulerLike, Subject, type Subscription } from 'rxjs';
 import { ChannelClosedError, ChannelFullError } from '../errors.js';
 import { DeadlineTimer, type Scheduled, scheduleAt } from '../internal/deadlineTimer.js';
 import type { Demand, Sink } from '../internal/demand.js';
+import type { Headers } from '../internal/headers.js';
 import { Heap } from '../internal/heap.js';
 import { reportUnhandledError } from '../internal/reportUnhandledError.js';
 import { Ring } from '../internal/ring.js';
@@ -90,6 +91,8 @@ class Message<T> {
   freed = false;
   /** `<slot>.<seq>`: the stem of its receipts (and of its id when generated). */
   tag = '';
+  /** The headers given to enqueue, if any; dropped with the payload. */
+  headers: Headers | undefined = undefined;
 
   constructor(
     /** Set right after the slot is known when the id is generated. */
@@ -117,6 +120,7 @@ interface SendWaiter<T> {
   readonly payload: T;
   readonly id: string | undefined;
   readonly delay: number;
+  readonly headers: Headers | undefined;
 }
 
 interface DeadEntry<T> {
@@ -215,6 +219,8 @@ export class QueueCore<T> {
 
   // counters
   private enqueued = 0;
+  /** The headers of the message `enqueue` is adding, taken by `accept` (also via `overflow`). */
+  private arriving: Headers | undefined = undefined;
   private duplicates = 0;
   private dropped = 0;
   private delivered = 0;
@@ -248,7 +254,13 @@ export class QueueCore<T> {
 
   // ---- enqueue ------------------------------------------------------------------------
 
-  enqueue(payload: T, id: string | undefined, delay: number, admitted = false): EnqueueResult {
+  enqueue(
+    payload: T,
+    id: string | undefined,
+    delay: number,
+    admitted = false,
+    headers?: Headers,
+  ): EnqueueResult {
     if (this.closed) throw this.closedError(payload);
     const now = this.scheduler.now();
     if (this.window.size > 0) this.prune(now);
@@ -257,8 +269,12 @@ export class QueueCore<T> {
       return { ok: false, reason: 'duplicate', id };
     }
     if (this.live >= this.capacity || (!admitted && this.senders.size > 0)) {
-      return this.overflow(payload, id, delay, now);
+      this.arriving = headers;
+      const result = this.overflow(payload, id, delay, now);
+      this.arriving = undefined;
+      return result;
     }
+    this.arriving = headers;
     return { ok: true, id: this.accept(payload, id, delay, now).id };
   }
 
@@ -278,13 +294,14 @@ export class QueueCore<T> {
     id: string | undefined,
     delay: number,
     signal: AbortSignal | undefined,
+    headers?: Headers,
   ): Promise<EnqueueResult> {
     if (signal?.aborted) return Promise.reject(signal.reason);
     if (this.closed) return Promise.reject(this.closedError(payload));
     const full = this.live >= this.capacity || this.senders.size > 0;
     if (!full || this.policy !== 'block') {
       try {
-        return Promise.resolve(this.enqueue(payload, id, delay));
+        return Promise.resolve(this.enqueue(payload, id, delay, false, headers));
       } catch (error) {
         return Promise.reject(error);
       }
@@ -297,12 +314,14 @@ export class QueueCore<T> {
         return Promise.resolve({ ok: false, reason: 'duplicate', id });
       }
     }
-    return this.senders.wait({ payload, id, delay }, signal).promise;
+    return this.senders.wait({ payload, id, delay, headers }, signal).promise;
   }
 
   private accept(payload: T, id: string | undefined, delay: number, now: number): Message<T> {
     const seq = nextSeq++;
     const message = new Message<T>(id ?? '', payload, seq, now, id !== undefined);
+    message.headers = this.arriving;
+    this.arriving = undefined;
     const slot = this.freeSlots.size > 0 ? this.freeSlots.shift() : this.slab.length;
     message.slot = slot;
     message.tag = `${slot}.${seq}`;
@@ -364,9 +383,9 @@ export class QueueCore<T> {
       wait !== undefined && this.live < this.capacity && !this.closed;
       wait = this.senders.peek()
     ) {
-      const { payload, id, delay } = wait.entry;
+      const { payload, id, delay, headers } = wait.entry;
       try {
-        wait.resolve(this.enqueue(payload, id, delay, true));
+        wait.resolve(this.enqueue(payload, id, delay, true, headers));
       } catch (error) {
         wait.reject(error);
       }
@@ -391,6 +410,7 @@ export class QueueCore<T> {
    * is over, its id is free again and, unless it is a dead letter, its slot may be reused.
    */
   private finish(message: Message<T>): void {
+    if (message.state !== DEAD) message.headers = undefined; // a dead letter keeps them for redrive
     if (message.inWindow) return;
     if (message.named && this.records.get(message.id) === message) this.records.delete(message.id);
     if (message.state !== DEAD && !message.freed) {
@@ -559,13 +579,14 @@ export class QueueCore<T> {
     message.heapHandle = this.leases.push(message, deadline, this.ticket++);
     if (deadline < this.leaseTimer.firesAt) this.armLeases(now);
     this.delivered++;
-    return {
+    const delivery: Delivery<T> = {
       id: message.id,
       payload: message.payload as T,
       attempt: message.attempts,
       receipt,
       deadline,
     };
+    return message.headers === undefined ? delivery : { ...delivery, headers: message.headers };
   }
 
   // ---- leases -------------------------------------------------------------------------
@@ -748,7 +769,7 @@ export class QueueCore<T> {
     message.state = DEAD;
     this.forgetReceipt(message);
     this.deadLettered++;
-    const letter: QueueDeadLetter<T> = Object.freeze({
+    const fields: QueueDeadLetter<T> = {
       id: message.id,
       payload: message.payload as T,
       attempts: message.attempts,
@@ -756,7 +777,10 @@ export class QueueCore<T> {
       reason,
       enqueuedAt: message.enqueuedAt,
       deadAt: now,
-    });
+    };
+    const letter = Object.freeze(
+      message.headers === undefined ? fields : { ...fields, headers: message.headers },
+    );
     const deadEntry: DeadEntry<T> = { letter, message };
     this.dead.set(message.seq, deadEntry);
     this.deadOrder.push(deadEntry);
