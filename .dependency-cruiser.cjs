@@ -27,6 +27,7 @@ const ADAPTER_INTERNALS = [
   '^src/internal/waiting/',
   '^src/internal/sizes\\.ts$',
   '^src/internal/quietError\\.ts$',
+  '^src/internal/headers\\.ts$',
 ];
 
 /** @type {import('dependency-cruiser').IConfiguration} */

@@ -42,6 +42,7 @@ import {
   type ScheduleOptions,
 } from 'sluice';
 import { scheduleAt as timerAt } from '../internal/deadlineTimer.js';
+import { checkHeaders, type Headers } from '../internal/headers.js';
 import { quoted } from '../internal/quietError.js';
 import { reportUnhandledError } from '../internal/reportUnhandledError.js';
 import { DEFAULT_MAX_ID_LENGTH, DEFAULT_MAX_PAYLOAD_BYTES, utf8Bytes } from '../internal/sizes.js';
@@ -74,6 +75,7 @@ import { decodeError, encodeError, type RedisQueueSerializer, serializeOrThrow }
 import { purgeInPages, readDeadLetters, redriveInPages } from './deadLetterPages.js';
 import { pullDeliveries } from './deliverySource.js';
 import { makePullable } from './demand.js';
+import { unwrapHeaders, wrapHeaders } from './headers.js';
 import { type RedisQueueKeys, redisQueueKeys } from './keys.js';
 import { NoncePool } from './nonces.js';
 import { type Pass, ReceiveLoop } from './receiveLoop.js';
@@ -594,15 +596,18 @@ export class RedisQueue<T> implements QueueStore<T> {
   private letter(flat: Fields): QueueDeadLetter<T> {
     const f = fieldsOf(flat);
     let payload: T | undefined;
+    let headers: Headers | undefined;
     let lastError = decodeError(f.le);
     if (f.r !== 'corrupt') {
       try {
-        payload = this.serializer.deserialize(f.p ?? '');
+        const stored = unwrapHeaders(f.p ?? '');
+        headers = stored.headers;
+        payload = this.serializer.deserialize(stored.text);
       } catch (error) {
         lastError = error;
       }
     }
-    return Object.freeze({
+    const letter: QueueDeadLetter<T> = {
       id: f.i ?? '',
       payload: payload as T,
       attempts: Number(f.a ?? 0),
@@ -610,7 +615,8 @@ export class RedisQueue<T> implements QueueStore<T> {
       reason: f.r === 'expired' || f.r === 'corrupt' ? f.r : 'nacked',
       enqueuedAt: Number(f.t ?? 0),
       deadAt: Number(f.d ?? 0),
-    });
+    };
+    return Object.freeze(headers === undefined ? letter : { ...letter, headers });
   }
 
   // ---- enqueue ------------------------------------------------------------------------
@@ -688,13 +694,14 @@ export class RedisQueue<T> implements QueueStore<T> {
         throw new MessageTooLargeError(where, 'maxIdLength', id.length, this.maxIdLength);
       }
     }
+    const headers = checkHeaders(where, opts.headers);
     if (this.closed) throw new ChannelClosedError(`${NAME}: queue is closed`, payload);
     const text = serializeOrThrow(where, this.serializer, payload);
     const bytes = utf8Bytes(text, this.maxPayloadBytes);
     if (bytes > this.maxPayloadBytes) {
       throw new MessageTooLargeError(where, 'maxPayloadBytes', bytes, this.maxPayloadBytes);
     }
-    return { id, delay: Math.ceil(delay), text };
+    return { id, delay: Math.ceil(delay), text: wrapHeaders(text, headers) };
   }
 
   private async add(
@@ -820,8 +827,11 @@ export class RedisQueue<T> implements QueueStore<T> {
     for (const raw of reply[3] as Array<[string, string, number, string, number]>) {
       const [id, text, attempt, receipt, deadline] = raw;
       let payload: T;
+      let headers: Headers | undefined;
       try {
-        payload = this.serializer.deserialize(text);
+        const stored = unwrapHeaders(text);
+        headers = stored.headers;
+        payload = this.serializer.deserialize(stored.text);
       } catch (error) {
         const detail = error instanceof Error ? error.message : String(error);
         const reason = new TypeError(
@@ -830,13 +840,14 @@ export class RedisQueue<T> implements QueueStore<T> {
         await this.run(where, 'poison', [receipt, encodeError(reason)]);
         continue;
       }
-      deliveries.push({
+      const delivery: Delivery<T> = {
         id,
         payload,
         attempt: Number(attempt),
         receipt,
         deadline: Number(deadline) < 0 ? Number.POSITIVE_INFINITY : Number(deadline),
-      });
+      };
+      deliveries.push(headers === undefined ? delivery : { ...delivery, headers });
     }
     return { deliveries, nextDue: Number(reply[1]), lastId: String(reply[2]) };
   }
