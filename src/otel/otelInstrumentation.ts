@@ -37,10 +37,11 @@ export interface OtelInstrumentationOptions<T> {
    */
   readonly propagator?: TextMapPropagator;
   /**
-   * The headers of a job, where its producer's trace context was injected. @default a job's
-   * own `headers` field when it is an object of strings (a queue's `Delivery` has one)
+   * The headers of a job, where its producer's trace context was injected (only string values
+   * are read). @default a job's own `headers` field (a queue's `Delivery` and an `AmqpDelivery`
+   * have one)
    */
-  readonly headersOf?: (job: T) => Readonly<Record<string, string>> | undefined;
+  readonly headersOf?: (job: T) => Readonly<Record<string, unknown>> | undefined;
   /**
    * How a job's span relates to the trace context it carries: `'child'` continues the
    * producer's trace (one trace across the queue), `'link'` starts a trace of its own that
@@ -136,7 +137,7 @@ export function otelInstrumentation<T>(
     throw new TypeError(`${WHERE}: destination must be a string, got ${describe(destination)}`);
   }
   const headersOf =
-    checkFunction<(job: T) => Readonly<Record<string, string>> | undefined>(
+    checkFunction<(job: T) => Readonly<Record<string, unknown>> | undefined>(
       WHERE,
       'headersOf',
       opts.headersOf,
@@ -222,9 +223,11 @@ function guarded<R>(read: () => R): R | undefined {
 
 /** Reads header values for a propagator. */
 const headerGetter = {
-  keys: (carrier: Readonly<Record<string, string>>): string[] => Object.keys(carrier),
-  get: (carrier: Readonly<Record<string, string>>, key: string): string | undefined =>
-    Object.hasOwn(carrier, key) ? carrier[key] : undefined,
+  keys: (carrier: Readonly<Record<string, unknown>>): string[] => Object.keys(carrier),
+  get: (carrier: Readonly<Record<string, unknown>>, key: string): string | undefined => {
+    const value = Object.hasOwn(carrier, key) ? carrier[key] : undefined;
+    return typeof value === 'string' ? value : undefined;
+  },
 };
 
 /** The attributes every span of a job has. */

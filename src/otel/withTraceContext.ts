@@ -1,8 +1,12 @@
 import { type Context, context, propagation, type TextMapPropagator } from '@opentelemetry/api';
-import type { EnqueueOptions } from 'sluice';
 import { checkOptions, describe } from '../internal/validate.js';
 
 const WHERE = 'withTraceContext';
+
+/** What {@link withTraceContext} extends: any options with `headers` (`EnqueueOptions`, `AmqpSendOptions`). */
+interface HeaderOptions {
+  readonly headers?: Readonly<Record<string, unknown>>;
+}
 
 /** Options of {@link withTraceContext}. */
 export interface TraceContextOptions {
@@ -18,8 +22,8 @@ export interface TraceContextOptions {
 /**
  * Enqueue options that carry the current trace context in their `headers`, so the consumer's
  * span (made by {@link otelInstrumentation}) continues the producer's trace across the queue.
- * Works with every store: `MessageQueue`, `RedisQueue`, or anything that takes
- * `EnqueueOptions`.
+ * Works with every store (`MessageQueue`, `RedisQueue`: anything that takes `EnqueueOptions`)
+ * and with `AmqpPublisher.send`, whose messages carry AMQP headers.
  *
  * The options given are copied, never changed; headers already there are kept, except those
  * the propagator writes (`traceparent`, `tracestate` for W3C). With no propagator registered
@@ -57,11 +61,11 @@ export interface TraceContextOptions {
  * await queue.close();
  * ```
  */
-export function withTraceContext<O extends EnqueueOptions>(
+export function withTraceContext<O extends object & HeaderOptions>(
   options?: O,
   config?: TraceContextOptions,
 ): O {
-  const given = checkOptions<EnqueueOptions>(WHERE, options) as O;
+  const given = checkOptions<HeaderOptions>(WHERE, options) as O;
   const opts = checkOptions<TraceContextOptions>(`${WHERE} config`, config, [
     'context',
     'propagator',
