@@ -372,7 +372,7 @@ describeRedis('RedisQueue on a real redis-server', () => {
     expect(() => new RedisQueue({ connection, name: 'a{b}' })).toThrow(
       'redisQueueKeys: name must be a non-empty string without braces, got "a{b}"',
     );
-    expect(() => new RedisQueue({ connection, name: 'q', overflow: 'replace' })).toThrow(
+    expect(() => new RedisQueue({ connection, name: 'q', overflow: 'replace' as never })).toThrow(
       "RedisQueue: overflow must be one of 'block', 'error', 'drop', got \"replace\"",
     );
     expect(() => new RedisQueue({ connection, name: 'q', clock: 'wall' as never })).toThrow(

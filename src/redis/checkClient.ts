@@ -1,6 +1,6 @@
 import { describe } from '../internal/validate.js';
 import { jsonSerializer, type RedisQueueSerializer } from './codec.js';
-import type { RedisQueueConnection } from './redisQueue.js';
+import type { RedisQueueConnection } from './redisQueueOptions.js';
 
 /**
  * The checks every `sluice/redis` constructor makes of what the caller hands it, written once:

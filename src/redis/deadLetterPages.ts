@@ -6,27 +6,27 @@
  * added meanwhile, a redriven message failing again for one, cannot keep it going forever).
  * @module
  */
+import { decodeEntries, type Fields, type RawEntry, type ScriptReplies } from './replies.js';
 import { DEAD_IDS, type ScriptName } from './scripts.js';
 
 /** The calls into Redis a dead-letter call needs. */
 export interface DeadLetterAccess {
-  /** Runs one of the queue's scripts with its arguments. */
-  run(where: string, name: ScriptName, args: Array<string | number>): Promise<unknown[]>;
+  /** Runs one of the queue's scripts with its arguments; resolves with its decoded reply. */
+  run<N extends ScriptName>(
+    where: string,
+    name: N,
+    args: Array<string | number>,
+  ): Promise<ScriptReplies[N]>;
   /** Sends one command. */
   command(where: string, command: string, args: Array<string | number>): Promise<unknown>;
   /** The dead-letter stream's key. */
   readonly dead: string;
 }
 
-type Fields = string[];
-type RawEntry = [string, Fields];
-
 /** The newest dead letter's entry id, or undefined when there is none. */
 async function newest(access: DeadLetterAccess, where: string): Promise<string | undefined> {
-  const last = (await access.command(where, 'XREVRANGE', [access.dead, '+', '-', 'COUNT', 1])) as
-    | RawEntry[]
-    | null;
-  return last?.[0]?.[0];
+  const reply = await access.command(where, 'XREVRANGE', [access.dead, '+', '-', 'COUNT', 1]);
+  return decodeEntries(where, reply)[0]?.[0];
 }
 
 function chunks(ids: readonly string[]): string[][] {
@@ -40,20 +40,19 @@ function chunks(ids: readonly string[]): string[][] {
  * Calls `name` over every page (ids undefined) or every chunk of ids, collecting what each call
  * returns before its `next` element. `head` are the arguments before the mode.
  */
-async function paged(
+async function paged<N extends 'redrive' | 'purge'>(
   access: DeadLetterAccess,
   where: string,
-  name: 'redrive' | 'purge',
+  name: N,
   head: Array<string | number>,
   ids: readonly string[] | undefined,
-  collect: (reply: unknown[]) => void,
+  collect: (reply: ScriptReplies[N]) => void,
 ): Promise<void> {
-  const next = name === 'redrive' ? 2 : 1;
   if (ids !== undefined) {
     for (const chunk of chunks(ids)) {
       for (;;) {
         const reply = await access.run(where, name, [...head, 'ids', ...chunk]);
-        if (reply[next] === 'again') continue; // older dead letters were indexed, a page per call
+        if (reply.next === 'again') continue; // older dead letters were indexed, a page per call
         collect(reply);
         break;
       }
@@ -66,7 +65,7 @@ async function paged(
   while (from !== '') {
     const reply = await access.run(where, name, [...head, 'page', from, end]);
     collect(reply);
-    from = reply[next] as string;
+    from = reply.next;
   }
 }
 
@@ -80,8 +79,8 @@ export async function redriveInPages(
   const redriven: string[] = [];
   const skipped: Array<[string, string]> = [];
   await paged(access, where, 'redrive', [capacity], ids, (reply) => {
-    redriven.push(...(reply[0] as string[]));
-    skipped.push(...(reply[1] as Array<[string, string]>));
+    redriven.push(...reply.redriven);
+    skipped.push(...reply.skipped);
   });
   return { redriven, skipped };
 }
@@ -94,7 +93,7 @@ export async function purgeInPages(
 ): Promise<Fields[]> {
   const purged: Fields[] = [];
   await paged(access, where, 'purge', [], ids, (reply) => {
-    purged.push(...(reply[0] as Fields[]));
+    purged.push(...reply.purged);
   });
   return purged;
 }
@@ -107,10 +106,9 @@ export async function readDeadLetters(
   const out: RawEntry[] = [];
   let from = '-';
   for (;;) {
-    const page = (await access.command(where, 'XRANGE', [access.dead, from, '+', 'COUNT', 500])) as
-      | RawEntry[]
-      | null;
-    if (page === null || page.length === 0) return out;
+    const reply = await access.command(where, 'XRANGE', [access.dead, from, '+', 'COUNT', 500]);
+    const page = decodeEntries(where, reply);
+    if (page.length === 0) return out;
     out.push(...page);
     if (page.length < 500) return out;
     from = `(${page[page.length - 1]![0]}`;

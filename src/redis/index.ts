@@ -16,5 +16,9 @@ export type {
 } from './redisBroadcast.js';
 export { redisBroadcast } from './redisBroadcast.js';
 export { RedisCommandError } from './redisCommandError.js';
-export type { RedisQueueClock, RedisQueueConnection, RedisQueueOptions } from './redisQueue.js';
 export { RedisQueue } from './redisQueue.js';
+export type {
+  RedisQueueClock,
+  RedisQueueConnection,
+  RedisQueueOptions,
+} from './redisQueueOptions.js';

@@ -15,7 +15,7 @@ import { checkConnection, checkSerializer } from './checkClient.js';
 import { decodeError, encodeError, type RedisQueueSerializer, serializeOrThrow } from './codec.js';
 import { type Demand, PullObservable, type Sink } from './demand.js';
 import { RedisCommandError } from './redisCommandError.js';
-import type { RedisQueueConnection } from './redisQueue.js';
+import type { RedisQueueConnection } from './redisQueueOptions.js';
 
 const NAME = 'redisBroadcast';
 

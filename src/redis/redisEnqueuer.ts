@@ -1,0 +1,205 @@
+/**
+ * The enqueue path of `RedisQueue` (internal to `sluice/redis`): checks, serialization, the
+ * per-turn batch of enqueue script calls, and `send`'s wait for room under `'block'`.
+ * @module
+ */
+import {
+  ChannelClosedError,
+  ChannelFullError,
+  type EnqueueOptions,
+  type EnqueueResult,
+  MessageTooLargeError,
+  type QueueSendOptions,
+} from 'sluice';
+import { scheduleAt as timerAt } from '../internal/deadlineTimer.js';
+import { checkHeaders } from '../internal/headers.js';
+import { utf8Bytes } from '../internal/sizes.js';
+import { checkDuration, checkOptions, checkSignal, describe } from '../internal/validate.js';
+import { ENQUEUE_OPTIONS, SEND_OPTIONS } from '../queue/optionNames.js';
+import { CallBatch } from './batch.js';
+import { serializeOrThrow } from './codec.js';
+import { wrapHeaders } from './headers.js';
+import { limit, NAME, type RedisQueueConfig } from './redisQueueConfig.js';
+import type { EnqueueOutcome } from './replies.js';
+import type { ScriptRunner } from './scriptRunner.js';
+
+/** The most enqueues sent in one script call. */
+const BATCH = 256;
+
+/** What the enqueue path needs from its queue handle. */
+export interface EnqueuerHost<T> {
+  readonly config: RedisQueueConfig<T>;
+  readonly runner: ScriptRunner;
+  /** True once `close()` was called on the handle. */
+  isClosed(): boolean;
+}
+
+/** `RedisQueue.enqueue` and `RedisQueue.send`. */
+export class RedisEnqueuer<T> {
+  private readonly config: RedisQueueConfig<T>;
+  private readonly runner: ScriptRunner;
+  /** Enqueues of one turn of the event loop, sent as one script call. */
+  private readonly enqueues: CallBatch<Array<string | number>, EnqueueOutcome>;
+  /** Sends waiting for room: each refuses its send when called (by `close()`). */
+  private readonly senders = new Set<(error: unknown) => void>();
+
+  constructor(private readonly host: EnqueuerHost<T>) {
+    this.config = host.config;
+    this.runner = host.runner;
+    this.enqueues = new CallBatch<Array<string | number>, EnqueueOutcome>(
+      (args) =>
+        this.runner.run(`${NAME}.enqueue`, 'enqueue', [
+          limit(this.config.capacity),
+          this.config.overflow === 'drop' ? 'drop' : 'keep',
+          ...args.flat(),
+        ]),
+      BATCH,
+    );
+  }
+
+  /** Refuses every waiting send with `ChannelClosedError`. */
+  refuseWaiting(): void {
+    for (const refuse of Array.from(this.senders)) refuse(undefined);
+  }
+
+  enqueue(payload: T, options?: EnqueueOptions): Promise<EnqueueResult> {
+    const where = `${NAME}.enqueue`;
+    try {
+      const { id, delay, text } = this.prepare(
+        where,
+        payload,
+        checkOptions<EnqueueOptions>(where, options, ENQUEUE_OPTIONS),
+      );
+      return this.add(where, payload, text, id, delay).then((result) => {
+        if (result === 'full') {
+          throw this.fullError(
+            payload,
+            this.config.overflow === 'block' ? '; enqueue() cannot wait, use await send()' : '',
+          );
+        }
+        return result;
+      });
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  send(payload: T, options?: QueueSendOptions): Promise<EnqueueResult> {
+    const where = `${NAME}.send`;
+    try {
+      const opts = checkOptions<QueueSendOptions>(where, options, SEND_OPTIONS);
+      const signal = checkSignal(where, opts.signal);
+      const { id, delay, text } = this.prepare(where, payload, opts);
+      if (signal?.aborted) return Promise.reject(signal.reason);
+      return this.sendLoop(where, payload, text, id, delay, signal);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  private prepare(
+    where: string,
+    payload: T,
+    opts: EnqueueOptions,
+  ): { id: string | undefined; delay: number; text: string } {
+    const delay = opts.delay === undefined ? 0 : checkDuration(where, 'delay', opts.delay);
+    let id: string | undefined;
+    if (opts.id !== undefined) {
+      if (typeof opts.id !== 'string' || opts.id.length === 0) {
+        throw new TypeError(`${where}: id must be a non-empty string, got ${describe(opts.id)}`);
+      }
+      id = opts.id;
+      if (id.length > this.config.maxIdLength) {
+        throw new MessageTooLargeError(where, 'maxIdLength', id.length, this.config.maxIdLength);
+      }
+    }
+    const headers = checkHeaders(where, opts.headers);
+    if (this.host.isClosed()) throw new ChannelClosedError(`${NAME}: queue is closed`, payload);
+    const text = serializeOrThrow(where, this.config.serializer, payload);
+    const max = this.config.maxPayloadBytes;
+    const bytes = utf8Bytes(text, max);
+    if (bytes > max) throw new MessageTooLargeError(where, 'maxPayloadBytes', bytes, max);
+    return { id, delay: Math.ceil(delay), text: wrapHeaders(text, headers) };
+  }
+
+  private async add(
+    where: string,
+    payload: T,
+    text: string,
+    id: string | undefined,
+    delay: number,
+  ): Promise<EnqueueResult | 'full'> {
+    let reply: EnqueueOutcome;
+    try {
+      reply = await this.enqueues.add([text, id ?? '', delay, this.runner.token()]);
+    } catch (error) {
+      throw this.runner.rename(error, where);
+    }
+    switch (reply[0]) {
+      case 'ok':
+        return { ok: true, id: reply[1] };
+      case 'duplicate':
+        return { ok: false, reason: 'duplicate', id: reply[1] };
+      case 'dropped':
+        this.config.onOverflow?.(payload, 'drop');
+        return { ok: false, reason: 'dropped', id };
+      case 'reserved':
+        throw new TypeError(
+          `${where}: id must not start with '#' unless it is a generated id given back ` +
+            `(generated ids are '#<n>'), got ${describe(id)}`,
+        );
+      case 'full':
+        return 'full';
+    }
+  }
+
+  private async sendLoop(
+    where: string,
+    payload: T,
+    text: string,
+    id: string | undefined,
+    delay: number,
+    signal: AbortSignal | undefined,
+  ): Promise<EnqueueResult> {
+    let pause = 25;
+    for (;;) {
+      if (this.host.isClosed()) throw new ChannelClosedError(`${NAME}: queue is closed`, payload);
+      const result = await this.add(where, payload, text, id, delay);
+      if (result !== 'full') return result;
+      if (this.config.overflow !== 'block') throw this.fullError(payload, '');
+      await this.pause(pause, payload, signal);
+      pause = Math.min(pause * 2, 1_000);
+    }
+  }
+
+  /** Waits `ms` on the scheduler; rejects on abort or close. */
+  private pause(ms: number, payload: T, signal: AbortSignal | undefined): Promise<void> {
+    const scheduler = this.config.scheduler;
+    return new Promise<void>((resolve, reject) => {
+      const done = () => {
+        timer.cancel();
+        this.senders.delete(onClose);
+        signal?.removeEventListener('abort', onAbort);
+      };
+      const onClose = () => {
+        done();
+        reject(new ChannelClosedError(`${NAME}: queue is closed`, payload));
+      };
+      const onAbort = () => {
+        done();
+        reject(signal?.reason);
+      };
+      const timer = timerAt(scheduler, scheduler.now() + ms, () => {
+        done();
+        resolve();
+      });
+      this.senders.add(onClose);
+      signal?.addEventListener('abort', onAbort, { once: true });
+    });
+  }
+
+  private fullError(payload: T, detail: string): ChannelFullError<T> {
+    const capacity = this.config.capacity;
+    return new ChannelFullError(`${NAME}: queue is full (capacity ${capacity})${detail}`, payload);
+  }
+}
