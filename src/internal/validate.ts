@@ -229,3 +229,31 @@ export function checkScheduler<S>(where: string, value: unknown): S | undefined 
   }
   return value as S;
 }
+
+/** The longest message group name a queue accepts. */
+export const MAX_GROUP_LENGTH = 256;
+/** The lowest and highest message priority (small enough for a store to fold into a score). */
+export const MIN_PRIORITY = -1_000_000;
+export const MAX_PRIORITY = 1_000_000;
+
+/** A queue message's `group`: a non-empty string of at most 256 characters, or undefined. */
+export function checkGroup(where: string, value: unknown): string | undefined {
+  if (value === undefined) return undefined;
+  const expected = `a non-empty string of at most ${MAX_GROUP_LENGTH} characters`;
+  if (typeof value !== 'string') fail(TypeError, where, 'group', expected, value);
+  if (value.length === 0 || value.length > MAX_GROUP_LENGTH) {
+    fail(RangeError, where, 'group', expected, value);
+  }
+  return value;
+}
+
+/** A queue message's `priority`: a whole number from -1000000 to 1000000; 0 when undefined. */
+export function checkPriority(where: string, value: unknown): number {
+  if (value === undefined) return 0;
+  const expected = `a whole number from ${MIN_PRIORITY} to ${MAX_PRIORITY}`;
+  if (typeof value !== 'number') fail(TypeError, where, 'priority', expected, value);
+  if (!Number.isInteger(value) || value < MIN_PRIORITY || value > MAX_PRIORITY) {
+    fail(RangeError, where, 'priority', expected, value);
+  }
+  return value;
+}

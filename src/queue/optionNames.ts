@@ -27,12 +27,26 @@ export const DEAD_LETTER_OPTIONS = optionNames<DeadLetterOptions<unknown>>()({
   capacity: 1,
   onEvict: 1,
 });
-export const ENQUEUE_OPTIONS = optionNames<EnqueueOptions>()({ id: 1, delay: 1, headers: 1 });
-export const SEND_OPTIONS = optionNames<QueueSendOptions>()({
+/** The message-order options of `enqueue`/`send`, checked with `checkGroup`/`checkPriority`. */
+type OrderOption = 'group' | 'priority';
+/**
+ * Without the order options: a store lists `[...ENQUEUE_OPTIONS, ...ORDER_OPTIONS]` once it
+ * implements groups and priorities, and refuses them as unknown options until then.
+ */
+export const ENQUEUE_OPTIONS = optionNames<Omit<EnqueueOptions, OrderOption>>()({
+  id: 1,
+  delay: 1,
+  headers: 1,
+});
+export const SEND_OPTIONS = optionNames<Omit<QueueSendOptions, OrderOption>>()({
   id: 1,
   delay: 1,
   signal: 1,
   headers: 1,
+});
+export const ORDER_OPTIONS = optionNames<Pick<EnqueueOptions, OrderOption>>()({
+  group: 1,
+  priority: 1,
 });
 export const RECEIVE_OPTIONS = optionNames<ReceiveOptions>()({ max: 1, wait: 1, signal: 1 });
 export const NACK_OPTIONS = optionNames<NackOptions>()({ delay: 1, error: 1 });

@@ -46,6 +46,23 @@ export interface EnqueueOptions {
   /** Milliseconds before the message becomes visible (SQS `DelaySeconds`). @default 0 */
   readonly delay?: number;
   /**
+   * The message group: a group delivers one message at a time, in order (Kafka's per-partition
+   * order with any number of competing consumers; SQS FIFO's `MessageGroupId`). The next
+   * message of a group becomes visible only when the one before it is acknowledged or becomes a
+   * dead letter; a message that is nacked, released or whose lease runs out keeps its place at
+   * the head of its group. Different groups are independent. A message enqueued with a `delay`
+   * takes its place in its group when the delay ends; a redriven dead letter joins the back of
+   * its group. A non-empty string of at most 256 characters. @default no group
+   */
+  readonly group?: string;
+  /**
+   * Higher is delivered first; first in, first out within one priority. Inside a group the
+   * group's order wins: a message waits behind the earlier messages of its group whatever their
+   * priorities, and competes on its own priority once it heads its group. A whole number from
+   * -1000000 to 1000000. @default 0
+   */
+  readonly priority?: number;
+  /**
    * String names to string values carried beside the payload (trace context, a tenant, a
    * content type): copied at the call, handed back as `delivery.headers` on every delivery and
    * kept on its dead letter and through redrive. Names must be non-empty; names and values
@@ -159,7 +176,10 @@ export interface RedriveResult {
 
 /** A snapshot of the queue: where its messages are, and counters since it was created. */
 export interface QueueStats {
-  /** Ready to be delivered. */
+  /**
+   * Queued and not delayed: ready to be delivered, or waiting behind an earlier message of its
+   * group.
+   */
   readonly visible: number;
   /** Leased to a consumer. */
   readonly inFlight: number;
