@@ -8,5 +8,5 @@
  */
 export type { OtelInstrumentation, OtelInstrumentationOptions } from './otelInstrumentation.js';
 export { otelInstrumentation } from './otelInstrumentation.js';
-export type { TraceContextOptions } from './withTraceContext.js';
+export type { HeaderOptions, TraceContextOptions } from './withTraceContext.js';
 export { withTraceContext } from './withTraceContext.js';

@@ -4,7 +4,8 @@ import { checkOptions, describe } from '../internal/validate.js';
 const WHERE = 'withTraceContext';
 
 /** What {@link withTraceContext} extends: any options with `headers` (`EnqueueOptions`, `AmqpSendOptions`). */
-interface HeaderOptions {
+export interface HeaderOptions {
+  /** Headers of the message, to which the trace context is added. */
   readonly headers?: Readonly<Record<string, unknown>>;
 }
 
