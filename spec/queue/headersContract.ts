@@ -5,6 +5,7 @@
  * handle), on the dead letter, and after redrive; bad ones are refused before anything is
  * stored. Every call is awaited, so the synchronous store and the remote one are driven alike.
  */
+import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { QueueStore } from '../../src/queue/store.js';
 import type { Delivery } from '../../src/queue/types.js';
@@ -101,6 +102,24 @@ export function describeHeaders(name: string, open: OpenStore): void {
       const again = await take(store);
       expect(again.id).toBe('poison');
       expect(again.headers).toEqual(trace);
+    });
+
+    it('any headers within the bound come back exactly (property)', async () => {
+      const { store } = await setup();
+      const name = fc.string({ unit: 'binary', minLength: 1, maxLength: 20 });
+      await fc.assert(
+        fc.asyncProperty(
+          fc.dictionary(name, fc.string({ unit: 'binary', maxLength: 40 })),
+          async (headers) => {
+            await store.enqueue('p', { headers });
+            const delivery = await take(store);
+            await store.ack(delivery.receipt);
+            if (Object.keys(headers).length === 0) expect(delivery).not.toHaveProperty('headers');
+            else expect(delivery.headers).toEqual(headers);
+          },
+        ),
+        { numRuns: 40 },
+      );
     });
 
     it('send takes headers as enqueue does', async () => {
