@@ -11,7 +11,8 @@
 //               the build, so one copy of the core classes is loaded), plus the internals that
 //               are stateless or speak the registered-symbol demand protocol (listed below).
 //               Known exceptions, each a pure module: src/queue/optionNames.ts (the queue
-//               family's option names, shared by RedisQueue) and src/redis/codec.ts (the
+//               family's option names, shared by RedisQueue), src/queue/queueFamily.ts (the
+//               defaults, checks and consume helpers both queue stores share) and src/redis/codec.ts (the
 //               serializer sluice/amqp shares with sluice/redis).
 //               src/otel/ (sluice/otel, over @opentelemetry/api) is an adapter too.
 //
@@ -29,6 +30,7 @@ const ADAPTER_INTERNALS = [
   '^src/internal/sizes\\.ts$',
   '^src/internal/quietError\\.ts$',
   '^src/internal/headers\\.ts$',
+  '^src/internal/queue/closing\\.ts$',
 ];
 
 /** @type {import('dependency-cruiser').IConfiguration} */
@@ -89,6 +91,7 @@ module.exports = {
           ...ADAPTER_INTERNALS,
           '^src/queue/optionNames\\.ts$',
           '^src/queue/repeatingJobs\\.ts$',
+          '^src/queue/queueFamily\\.ts$',
         ],
       },
     },

@@ -5,14 +5,11 @@ import { checkHeaders } from '../internal/headers.js';
 import { bufferConfig } from '../internal/policyBuffer.js';
 import { monotonicScheduler } from '../internal/time/monotonicScheduler.js';
 import {
-  checkCapacity,
   checkDuration,
-  checkFunction,
   checkInteger,
   checkOptions,
   checkScheduler,
   checkSignal,
-  describe,
 } from '../internal/validate.js';
 import {
   type ConsumeOptions,
@@ -25,10 +22,8 @@ import {
   type ConsumeBatchOptions,
   consumeQueueBatch,
 } from './consumeQueueBatch.js';
+import { MessageTooLargeError } from './messageTooLargeError.js';
 import {
-  CLOSE_OPTIONS,
-  CONSUME_OPTIONS,
-  DEAD_LETTER_OPTIONS,
   ENQUEUE_OPTIONS,
   NACK_OPTIONS,
   QUEUE_OPTIONS,
@@ -36,20 +31,23 @@ import {
   SEND_OPTIONS,
 } from './optionNames.js';
 import { QueueCore } from './queueCore.js';
-import { RepeatingJobs } from './repeatingJobs.js';
 import {
-  checkIdLength,
-  checkPayloadSize,
-  DEFAULT_MAX_ID_LENGTH,
-  DEFAULT_MAX_PAYLOAD_BYTES,
-  payloadBytes,
-} from './sizeLimits.js';
+  checkIdList,
+  checkMessageId,
+  closeGrace,
+  commonQueueSettings,
+  consumeStore,
+  consumeStoreBatch,
+  QUEUE_DEFAULTS,
+  type QueueConsumers,
+} from './queueFamily.js';
+import { RepeatingJobs } from './repeatingJobs.js';
+import { checkPayloadSize, payloadBytes } from './sizeLimits.js';
 import type { QueueStore } from './store.js';
 import type {
   AckResult,
   CloseOptions,
   CloseResult,
-  DeadLetterOptions,
   Delivery,
   EnqueueOptions,
   EnqueueResult,
@@ -67,28 +65,7 @@ import type {
 } from './types.js';
 
 const NAME = 'MessageQueue';
-
-function checkId(where: string, id: unknown): string | undefined {
-  if (id === undefined) return undefined;
-  if (typeof id !== 'string' || id.length === 0) {
-    throw new TypeError(`${where}: id must be a non-empty string, got ${describe(id)}`);
-  }
-  return id;
-}
-
-function checkIds(where: string, ids: unknown): Iterable<string> | undefined {
-  if (ids === undefined) return undefined;
-  if (
-    ids === null ||
-    typeof ids !== 'object' ||
-    typeof (ids as Iterable<unknown>)[Symbol.iterator] !== 'function'
-  ) {
-    throw new TypeError(`${where}: ids must be an iterable of ids, got ${describe(ids)}`);
-  }
-  const list = Array.from(ids as Iterable<unknown>);
-  for (const id of list) checkId(where, id);
-  return list as string[];
-}
+const CONSUMERS: QueueConsumers = { consumeQueue, consumeQueueBatch };
 
 /**
  * A message queue with acknowledgements and a visibility timeout, in memory: SQS semantics for
@@ -195,53 +172,23 @@ export class MessageQueue<T> implements QueueStore<T> {
    */
   constructor(options?: MessageQueueOptions<T>) {
     const opts = checkOptions<MessageQueueOptions<T>>(NAME, options, QUEUE_OPTIONS);
-    const buffer = bufferConfig<T>(
-      NAME,
-      opts.capacity === undefined ? 10_000 : opts.capacity,
-      opts,
-    );
-    const dead = checkOptions<DeadLetterOptions<T>>(
-      `${NAME}: deadLetter`,
-      opts.deadLetter,
-      DEAD_LETTER_OPTIONS,
-    );
-    const dedupWindow =
-      opts.dedupWindow === undefined
-        ? 300_000
-        : checkDuration(NAME, 'dedupWindow', opts.dedupWindow, true);
+    const capacity = opts.capacity === undefined ? QUEUE_DEFAULTS.capacity : opts.capacity;
+    const buffer = bufferConfig<T>(NAME, capacity, opts);
+    const common = commonQueueSettings<T>(NAME, opts);
+    const dedupWindow = common.dedupWindow;
     this.core = new QueueCore<T>({
-      visibilityTimeout:
-        opts.visibilityTimeout === undefined
-          ? 30_000
-          : checkDuration(NAME, 'visibilityTimeout', opts.visibilityTimeout, true),
-      maxAttempts:
-        opts.maxAttempts === undefined
-          ? 5
-          : checkCapacity(NAME, 'maxAttempts', opts.maxAttempts, true),
+      visibilityTimeout: common.visibilityTimeout,
+      maxAttempts: common.maxAttempts,
       capacity: buffer.capacity,
       overflow: buffer.overflow,
       onOverflow: buffer.onOverflow,
       dedupWindow,
-      deadCapacity:
-        dead.capacity === undefined
-          ? 10_000
-          : checkCapacity(NAME, 'deadLetter.capacity', dead.capacity, true),
-      onEvict: checkFunction<(letter: QueueDeadLetter<T>) => void>(
-        NAME,
-        'deadLetter.onEvict',
-        dead.onEvict,
-        true,
-      ),
+      deadCapacity: common.deadCapacity,
+      onEvict: common.onEvict,
       scheduler: checkScheduler<SchedulerLike>(NAME, opts.scheduler) ?? monotonicScheduler,
     });
-    this.maxPayloadBytes =
-      opts.maxPayloadBytes === undefined
-        ? DEFAULT_MAX_PAYLOAD_BYTES
-        : checkCapacity(NAME, 'maxPayloadBytes', opts.maxPayloadBytes, true);
-    this.maxIdLength =
-      opts.maxIdLength === undefined
-        ? DEFAULT_MAX_ID_LENGTH
-        : checkCapacity(NAME, 'maxIdLength', opts.maxIdLength, true);
+    this.maxPayloadBytes = common.maxPayloadBytes;
+    this.maxIdLength = common.maxIdLength;
     this.deadLettered = this.core.deadSubject.asObservable();
     const scheduler = this.core.scheduler;
     this.repeating = new RepeatingJobs<T>({
@@ -308,9 +255,7 @@ export class MessageQueue<T> implements QueueStore<T> {
 
   /** A caller's id, refused when malformed or longer than `maxIdLength`. */
   private checkId(where: string, given: unknown): string | undefined {
-    const id = checkId(where, given);
-    if (id !== undefined) checkIdLength(where, id, this.maxIdLength);
-    return id;
+    return checkMessageId(where, given, this.maxIdLength, MessageTooLargeError);
   }
 
   /**
@@ -460,12 +405,12 @@ export class MessageQueue<T> implements QueueStore<T> {
    * ```
    */
   redrive(ids?: Iterable<string>): RedriveResult {
-    return this.core.redrive(checkIds(`${NAME}.redrive`, ids));
+    return this.core.redrive(checkIdList(`${NAME}.redrive`, ids));
   }
 
   /** Deletes dead letters (all, or those with the given ids) and returns them. */
   purgeDeadLetters(ids?: Iterable<string>): QueueDeadLetter<T>[] {
-    return this.core.purgeDeadLetters(checkIds(`${NAME}.purgeDeadLetters`, ids));
+    return this.core.purgeDeadLetters(checkIdList(`${NAME}.purgeDeadLetters`, ids));
   }
 
   /**
@@ -495,8 +440,7 @@ export class MessageQueue<T> implements QueueStore<T> {
    * ```
    */
   consume(handler: MessageHandler<T>, options?: ConsumeOptions<T>): Observable<ConsumeOutcome<T>> {
-    const opts = checkOptions<ConsumeOptions<T>>(`${NAME}.consume`, options, CONSUME_OPTIONS);
-    return consumeQueue(this, handler, { ...opts, scheduler: opts.scheduler ?? this.scheduler });
+    return consumeStore(CONSUMERS, NAME, this, handler, options);
   }
 
   /**
@@ -508,11 +452,7 @@ export class MessageQueue<T> implements QueueStore<T> {
     handler: BatchHandler<T>,
     options: ConsumeBatchOptions<T>,
   ): Observable<ConsumeOutcome<T>> {
-    const opts = checkOptions<ConsumeBatchOptions<T>>(`${NAME}.consumeBatch`, options);
-    return consumeQueueBatch(this, handler, {
-      ...opts,
-      scheduler: opts.scheduler ?? this.scheduler,
-    } as ConsumeBatchOptions<T>);
+    return consumeStoreBatch(CONSUMERS, NAME, this, handler, options);
   }
 
   /**
@@ -562,10 +502,8 @@ export class MessageQueue<T> implements QueueStore<T> {
    * @returns A promise that resolves when no lease is left, with how many were released.
    */
   close(options?: CloseOptions): Promise<CloseResult> {
-    const where = `${NAME}.close`;
     try {
-      const opts = checkOptions<CloseOptions>(where, options, CLOSE_OPTIONS);
-      const grace = opts.grace === undefined ? 0 : checkDuration(where, 'grace', opts.grace, true);
+      const grace = closeGrace(`${NAME}.close`, options);
       this.repeating.close();
       return this.core.close(grace);
     } catch (error) {

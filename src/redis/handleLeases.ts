@@ -1,11 +1,12 @@
 /**
  * The leases one `RedisQueue` handle handed out, and how `close()` waits for them (internal to
- * `sluice/redis`): settled within the grace period, or released when it ends.
+ * `sluice/redis`): settled within the grace period, or released when it ends. The close itself
+ * (its promise, the grace timer) is the queue family's one `Closing`, as in `MessageQueue`.
  * @module
  */
 import { type SchedulerLike, Subject } from 'rxjs';
 import type { CloseResult } from 'sluice';
-import { scheduleAt as timerAt } from '../internal/deadlineTimer.js';
+import { Closing } from '../internal/queue/closing.js';
 import { reportUnhandledError } from '../internal/reportUnhandledError.js';
 
 /** What the lease book needs from its queue handle. */
@@ -25,10 +26,7 @@ export class HandleLeases {
   private readonly leases = new Map<string, number>();
   /** Handlers to stop when close() releases their lease: receipt → callback (`watchRelease`). */
   private readonly releaseWatchers = new Map<string, () => void>();
-  private closing: Promise<CloseResult> | undefined = undefined;
-  private closeResolve: ((result: CloseResult) => void) | undefined = undefined;
-  private graceTimer: { cancel(): void } | undefined = undefined;
-  private done = false;
+  private readonly closing = new Closing();
   /** Emits once, when the close finished. */
   readonly finished = new Subject<void>();
 
@@ -36,12 +34,12 @@ export class HandleLeases {
 
   /** True once the close finished: no lease of this handle is left. */
   get finalized(): boolean {
-    return this.done;
+    return this.closing.finalized;
   }
 
   /** The promise of the close under way, if any. */
   get pending(): Promise<CloseResult> | undefined {
-    return this.closing;
+    return this.closing.current;
   }
 
   /** A delivery was handed out: its lease is this handle's until it ends. */
@@ -67,15 +65,12 @@ export class HandleLeases {
   ended(receipt: string): void {
     this.releaseWatchers.delete(receipt);
     if (!this.leases.delete(receipt)) return;
-    if (this.leases.size === 0 && this.closing !== undefined && !this.done) this.finalize(0);
+    if (this.leases.size === 0 && this.closing.pending) this.finalize(0);
   }
 
   /** Starts the close: the promise resolves when no lease of this handle is left. */
   begin(): Promise<CloseResult> {
-    this.closing ??= new Promise<CloseResult>((resolve) => {
-      this.closeResolve = resolve;
-    });
-    return this.closing;
+    return this.closing.current ?? this.closing.start();
   }
 
   /** Gives the leases `grace` ms to be settled, then releases the rest. */
@@ -85,13 +80,13 @@ export class HandleLeases {
     else this.armGrace(this.host.scheduler.now() + grace);
   }
 
-  /** Waits until the grace ends or every lease of this handle has run out, whichever is first. */
+  /**
+   * Waits until the grace ends or every lease of this handle has run out, whichever is first
+   * (a lease that ran out is another process's to take: holding the close for it helps no one).
+   */
   private armGrace(until: number): void {
     const sched = this.host.scheduler;
-    const at = Math.min(until, this.latest());
-    this.graceTimer = timerAt(sched, at, () => {
-      this.graceTimer = undefined;
-      if (this.done) return;
+    this.closing.graceUntil(sched, Math.min(until, this.latest()), () => {
       if (sched.now() < until && this.latest() > sched.now()) this.armGrace(until);
       else void this.releaseAll();
     });
@@ -124,11 +119,8 @@ export class HandleLeases {
   }
 
   private finalize(released: number): void {
-    if (this.done) return;
-    this.done = true;
-    this.graceTimer?.cancel();
+    if (!this.closing.finish(released)) return;
     this.finished.next();
     this.finished.complete();
-    this.closeResolve?.({ released });
   }
 }

@@ -30,6 +30,7 @@ export class LeaseCalls {
     private readonly leases: HandleLeases,
   ) {}
 
+  /** `RedisQueue.ack`: batched with the other acks of this turn, each checked alone. */
   async ack(receipt: string): Promise<AckResult> {
     if (typeof receipt !== 'string') return rejection('unknown');
     const reply = await this.acks.add([receipt, this.runner.token()]);
@@ -37,6 +38,7 @@ export class LeaseCalls {
     return reply === 'ok' ? ACK_OK : rejection(reply);
   }
 
+  /** `RedisQueue.nack`: the delay is rounded up to whole ms; `error` is stored encoded. */
   async nack(receipt: string, options?: NackOptions): Promise<NackResult> {
     const where = `${NAME}.nack`;
     const opts = checkOptions<NackOptions>(where, options, NACK_OPTIONS);
@@ -54,6 +56,7 @@ export class LeaseCalls {
     return rejection(reply);
   }
 
+  /** `RedisQueue.extend`: a refused receipt ends the handle's lease; a granted one moves it. */
   async extend(receipt: string, ms: number): Promise<ExtendResult> {
     const where = `${NAME}.extend`;
     const span = checkDuration(where, 'ms', ms, true);
@@ -67,6 +70,7 @@ export class LeaseCalls {
     return { ok: true, deadline: reply.deadline };
   }
 
+  /** `RedisQueue.release`. */
   async release(receipt: string): Promise<ReleaseResult> {
     if (typeof receipt !== 'string') return rejection('unknown');
     const reply = await this.releaseScript(`${NAME}.release`, receipt);

@@ -5,7 +5,7 @@
  */
 import { Observable, share, takeUntil } from 'rxjs';
 import type { QueueDeadLetter, RedriveResult } from 'sluice';
-import { describe } from '../internal/validate.js';
+import { checkIdList } from '../queue/queueFamily.js';
 import {
   type DeadLetterAccess,
   purgeInPages,
@@ -76,9 +76,10 @@ export class RedisDeadLetters<T> {
     return entries.map(([, fields]) => this.letter(fields));
   }
 
+  /** `RedisQueue.redrive`, in bounded script calls (deadLetterPages.ts). */
   async redrive(ids?: Iterable<string>): Promise<RedriveResult> {
     const where = `${NAME}.redrive`;
-    const list = idList(where, ids);
+    const list = checkIdList(where, ids);
     const capacity = limit(this.config.capacity);
     const reply = await redriveInPages(this.access(), where, capacity, list);
     const skipped = reply.skipped.map(([id, reason]) => ({
@@ -88,9 +89,10 @@ export class RedisDeadLetters<T> {
     return { redriven: reply.redriven, skipped };
   }
 
+  /** `RedisQueue.purgeDeadLetters`, in bounded script calls (deadLetterPages.ts). */
   async purge(ids?: Iterable<string>): Promise<QueueDeadLetter<T>[]> {
     const where = `${NAME}.purgeDeadLetters`;
-    const list = idList(where, ids);
+    const list = checkIdList(where, ids);
     const purged = await purgeInPages(this.access(), where, list);
     return purged.map((fields) => this.letter(fields));
   }
@@ -103,22 +105,4 @@ export class RedisDeadLetters<T> {
       dead: this.config.keys.dead,
     };
   }
-}
-
-function idList(where: string, ids: unknown): string[] | undefined {
-  if (ids === undefined) return undefined;
-  if (
-    ids === null ||
-    typeof ids !== 'object' ||
-    typeof (ids as Iterable<unknown>)[Symbol.iterator] !== 'function'
-  ) {
-    throw new TypeError(`${where}: ids must be an iterable of ids, got ${describe(ids)}`);
-  }
-  const list = Array.from(ids as Iterable<unknown>);
-  for (const id of list) {
-    if (typeof id !== 'string' || id.length === 0) {
-      throw new TypeError(`${where}: id must be a non-empty string, got ${describe(id)}`);
-    }
-  }
-  return list as string[];
 }

@@ -16,6 +16,7 @@ import { checkHeaders } from '../internal/headers.js';
 import { utf8Bytes } from '../internal/sizes.js';
 import { checkDuration, checkOptions, checkSignal, describe } from '../internal/validate.js';
 import { ENQUEUE_OPTIONS, SEND_OPTIONS } from '../queue/optionNames.js';
+import { checkMessageId } from '../queue/queueFamily.js';
 import { CallBatch } from './batch.js';
 import { serializeOrThrow } from './codec.js';
 import { wrapHeaders } from './headers.js';
@@ -62,6 +63,7 @@ export class RedisEnqueuer<T> {
     for (const refuse of Array.from(this.senders)) refuse(undefined);
   }
 
+  /** `RedisQueue.enqueue`: a full queue rejects with `ChannelFullError` whatever the policy but `'drop'`. */
   enqueue(payload: T, options?: EnqueueOptions): Promise<EnqueueResult> {
     const where = `${NAME}.enqueue`;
     try {
@@ -84,6 +86,7 @@ export class RedisEnqueuer<T> {
     }
   }
 
+  /** `RedisQueue.send`: under `'block'`, tries again with a back-off until there is room. */
   send(payload: T, options?: QueueSendOptions): Promise<EnqueueResult> {
     const where = `${NAME}.send`;
     try {
@@ -103,16 +106,7 @@ export class RedisEnqueuer<T> {
     opts: EnqueueOptions,
   ): { id: string | undefined; delay: number; text: string } {
     const delay = opts.delay === undefined ? 0 : checkDuration(where, 'delay', opts.delay);
-    let id: string | undefined;
-    if (opts.id !== undefined) {
-      if (typeof opts.id !== 'string' || opts.id.length === 0) {
-        throw new TypeError(`${where}: id must be a non-empty string, got ${describe(opts.id)}`);
-      }
-      id = opts.id;
-      if (id.length > this.config.maxIdLength) {
-        throw new MessageTooLargeError(where, 'maxIdLength', id.length, this.config.maxIdLength);
-      }
-    }
+    const id = checkMessageId(where, opts.id, this.config.maxIdLength, MessageTooLargeError);
     const headers = checkHeaders(where, opts.headers);
     if (this.host.isClosed()) throw new ChannelClosedError(`${NAME}: queue is closed`, payload);
     const text = serializeOrThrow(where, this.config.serializer, payload);

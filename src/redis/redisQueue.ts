@@ -26,7 +26,13 @@ import {
   type ScheduleOptions,
 } from 'sluice';
 import { checkDuration, checkInteger, checkOptions, checkSignal } from '../internal/validate.js';
-import { CLOSE_OPTIONS, CONSUME_OPTIONS, RECEIVE_OPTIONS } from '../queue/optionNames.js';
+import { RECEIVE_OPTIONS } from '../queue/optionNames.js';
+import {
+  closeGrace,
+  consumeStore,
+  consumeStoreBatch,
+  type QueueConsumers,
+} from '../queue/queueFamily.js';
 import { RepeatingJobs } from '../queue/repeatingJobs.js';
 import { pullDeliveries } from './deliverySource.js';
 import { makePullable } from './demand.js';
@@ -47,6 +53,9 @@ import {
 } from './redisQueueConfig.js';
 import type { RedisQueueOptions } from './redisQueueOptions.js';
 import { ScriptRunner } from './scriptRunner.js';
+
+/** The core's consumers, through 'sluice' (one copy of their classes at run time). */
+const CONSUMERS: QueueConsumers = { consumeQueue, consumeQueueBatch };
 
 /**
  * The `MessageQueue` on Redis Streams: the same leases, receipts, attempts, dead letters and
@@ -397,8 +406,7 @@ export class RedisQueue<T> implements QueueStore<T> {
    * that many, sent while acks are still on their way (`pollWait` is not used).
    */
   consume(handler: MessageHandler<T>, options?: ConsumeOptions<T>): Observable<ConsumeOutcome<T>> {
-    const opts = checkOptions<ConsumeOptions<T>>(`${NAME}.consume`, options, CONSUME_OPTIONS);
-    return consumeQueue(this, handler, { ...opts, scheduler: opts.scheduler ?? this.scheduler });
+    return consumeStore(CONSUMERS, NAME, this, handler, options);
   }
 
   /**
@@ -410,11 +418,7 @@ export class RedisQueue<T> implements QueueStore<T> {
     handler: BatchHandler<T>,
     options: ConsumeBatchOptions<T>,
   ): Observable<ConsumeOutcome<T>> {
-    const opts = checkOptions<ConsumeBatchOptions<T>>(`${NAME}.consumeBatch`, options);
-    return consumeQueueBatch(this, handler, {
-      ...opts,
-      scheduler: opts.scheduler ?? this.scheduler,
-    } as ConsumeBatchOptions<T>);
+    return consumeStoreBatch(CONSUMERS, NAME, this, handler, options);
   }
 
   /**
@@ -448,11 +452,9 @@ export class RedisQueue<T> implements QueueStore<T> {
   close(options?: CloseOptions): Promise<CloseResult> {
     const pending = this.leases.pending;
     if (pending !== undefined) return pending;
-    const where = `${NAME}.close`;
     let grace: number;
     try {
-      const opts = checkOptions<CloseOptions>(where, options, CLOSE_OPTIONS);
-      grace = opts.grace === undefined ? 0 : checkDuration(where, 'grace', opts.grace, true);
+      grace = closeGrace(`${NAME}.close`, options);
     } catch (error) {
       return Promise.reject(error);
     }

@@ -5,12 +5,10 @@
  */
 import { hostname } from 'node:os';
 import { asyncScheduler, type SchedulerLike } from 'rxjs';
-import type { DeadLetterOptions, OverflowHandler, QueueDeadLetter } from 'sluice';
-import { DEFAULT_MAX_ID_LENGTH, DEFAULT_MAX_PAYLOAD_BYTES } from '../internal/sizes.js';
+import type { OverflowHandler } from 'sluice';
 import { monotonicScheduler } from '../internal/time/monotonicScheduler.js';
 import {
   checkCapacity,
-  checkDuration,
   checkFunction,
   checkInteger,
   checkOneOf,
@@ -18,7 +16,11 @@ import {
   checkScheduler,
   describe,
 } from '../internal/validate.js';
-import { DEAD_LETTER_OPTIONS } from '../queue/optionNames.js';
+import {
+  type CommonQueueSettings,
+  commonQueueSettings,
+  QUEUE_DEFAULTS,
+} from '../queue/queueFamily.js';
 import { checkConnection, checkSerializer } from './checkClient.js';
 import type { RedisQueueSerializer } from './codec.js';
 import { type RedisQueueKeys, redisQueueKeys } from './keys.js';
@@ -34,20 +36,13 @@ import type { SharedSettings } from './sharedSettings.js';
 export const NAME = 'RedisQueue';
 
 /** Every setting of one `RedisQueue` handle, checked, defaults applied. */
-export interface RedisQueueConfig<T> {
+export interface RedisQueueConfig<T> extends CommonQueueSettings<T> {
   readonly connection: RedisQueueConnection;
   readonly keys: RedisQueueKeys;
-  readonly visibilityTimeout: number;
-  readonly maxAttempts: number;
   readonly capacity: number;
   readonly overflow: 'block' | 'error' | 'drop';
   readonly onOverflow: OverflowHandler<T> | undefined;
-  readonly dedupWindow: number;
-  readonly deadCapacity: number;
-  readonly onEvict: ((letter: QueueDeadLetter<T>) => void) | undefined;
   readonly serializer: RedisQueueSerializer<T>;
-  readonly maxPayloadBytes: number;
-  readonly maxIdLength: number;
   readonly consumer: string;
   readonly clock: RedisQueueClock;
   readonly scheduler: SchedulerLike;
@@ -70,7 +65,8 @@ function checkConsumer(value: unknown): string {
 }
 
 /**
- * Checks `options` in the order they are documented, throwing `TypeError`/`RangeError` naming
+ * Checks `options` (the connection and name first, then what every queue store takes, then
+ * what only this one does), throwing `TypeError`/`RangeError` naming
  * the first bad one, and fills in the defaults.
  */
 export function redisQueueConfig<T>(options: RedisQueueOptions<T>): RedisQueueConfig<T> {
@@ -80,47 +76,17 @@ export function redisQueueConfig<T>(options: RedisQueueOptions<T>): RedisQueueCo
     throw new TypeError(`${NAME}: name must be a non-empty string, got ${describe(opts.name)}`);
   }
   const keys = redisQueueKeys(opts.name, opts.prefix === undefined ? 'sluice:' : opts.prefix);
-  const visibilityTimeout =
-    opts.visibilityTimeout === undefined
-      ? 30_000
-      : checkDuration(NAME, 'visibilityTimeout', opts.visibilityTimeout, true);
-  const maxAttempts =
-    opts.maxAttempts === undefined ? 5 : checkCapacity(NAME, 'maxAttempts', opts.maxAttempts, true);
   const capacity =
-    opts.capacity === undefined ? 10_000 : checkCapacity(NAME, 'capacity', opts.capacity);
+    opts.capacity === undefined
+      ? QUEUE_DEFAULTS.capacity
+      : checkCapacity(NAME, 'capacity', opts.capacity);
   const overflow =
     opts.overflow === undefined
       ? 'block'
       : checkOneOf(NAME, 'overflow', opts.overflow, ['block', 'error', 'drop'] as const);
   const onOverflow = checkFunction<OverflowHandler<T>>(NAME, 'onOverflow', opts.onOverflow, true);
-  const dedupWindow =
-    opts.dedupWindow === undefined
-      ? 300_000
-      : checkDuration(NAME, 'dedupWindow', opts.dedupWindow, true);
-  const dead = checkOptions<DeadLetterOptions<T>>(
-    `${NAME}: deadLetter`,
-    opts.deadLetter,
-    DEAD_LETTER_OPTIONS,
-  );
-  const deadCapacity =
-    dead.capacity === undefined
-      ? 10_000
-      : checkCapacity(NAME, 'deadLetter.capacity', dead.capacity, true);
-  const onEvict = checkFunction<(letter: QueueDeadLetter<T>) => void>(
-    NAME,
-    'deadLetter.onEvict',
-    dead.onEvict,
-    true,
-  );
+  const common = commonQueueSettings<T>(NAME, opts);
   const serializer = checkSerializer<T>(NAME, opts.serializer);
-  const maxPayloadBytes =
-    opts.maxPayloadBytes === undefined
-      ? DEFAULT_MAX_PAYLOAD_BYTES
-      : checkCapacity(NAME, 'maxPayloadBytes', opts.maxPayloadBytes);
-  const maxIdLength =
-    opts.maxIdLength === undefined
-      ? DEFAULT_MAX_ID_LENGTH
-      : checkCapacity(NAME, 'maxIdLength', opts.maxIdLength);
   const consumer = checkConsumer(opts.consumer);
   const clock =
     opts.clock === undefined
@@ -134,19 +100,13 @@ export function redisQueueConfig<T>(options: RedisQueueOptions<T>): RedisQueueCo
   const blockTime =
     opts.blockTime === undefined ? 1_000 : checkInteger(NAME, 'blockTime', opts.blockTime, 1);
   return {
+    ...common,
     connection,
     keys,
-    visibilityTimeout,
-    maxAttempts,
     capacity,
     overflow,
     onOverflow,
-    dedupWindow,
-    deadCapacity,
-    onEvict,
     serializer,
-    maxPayloadBytes,
-    maxIdLength,
     consumer,
     clock,
     scheduler,

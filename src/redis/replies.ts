@@ -288,8 +288,11 @@ export function decodeStreamRead(where: string, reply: unknown): RawEntry[] {
   return decodeEntries(where, Array.isArray(first) ? (first[1] ?? null) : reply);
 }
 
+/** The answer of a receipt call that succeeded (`ack`, `release`): one frozen object. */
 export const ACK_OK: AckResult = Object.freeze({ ok: true });
+/** A `nack` that made the message visible again (now or after its delay). */
 export const NACK_OK: NackResult = Object.freeze({ ok: true, deadLettered: false });
+/** A `nack` on the last attempt: the message is a dead letter. */
 export const NACK_DEAD: NackResult = Object.freeze({ ok: true, deadLettered: true });
 const REASONS: readonly ReceiptRejection[] = ['stale', 'expired', 'released', 'acked', 'unknown'];
 

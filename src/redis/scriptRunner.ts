@@ -109,6 +109,7 @@ export class ScriptRunner {
     return this.failure(where, error.cause ?? error);
   }
 
+  /** The client's failure of the call `where`, as a `RedisCommandError` (a copy of its cause). */
   failure(where: string, error: unknown): Error {
     return new RedisCommandError(where, error);
   }
