@@ -14,6 +14,7 @@
 //               family's option names, shared by RedisQueue), src/queue/queueFamily.ts (the
 //               defaults, checks and consume helpers both queue stores share) and src/redis/codec.ts (the
 //               serializer sluice/amqp shares with sluice/redis).
+//               src/otel/ (sluice/otel, over @opentelemetry/api) is an adapter too.
 //
 // And no cycles anywhere in src/.
 
@@ -28,6 +29,7 @@ const ADAPTER_INTERNALS = [
   '^src/internal/waiting/',
   '^src/internal/sizes\\.ts$',
   '^src/internal/quietError\\.ts$',
+  '^src/internal/headers\\.ts$',
   '^src/internal/queue/closing\\.ts$',
 ];
 
@@ -70,17 +72,19 @@ module.exports = {
       severity: 'error',
       comment:
         'The `sluice` entry never loads sluice/redis, sluice/amqp or a broker client: they are optional peers behind their own entries.',
-      from: { path: '^src/', pathNot: '^src/(redis|amqp)/' },
-      to: { path: '^src/(redis|amqp)/|(^|/)node_modules/(ioredis|amqplib|@types/amqplib)/' },
+      from: { path: '^src/', pathNot: '^src/(redis|amqp|otel)/' },
+      to: {
+        path: '^src/(redis|amqp|otel)/|(^|/)node_modules/(ioredis|amqplib|@types/amqplib|@opentelemetry)/',
+      },
     },
     {
       name: 'adapters-through-the-entry',
       severity: 'error',
       comment:
-        "sluice/redis and sluice/amqp import the core as 'sluice' (one copy of its classes), and only the internals that may be copied into their bundles.",
-      from: { path: '^src/(redis|amqp)/' },
+        "sluice/redis, sluice/amqp and sluice/otel import the core as 'sluice' (one copy of its classes), and only the internals that may be copied into their bundles.",
+      from: { path: '^src/(redis|amqp|otel)/' },
       to: {
-        path: '^src/(?!redis/|amqp/)',
+        path: '^src/(?!redis/|amqp/|otel/)',
         // src/index.ts is `'sluice'` itself, resolved through tsconfig's paths
         pathNot: [
           '^src/index\\.ts$',
@@ -103,6 +107,20 @@ module.exports = {
       to: { path: '^src/internal/demand\\.ts$' },
     },
     {
+      name: 'otel-on-the-core-alone',
+      severity: 'error',
+      comment: 'sluice/otel uses the core only: it imports no broker entry.',
+      from: { path: '^src/otel/' },
+      to: { path: '^src/(redis|amqp)/' },
+    },
+    {
+      name: 'nothing-imports-otel',
+      severity: 'error',
+      comment: 'Only sluice/otel loads @opentelemetry/api: no other module imports src/otel/.',
+      from: { path: '^src/', pathNot: '^src/otel/' },
+      to: { path: '^src/otel/' },
+    },
+    {
       name: 'redis-and-amqp-apart',
       severity: 'error',
       comment:
@@ -114,7 +132,7 @@ module.exports = {
   ],
   options: {
     doNotFollow: { path: 'node_modules' },
-    includeOnly: '^src/|node_modules/(ioredis|amqplib|@types/amqplib|rxjs)/',
+    includeOnly: '^src/|node_modules/(ioredis|amqplib|@types/amqplib|rxjs|@opentelemetry/api)/',
     tsPreCompilationDeps: true,
     tsConfig: { fileName: 'tsconfig.src.json' },
     enhancedResolveOptions: {

@@ -10,16 +10,19 @@ import { defineConfig, type Options } from 'tsup';
 //   client either: the caller hands it an ioredis connection.
 // - `sluice/amqp` (src/amqp/index.ts), RabbitMQ publishers and consumers, built the same way:
 //   it imports the core as 'sluice' and is handed an amqplib connection (types only).
+// - `sluice/otel` (src/otel/index.ts), OpenTelemetry spans and trace context, built the same
+//   way over `@opentelemetry/api` (an optional peer, kept external).
 const entries: Record<string, string> = {
   index: 'src/index.ts',
   redis: 'src/redis/index.ts',
   amqp: 'src/amqp/index.ts',
+  otel: 'src/otel/index.ts',
 };
 
 const shared: Options = {
   target: 'es2022',
   sourcemap: true,
-  external: ['rxjs', 'sluice', 'ioredis', 'amqplib'],
+  external: ['rxjs', 'sluice', 'ioredis', 'amqplib', '@opentelemetry/api'],
 };
 
 export default defineConfig((options) => {

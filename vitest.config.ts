@@ -19,6 +19,10 @@ export default defineConfig({
         find: /^sluice\/amqp$/,
         replacement: fileURLToPath(new URL('./src/amqp/index.ts', import.meta.url)),
       },
+      {
+        find: /^sluice\/otel$/,
+        replacement: fileURLToPath(new URL('./src/otel/index.ts', import.meta.url)),
+      },
     ],
   },
   test: {

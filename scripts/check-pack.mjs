@@ -8,6 +8,7 @@
 // of the class exported by sluice). Then ioredis is installed beside them and an ioredis client
 // must type-check as the queue's connection. sluice/amqp the same way: it loads without
 // amqplib, shares the core, and type-checks against a real amqplib connection once installed.
+// sluice/otel beside @opentelemetry/api: loads, instruments the core's pool, type-checks.
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -230,6 +231,64 @@ export async function main(): Promise<void> {
   writeFileSync(join(dir, 'typed-amqp.cts'), typedAmqp);
   typecheck(['typed-amqp.mts', 'typed-amqp.cts']);
 
+  // sluice/otel, with @opentelemetry/api installed beside it (its peer): it loads from ESM and
+  // CJS, instruments the core's workerPool (one core), and type-checks.
+  const otelApiVersion = JSON.parse(
+    readFileSync(join(root, 'node_modules', '@opentelemetry', 'api', 'package.json'), 'utf8'),
+  ).version;
+  run(
+    'npm',
+    [
+      'install',
+      '--prefer-offline',
+      '--no-audit',
+      '--no-fund',
+      `@opentelemetry/api@${otelApiVersion}`,
+    ],
+    dir,
+  );
+  const otelProgram = (load) => `${load}
+const ended = [];
+const span = (name) => ({ setAttributes() { return this; }, setStatus() { return this; }, end() { ended.push(name); } });
+const tracer = { startSpan: (name) => span(name) };
+const instrument = otelInstrumentation({ tracer, destination: 'q' });
+await lastValueFrom(of(1, 2).pipe(workerPool(async (n) => n, { instrument })));
+if (ended.join() !== 'process q,process q') throw new Error('spans: ' + ended.join());
+const propagator = { inject: (context, carrier, setter) => setter.set(carrier, 'traceparent', 't'), extract: (c) => c, fields: () => ['traceparent'] };
+const options = withTraceContext({ id: 'a' }, { propagator });
+if (options.headers?.traceparent !== 't' || options.id !== 'a') throw new Error('headers: ' + JSON.stringify(options));
+console.log('ok');
+`;
+  writeFileSync(
+    join(dir, 'otel-esm.mjs'),
+    otelProgram(`import { lastValueFrom, of } from 'rxjs';
+import { workerPool } from 'sluice';
+import { otelInstrumentation, withTraceContext } from 'sluice/otel';`),
+  );
+  writeFileSync(
+    join(dir, 'otel-cjs.cjs'),
+    `(async () => {
+${otelProgram(`const { lastValueFrom, of } = require('rxjs');
+const { workerPool } = require('sluice');
+const { otelInstrumentation, withTraceContext } = require('sluice/otel');`)}
+})().catch((error) => { console.error(error); process.exit(1); });
+`,
+  );
+  for (const file of ['otel-esm.mjs', 'otel-cjs.cjs']) {
+    if (run('node', [file], dir).trim() !== 'ok') throw new Error(`${file} failed`);
+  }
+  const typedOtel = `import { trace } from '@opentelemetry/api';
+import { type Delivery, MessageQueue } from 'sluice';
+import { otelInstrumentation, withTraceContext } from 'sluice/otel';
+const queue = new MessageQueue<string>();
+queue.enqueue('a', withTraceContext({ id: 'a' }));
+const instrument = otelInstrumentation<Delivery<string>>({ tracer: trace.getTracer('t') });
+queue.consume(async (d) => d.headers?.traceparent, { instrument }).subscribe();
+`;
+  writeFileSync(join(dir, 'typed-otel.mts'), typedOtel);
+  writeFileSync(join(dir, 'typed-otel.cts'), typedOtel);
+  typecheck(['typed-otel.mts', 'typed-otel.cts']);
+
   for (const file of ['typed.mts', 'typed.cts']) {
     run(
       'node',
@@ -251,7 +310,7 @@ export async function main(): Promise<void> {
     );
   }
   console.log(
-    `package check: ${tarball} works from ESM, CJS and TypeScript (node16, both module kinds); sluice/redis too, without ioredis installed, and with an ioredis client; sluice/amqp likewise without and with amqplib`,
+    `package check: ${tarball} works from ESM, CJS and TypeScript (node16, both module kinds); sluice/redis too, without ioredis installed, and with an ioredis client; sluice/amqp likewise without and with amqplib; sluice/otel with @opentelemetry/api`,
   );
 } finally {
   rmSync(dir, { recursive: true, force: true });

@@ -3,7 +3,9 @@
  * of one message (internal to the queue folder).
  * @module
  */
+
 import type { SchedulerLike } from 'rxjs';
+import type { Headers } from '../internal/headers.js';
 import type { OverflowHandler, OverflowPolicy } from '../overflow.js';
 import type { QueueDeadLetter } from './types.js';
 
@@ -32,4 +34,5 @@ export interface SendWaiter<T> {
   readonly id: string | undefined;
   readonly delay: number;
   readonly order: MessageOrder | undefined;
+  readonly headers: Headers | undefined;
 }

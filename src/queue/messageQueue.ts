@@ -1,6 +1,7 @@
 import type { Observable, SchedulerLike } from 'rxjs';
 import type { Demand, Sink } from '../internal/demand.js';
 import { pull } from '../internal/demand.js';
+import { checkHeaders } from '../internal/headers.js';
 import { bufferConfig } from '../internal/policyBuffer.js';
 import { monotonicScheduler } from '../internal/time/monotonicScheduler.js';
 import {
@@ -264,7 +265,8 @@ export class MessageQueue<T> implements QueueStore<T> {
     const opts = checkOptions<EnqueueOptions>(where, options, ENQUEUE_WITH_ORDER);
     const delay = opts.delay === undefined ? 0 : checkDuration(where, 'delay', opts.delay);
     const id = this.checkId(where, opts.id);
-    return this.core.enqueue(payload, id, delay, messageOrder(where, opts));
+    const headers = checkHeaders(where, opts.headers);
+    return this.core.enqueue(payload, id, delay, messageOrder(where, opts), false, headers);
   }
 
   /** A caller's id, refused when malformed or longer than `maxIdLength`. */
@@ -290,8 +292,9 @@ export class MessageQueue<T> implements QueueStore<T> {
       const id = this.checkId(where, opts.id);
       const signal = checkSignal(where, opts.signal);
       const order = messageOrder(where, opts);
+      const headers = checkHeaders(where, opts.headers);
       checkPayloadSize(where, payloadBytes(payload, this.maxPayloadBytes), this.maxPayloadBytes);
-      return this.core.send(payload, id, delay, signal, order);
+      return this.core.send(payload, id, delay, signal, order, headers);
     } catch (error) {
       return Promise.reject(error);
     }

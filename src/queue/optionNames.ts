@@ -36,11 +36,13 @@ type OrderOption = 'group' | 'priority';
 export const ENQUEUE_OPTIONS = optionNames<Omit<EnqueueOptions, OrderOption>>()({
   id: 1,
   delay: 1,
+  headers: 1,
 });
 export const SEND_OPTIONS = optionNames<Omit<QueueSendOptions, OrderOption>>()({
   id: 1,
   delay: 1,
   signal: 1,
+  headers: 1,
 });
 export const ORDER_OPTIONS = optionNames<Pick<EnqueueOptions, OrderOption>>()({
   group: 1,

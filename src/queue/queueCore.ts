@@ -1,6 +1,7 @@
 import { type SchedulerLike, Subject } from 'rxjs';
 import { ChannelClosedError, ChannelFullError } from '../errors.js';
 import type { Demand, Sink } from '../internal/demand.js';
+import type { Headers } from '../internal/headers.js';
 import { PolicyBuffer } from '../internal/policyBuffer.js';
 import { Backlog } from '../internal/queue/backlog.js';
 import { Closing } from '../internal/queue/closing.js';
@@ -91,6 +92,8 @@ export class QueueCore<T> {
    * policy's path to `accept` carries it too.
    */
   private incoming: MessageOrder | undefined = undefined;
+  /** The headers of the message being enqueued, read by `accept` like `incoming`. */
+  private arriving: Headers | undefined = undefined;
   /** The clock reading of the current `serve` round. */
   private serveNow = 0;
 
@@ -147,9 +150,11 @@ export class QueueCore<T> {
     delay: number,
     order?: MessageOrder,
     admitted = false,
+    headers?: Headers,
   ): EnqueueResult {
     if (this.closed) throw this.closedError(payload);
     this.incoming = order;
+    this.arriving = headers;
     const now = this.scheduler.now();
     if (this.dedup.open) this.dedup.prune(now);
     if (id !== undefined && this.isDuplicate(id)) {
@@ -172,13 +177,14 @@ export class QueueCore<T> {
     delay: number,
     signal: AbortSignal | undefined,
     order?: MessageOrder,
+    headers?: Headers,
   ): Promise<EnqueueResult> {
     if (signal?.aborted) return Promise.reject(signal.reason);
     if (this.closed) return Promise.reject(this.closedError(payload));
     const full = this.live >= this.capacity || this.senders.size > 0;
     if (!full || this.policy !== 'block') {
       try {
-        return Promise.resolve(this.enqueue(payload, id, delay, order));
+        return Promise.resolve(this.enqueue(payload, id, delay, order, false, headers));
       } catch (error) {
         return Promise.reject(error);
       }
@@ -190,7 +196,7 @@ export class QueueCore<T> {
         return Promise.resolve({ ok: false, reason: 'duplicate', id });
       }
     }
-    return this.senders.wait({ payload, id, delay, order }, signal).promise;
+    return this.senders.wait({ payload, id, delay, order, headers }, signal).promise;
   }
 
   private accept(payload: T, id: string | undefined, delay: number, now: number): QueueMessage<T> {
@@ -201,6 +207,8 @@ export class QueueCore<T> {
       message.group = order.group;
       message.priority = order.priority;
     }
+    message.headers = this.arriving;
+    this.arriving = undefined;
     this.slab.add(message);
     if (id === undefined) message.id = this.dedup.idPrefix + message.tag;
     else this.dedup.remember(message, true);
@@ -262,9 +270,9 @@ export class QueueCore<T> {
       wait !== undefined && this.live < this.capacity && !this.closed;
       wait = this.senders.peek()
     ) {
-      const { payload, id, delay, order } = wait.entry;
+      const { payload, id, delay, order, headers } = wait.entry;
       try {
-        wait.resolve(this.enqueue(payload, id, delay, order, true));
+        wait.resolve(this.enqueue(payload, id, delay, order, true, headers));
       } catch (error) {
         wait.reject(error);
       }
@@ -277,6 +285,7 @@ export class QueueCore<T> {
    */
   private finish(message: QueueMessage<T>): void {
     if (message.group !== undefined) this.backlog.leave(message);
+    if (message.state !== DEAD) message.headers = undefined; // a dead letter keeps them for redrive
     if (message.inWindow) return;
     this.dedup.forget(message);
     this.slab.release(message);
@@ -351,13 +360,14 @@ export class QueueCore<T> {
     const receipt = `${message.tag}:${n}:${this.name}${receiptSecret()}`;
     this.leases.add(message, deadline, this.ticket++, receipt, now);
     this.count.delivered++;
-    return {
+    const delivery: Delivery<T> = {
       id: message.id,
       payload: message.payload as T,
       attempt: message.attempts,
       receipt,
       deadline,
     };
+    return message.headers === undefined ? delivery : { ...delivery, headers: message.headers };
   }
 
   // ---- leases -------------------------------------------------------------------------

@@ -27,6 +27,11 @@ export interface Delivery<T> {
    * From this instant on the receipt is `'expired'`.
    */
   readonly deadline: number;
+  /**
+   * The headers given to `enqueue` (a copy, frozen), the same on every delivery; absent when
+   * the message was enqueued without any. Trace context travels here (see `sluice/otel`).
+   */
+  readonly headers?: Readonly<Record<string, string>>;
 }
 
 /** Options of `enqueue` and `send`. */
@@ -57,6 +62,13 @@ export interface EnqueueOptions {
    * -1000000 to 1000000. @default 0
    */
   readonly priority?: number;
+  /**
+   * String names to string values carried beside the payload (trace context, a tenant, a
+   * content type): copied at the call, handed back as `delivery.headers` on every delivery and
+   * kept on its dead letter and through redrive. Names must be non-empty; names and values
+   * together at most 16384 UTF-8 bytes (a `RangeError` beyond). Empty headers are none.
+   */
+  readonly headers?: Readonly<Record<string, string>>;
 }
 
 /** Options of `send`, the enqueue that may wait for room. */
@@ -144,6 +156,8 @@ export interface QueueDeadLetter<T> {
   readonly enqueuedAt: number;
   /** When it was dead-lettered, in scheduler time. */
   readonly deadAt: number;
+  /** The headers it was enqueued with; absent when none. */
+  readonly headers?: Readonly<Record<string, string>>;
 }
 
 /** What `redrive` did, id by id. */

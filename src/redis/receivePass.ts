@@ -4,8 +4,10 @@
  * @module
  */
 import type { Delivery } from 'sluice';
+import type { Headers } from '../internal/headers.js';
 import { quoted } from '../internal/quietError.js';
 import { encodeError } from './codec.js';
+import { unwrapHeaders } from './headers.js';
 import type { NoncePool } from './nonces.js';
 import type { Pass } from './receiveLoop.js';
 import { NAME, type RedisQueueConfig } from './redisQueueConfig.js';
@@ -46,8 +48,11 @@ export async function decodeDeliveries<T>(
   const deliveries: Delivery<T>[] = [];
   for (const { id, text, attempt, receipt, deadline } of raws) {
     let payload: T;
+    let headers: Headers | undefined;
     try {
-      payload = config.serializer.deserialize(text);
+      const stored = unwrapHeaders(text);
+      headers = stored.headers;
+      payload = config.serializer.deserialize(stored.text);
     } catch (error) {
       const detail = error instanceof Error ? error.message : String(error);
       const reason = new TypeError(
@@ -56,7 +61,8 @@ export async function decodeDeliveries<T>(
       await runner.run(where, 'poison', [receipt, encodeError(reason)]);
       continue;
     }
-    deliveries.push({ id, payload, attempt, receipt, deadline });
+    const delivery: Delivery<T> = { id, payload, attempt, receipt, deadline };
+    deliveries.push(headers === undefined ? delivery : { ...delivery, headers });
   }
   return deliveries;
 }

@@ -12,6 +12,7 @@ import {
   type QueueSendOptions,
 } from 'sluice';
 import { scheduleAt as timerAt } from '../internal/deadlineTimer.js';
+import { checkHeaders } from '../internal/headers.js';
 import { utf8Bytes } from '../internal/sizes.js';
 import {
   checkDuration,
@@ -25,6 +26,7 @@ import { ENQUEUE_OPTIONS, ORDER_OPTIONS, SEND_OPTIONS } from '../queue/optionNam
 import { checkMessageId } from '../queue/queueFamily.js';
 import { CallBatch } from './batch.js';
 import { serializeOrThrow } from './codec.js';
+import { wrapHeaders } from './headers.js';
 import { limit, NAME, type RedisQueueConfig } from './redisQueueConfig.js';
 import type { EnqueueOutcome } from './replies.js';
 import type { ScriptRunner } from './scriptRunner.js';
@@ -121,12 +123,13 @@ export class RedisEnqueuer<T> {
     const delay = opts.delay === undefined ? 0 : checkDuration(where, 'delay', opts.delay);
     const order: Order = [checkGroup(where, opts.group) ?? '', checkPriority(where, opts.priority)];
     const id = checkMessageId(where, opts.id, this.config.maxIdLength, MessageTooLargeError);
+    const headers = checkHeaders(where, opts.headers);
     if (this.host.isClosed()) throw new ChannelClosedError(`${NAME}: queue is closed`, payload);
     const text = serializeOrThrow(where, this.config.serializer, payload);
     const max = this.config.maxPayloadBytes;
     const bytes = utf8Bytes(text, max);
     if (bytes > max) throw new MessageTooLargeError(where, 'maxPayloadBytes', bytes, max);
-    return { id, delay: Math.ceil(delay), text, order };
+    return { id, delay: Math.ceil(delay), text: wrapHeaders(text, headers), order };
   }
 
   private async add(

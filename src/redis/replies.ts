@@ -10,7 +10,9 @@
  * @module
  */
 import type { AckResult, NackResult, QueueDeadLetter, QueueStats, ReceiptRejection } from 'sluice';
+import type { Headers } from '../internal/headers.js';
 import { decodeError, type RedisQueueSerializer } from './codec.js';
+import { unwrapHeaders } from './headers.js';
 import { RedisCommandError } from './redisCommandError.js';
 import type { ScriptName } from './scripts.js';
 
@@ -324,15 +326,18 @@ export function deadLetterOf<T>(
 ): QueueDeadLetter<T> {
   const f = fieldsOf(flat);
   let payload: T | undefined;
+  let headers: Headers | undefined;
   let lastError = decodeError(f.le);
   if (f.r !== 'corrupt') {
     try {
-      payload = serializer.deserialize(f.p ?? '');
+      const stored = unwrapHeaders(f.p ?? '');
+      headers = stored.headers;
+      payload = serializer.deserialize(stored.text);
     } catch (error) {
       lastError = error;
     }
   }
-  return Object.freeze({
+  const letter: QueueDeadLetter<T> = {
     id: f.i ?? '',
     payload: payload as T,
     attempts: Number(f.a ?? 0),
@@ -340,5 +345,6 @@ export function deadLetterOf<T>(
     reason: f.r === 'expired' || f.r === 'corrupt' ? f.r : 'nacked',
     enqueuedAt: Number(f.t ?? 0),
     deadAt: Number(f.d ?? 0),
-  });
+  };
+  return Object.freeze(headers === undefined ? letter : { ...letter, headers });
 }

@@ -18,7 +18,7 @@ export function deadLetterOf<T>(
   reason: 'nacked' | 'expired',
   now: number,
 ) {
-  return Object.freeze({
+  const fields = {
     id: message.id,
     payload: message.payload as T,
     attempts: message.attempts,
@@ -26,7 +26,10 @@ export function deadLetterOf<T>(
     reason,
     enqueuedAt: message.enqueuedAt,
     deadAt: now,
-  });
+  };
+  return Object.freeze(
+    message.headers === undefined ? fields : { ...fields, headers: message.headers },
+  );
 }
 
 export class DeadLetters<T, L extends { readonly id: string }> {

@@ -2,6 +2,7 @@
  * One message of the in-memory queue and the names of where it is.
  * @module
  */
+import type { Headers } from '../headers.js';
 
 /** Ready to be delivered (on the visible line, or just given back). */
 export const VISIBLE = 'visible';
@@ -57,6 +58,8 @@ export class QueueMessage<T> {
   group: string | undefined = undefined;
   /** Higher is delivered first. */
   priority = 0;
+  /** The headers given to enqueue, if any; dropped with the payload unless it is a dead letter. */
+  headers: Headers | undefined = undefined;
 
   constructor(
     /** Set right after the slot is known when the id is generated. */
