@@ -19,10 +19,6 @@ const PLAIN_ERRORS_ALLOWED: Readonly<Record<string, { count: number; why: string
     why: "a client's error copied without its arguments, only ever a cause",
   },
   'src/redis/codec.ts': { count: 1, why: 'rebuilds an error stored by nack, name kept' },
-  'src/redis/sharedSettings.ts': {
-    count: 1,
-    why: 'the settings mismatch refusal: still to get a named class',
-  },
 };
 
 function sourceFiles(dir: string): string[] {

@@ -4,7 +4,7 @@
  * may differ.
  */
 import { afterEach, beforeEach, expect, it } from 'vitest';
-import { RedisQueue, type RedisQueueOptions } from '../../src/redis/index.js';
+import { RedisQueue, type RedisQueueOptions, RedisSettingsError } from '../../src/redis/index.js';
 import { describeRedis, useRedisServer } from '../redis/redisServer.js';
 
 describeRedis('RedisQueue: shared settings', () => {
@@ -51,6 +51,11 @@ describeRedis('RedisQueue: shared settings', () => {
         'here, 10000 in Redis. Use the stored settings, or change them for every handle ' +
         '(see "Shared settings" in docs/redis.md)',
     );
+    expect(refusal).toBeInstanceOf(RedisSettingsError);
+    expect((refusal as RedisSettingsError).differences).toEqual([
+      'maxAttempts is 5 here, 3 in Redis',
+      'deadLetter.capacity is 1 here, 10000 in Redis',
+    ]);
     // nothing it asked was done, and every later call is refused too
     await expect(other.receive()).rejects.toBe(refusal);
     await expect(other.redrive()).rejects.toBe(refusal);

@@ -6,6 +6,7 @@ import type {
   RetryEvent,
   StaleAck,
 } from '../deliveryRecords.js';
+import { backoffDelay, backoffPlan } from '../internal/backoff.js';
 import { isPullable } from '../internal/demand.js';
 import { type DeliverySettings, DeliveryStage } from '../internal/operator/deliveryStage.js';
 import { operate } from '../internal/operator/operate.js';
@@ -16,7 +17,6 @@ import {
   checkDuration,
   checkFunction,
   checkOptions,
-  checkRange,
   checkScheduler,
   describe,
   optionNames,
@@ -115,7 +115,6 @@ const ATLEASTONCE_OPTIONS = optionNames<AtLeastOnceOptions<unknown>>()({
   scheduler: 1,
   instrument: 1,
 });
-const BACKOFF_OPTIONS = optionNames<Backoff>()({ initial: 1, factor: 1, max: 1, jitter: 1 });
 
 /**
  * Delivers every message at least once: each attempt must be acknowledged within
@@ -232,7 +231,10 @@ export function atLeastOnce<T, A>(
     overflow: opts.overflow,
     onOverflow: opts.onOverflow,
   });
-  const backoff = backoffConfig(opts.backoff);
+  const backoff =
+    opts.backoff === undefined
+      ? { initial: 1000, factor: 2, max: 30_000, jitter: 0 }
+      : backoffPlan(WHERE, 'backoff', opts.backoff);
   const random = checkFunction<() => number>(WHERE, 'random', opts.random, true) ?? Math.random;
   const deadLetter = deadLetterSink(opts.deadLetter);
   const retryable = checkFunction<(error: unknown, attempt: number) => boolean>(
@@ -256,20 +258,7 @@ export function atLeastOnce<T, A>(
   const scheduler = checkScheduler<SchedulerLike>(WHERE, opts.scheduler) ?? monotonicScheduler;
   const instrument = probeOption<T>(WHERE, opts.instrument, scheduler);
 
-  function retryDelay(failed: number): number {
-    const { initial, factor, max, jitter } = backoff;
-    let delay = initial === 0 ? 0 : Math.min(max, initial * factor ** (failed - 1));
-    if (jitter > 0) {
-      const r = random();
-      if (!(r >= 0 && r <= 1)) {
-        throw new RangeError(
-          `${WHERE}: random() must return a number from 0 to 1, got ${describe(r)}`,
-        );
-      }
-      delay *= 1 - jitter * r;
-    }
-    return delay;
-  }
+  const retryDelay = (failed: number): number => backoffDelay(WHERE, backoff, failed, random);
 
   const settings: DeliverySettings<T, A> = {
     where: WHERE,
@@ -296,34 +285,6 @@ export function atLeastOnce<T, A>(
     };
     new DeliveryStage<T, A>(out, settings, intake, probe);
   });
-}
-
-interface BackoffConfig {
-  readonly initial: number;
-  readonly factor: number;
-  readonly max: number;
-  readonly jitter: number;
-}
-
-function backoffConfig(backoff: unknown): BackoffConfig {
-  if (backoff === undefined) return { initial: 1000, factor: 2, max: 30_000, jitter: 0 };
-  if (typeof backoff === 'number') {
-    const delay = checkDuration(WHERE, 'backoff', backoff);
-    return { initial: delay, factor: 1, max: delay, jitter: 0 };
-  }
-  const b = checkOptions<Backoff>(`${WHERE}: backoff`, backoff, BACKOFF_OPTIONS);
-  const initial =
-    b.initial === undefined ? 1000 : checkDuration(WHERE, 'backoff.initial', b.initial);
-  return {
-    initial,
-    factor:
-      b.factor === undefined
-        ? 2
-        : checkRange(WHERE, 'backoff.factor', b.factor, 1, Number.POSITIVE_INFINITY),
-    max:
-      b.max === undefined ? Math.max(30_000, initial) : checkDuration(WHERE, 'backoff.max', b.max),
-    jitter: b.jitter === undefined ? 0 : checkRange(WHERE, 'backoff.jitter', b.jitter, 0, 1),
-  };
 }
 
 function deadLetterSink<T>(value: unknown): ((record: DeadLetter<T>) => void) | undefined {

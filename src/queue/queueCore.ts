@@ -23,7 +23,7 @@ import {
 } from '../internal/queue/message.js';
 import { Slab } from '../internal/queue/slab.js';
 import { WaitList } from '../internal/waiting/waitList.js';
-import type { OverflowHandler, OverflowPolicy } from '../overflow.js';
+import type { OverflowPolicy } from '../overflow.js';
 import type { CoreConfig, MessageOrder, SendWaiter } from './coreConfig.js';
 import { ACK_OK, NACK_DEAD, NACK_OK, REJECTED } from './queueResults.js';
 import { randomName, receiptSecret, SECRET_LENGTH } from './receiptSecret.js';
@@ -64,7 +64,8 @@ export class QueueCore<T> {
   readonly maxAttempts: number;
   readonly capacity: number;
   private readonly policy: OverflowPolicy;
-  private readonly onOverflow: OverflowHandler<T> | undefined;
+  /** The overflow policy, applied to the queue's own lines; it counts what it discards. */
+  private readonly overflowPolicy: PolicyBuffer<T>;
 
   private readonly slab = new Slab<T>();
   private readonly backlog: Backlog<T>;
@@ -101,8 +102,6 @@ export class QueueCore<T> {
   private readonly closing = new Closing();
 
   private readonly count = new QueueCounters();
-  /** Counted here: the overflow policy counts its discards. */
-  private dropped = 0;
 
   constructor(config: CoreConfig<T>) {
     this.scheduler = config.scheduler;
@@ -118,7 +117,11 @@ export class QueueCore<T> {
     this.maxAttempts = config.maxAttempts;
     this.capacity = config.capacity;
     this.policy = config.overflow;
-    this.onOverflow = config.onOverflow;
+    this.overflowPolicy = new PolicyBuffer<T>({
+      capacity: config.capacity,
+      overflow: config.overflow,
+      onOverflow: config.onOverflow,
+    });
     this.dedup = new DedupIndex<T>(
       config.dedupWindow,
       `${this.name}-`,
@@ -227,17 +230,8 @@ export class QueueCore<T> {
     // The policy is PolicyBuffer's; the messages it counts live in the queue's own lines, so
     // 'replace' evicts the oldest waiting message (visible first, then the next delayed one)
     // and admits the incoming one in its place. Each discard is counted before it is reported.
-    const onOverflow = this.onOverflow;
-    const policy = new PolicyBuffer<T>({
-      capacity: this.capacity,
-      overflow: this.policy,
-      onOverflow: (message, how) => {
-        if (how === 'drop') this.dropped++; // a replaced one is counted as it is evicted
-        onOverflow?.(message, how);
-      },
-    });
     let accepted: QueueMessage<T> | undefined;
-    const offer = policy.overflow(
+    const offer = this.overflowPolicy.overflow(
       payload,
       () => {
         accepted = this.accept(payload, id, delay, now);
@@ -251,7 +245,6 @@ export class QueueCore<T> {
         victim.state = GONE;
         victim.payload = undefined;
         this.finish(victim);
-        this.dropped++;
         return evicted;
       },
     );
@@ -595,7 +588,7 @@ export class QueueCore<T> {
       delayed: this.delayed.size,
       dead: this.dead.size,
       ...this.count.snapshot(),
-      dropped: this.dropped,
+      dropped: this.overflowPolicy.dropped,
       deadEvicted: this.dead.evicted,
     };
   }

@@ -22,3 +22,4 @@ export type {
   RedisQueueConnection,
   RedisQueueOptions,
 } from './redisQueueOptions.js';
+export { RedisSettingsError } from './redisSettingsError.js';

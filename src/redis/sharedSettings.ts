@@ -13,6 +13,7 @@
  * `serializer`, `consumer`, `clock`, `scheduler` and `blockTime`.
  * @module
  */
+import { RedisSettingsError } from './redisSettingsError.js';
 
 /** The shared settings, in the form stored in Redis (`-1` for Infinity). */
 export type SharedSettings = Readonly<Record<SharedSettingName, string>>;
@@ -49,7 +50,7 @@ export function settingsMismatch(
   queue: string,
   mine: SharedSettings,
   stored: readonly string[],
-): Error | undefined {
+): RedisSettingsError | undefined {
   const theirs = new Map<string, string>();
   for (let i = 0; i + 1 < stored.length; i += 2) theirs.set(stored[i]!, stored[i + 1]!);
   const differences: string[] = [];
@@ -59,12 +60,7 @@ export function settingsMismatch(
     }
   }
   if (differences.length === 0) return undefined;
-  const refusal = new Error(
-    `${where}: this handle's settings differ from those stored for queue ${JSON.stringify(queue)} ` +
-      `(every handle of a queue must agree on ${SHARED_SETTINGS.join(', ')}): ` +
-      `${differences.join('; ')}. Use the stored settings, or change them for every handle ` +
-      `(see "Shared settings" in docs/redis.md)`,
-  );
+  const refusal = new RedisSettingsError(where, queue, SHARED_SETTINGS, differences);
   refusals.add(refusal);
   return refusal;
 }
