@@ -74,11 +74,15 @@ describeRedis('RedisQueue across processes', () => {
     await connection.call('CONFIG', ['RESETSTAT']);
 
     const [victim, ...survivors] = await Promise.all([0, 1, 2].map(() => startWorker(name)));
-    await waitFor(async () => (await connection.hlen(`${name}:acks`)) >= MESSAGES / 5, {
-      timeout: 30_000,
-      every: 100,
-      what: 'the workers to get going',
-    });
+    // the victim itself must be at work (holding leases) when it is killed: on a loaded machine
+    // the other two can ack a fifth of the messages before its first receive
+    const victimRuns = async () =>
+      Number((await connection.hget(`${name}:byWorker`, String(victim!.pid))) ?? 0);
+    await waitFor(
+      async () =>
+        (await connection.hlen(`${name}:acks`)) >= MESSAGES / 5 && (await victimRuns()) >= 50,
+      { timeout: 30_000, every: 100, what: 'the workers, the victim among them, to get going' },
+    );
     victim!.kill('SIGKILL');
     await once(victim!, 'exit');
     const acksAtKill = await connection.hlen(`${name}:acks`);

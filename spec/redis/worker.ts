@@ -2,7 +2,7 @@
  * A worker process for spec/redis/multiProcess.spec.ts:
  *   node --import tsx spec/redis/worker.ts <redis url> <queue name>
  * Consumes the queue with `consume()` (its defaults: the batched receive and ack path) and records, per message id, every handler run
- * (`<name>:runs`), every run of a redelivery (`<name>:redelivered`) and every ack the store
+ * (`<name>:runs`) and per worker process (`<name>:byWorker`, by pid), every run of a redelivery (`<name>:redelivered`) and every ack the store
  * accepted (`<name>:acks`), with HINCRBY so that a duplicate shows as a count of 2.
  * Prints "ready" once consuming; SIGTERM drains (running handlers finish) and exits 0.
  */
@@ -33,6 +33,7 @@ queue
   .consume(
     async (message) => {
       await connection.hincrby(`${name}:runs`, message.id, 1);
+      await connection.hincrby(`${name}:byWorker`, String(process.pid), 1);
       if (message.attempt > 1) await connection.hincrby(`${name}:redelivered`, message.id, 1);
     },
     // the defaults: consume pulls deliveries in batches, acks go out in batches
