@@ -3,7 +3,7 @@ import type { Observable } from 'rxjs';
 import { checkInteger, checkOptions, describe } from '../internal/validate.js';
 import { AckBatcher } from './ackBatcher.js';
 import { type AmqpSerializer, errorText, jsonSerializer } from './codec.js';
-import { type AmqpConnection, closeQuietly } from './connection.js';
+import { type AmqpConnection, checkConnection, closeQuietly } from './connection.js';
 import { type AmqpDeadLetterTarget, DeadLetterWriter } from './deadLetter.js';
 import { demandSource, type PullControl, type PullSink } from './demandSource.js';
 import { ChannelLostError } from './errors.js';
@@ -144,16 +144,7 @@ export function receiverSettings<T>(
   options: AmqpReceiverOptions<T>,
 ): ReceiverSettings<T> {
   const opts = checkOptions<AmqpReceiverOptions<T>>(where, options);
-  const connection = opts.connection;
-  if (
-    connection === null ||
-    typeof connection !== 'object' ||
-    typeof connection.createChannel !== 'function'
-  ) {
-    throw new TypeError(
-      `${where}: connection must be an amqplib connection, got ${describe(connection)}`,
-    );
-  }
+  const connection = checkConnection(where, opts.connection, 'createChannel');
   if (typeof opts.queue !== 'string' || opts.queue === '') {
     throw new TypeError(`${where}: queue must be a non-empty string, got ${describe(opts.queue)}`);
   }

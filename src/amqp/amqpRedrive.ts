@@ -1,5 +1,5 @@
 import { checkInteger, checkOptions, describe } from '../internal/validate.js';
-import { type AmqpConnection, closeQuietly } from './connection.js';
+import { type AmqpConnection, checkConnection, closeQuietly } from './connection.js';
 import {
   ATTEMPTS_HEADER,
   EXCHANGE_HEADER,
@@ -84,15 +84,7 @@ export async function amqpRedrive(
   options: AmqpRedriveOptions,
 ): Promise<AmqpRedriveResult> {
   const where = 'amqpRedrive';
-  if (
-    connection === null ||
-    typeof connection !== 'object' ||
-    typeof connection.createConfirmChannel !== 'function'
-  ) {
-    throw new TypeError(
-      `${where}: connection must be an amqplib connection, got ${describe(connection)}`,
-    );
-  }
+  checkConnection(where, connection, 'createConfirmChannel');
   const opts = checkOptions<AmqpRedriveOptions>(where, options);
   for (const name of ['from', 'to'] as const) {
     const value = opts[name];

@@ -1,7 +1,7 @@
 import type { Channel } from 'amqplib';
 import { checkInteger, checkOneOf, checkOptions, describe } from '../internal/validate.js';
 import { type AmqpRedriveResult, amqpRedrive } from './amqpRedrive.js';
-import { type AmqpConnection, closeQuietly } from './connection.js';
+import { type AmqpConnection, checkConnection, closeQuietly } from './connection.js';
 import type { AmqpDeadLetterTarget } from './deadLetter.js';
 
 /** Options of `amqpTopology`. */
@@ -113,15 +113,7 @@ export async function amqpTopology(
   options: AmqpTopologyOptions,
 ): Promise<AmqpTopology> {
   const where = 'amqpTopology';
-  if (
-    connection === null ||
-    typeof connection !== 'object' ||
-    typeof connection.createChannel !== 'function'
-  ) {
-    throw new TypeError(
-      `${where}: connection must be an amqplib connection, got ${describe(connection)}`,
-    );
-  }
+  checkConnection(where, connection, 'createChannel');
   const opts = checkOptions<AmqpTopologyOptions>(where, options);
   const queue = opts.queue;
   if (typeof queue !== 'string' || queue === '') {

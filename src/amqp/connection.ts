@@ -5,6 +5,7 @@
  * @module
  */
 import type { Channel, ConfirmChannel } from 'amqplib';
+import { describe } from '../internal/validate.js';
 
 /**
  * An amqplib connection as returned by `amqplib.connect()` (a `ChannelModel`), or anything
@@ -27,4 +28,25 @@ export async function closeQuietly(channel: Channel | undefined): Promise<void> 
   } catch {
     // already closed, or the connection is gone: nothing left to release
   }
+}
+
+/**
+ * Refuses, with a `TypeError` naming `where`, a `connection` that cannot open the channel kind
+ * the caller needs (`'createChannel'` or `'createConfirmChannel'`).
+ */
+export function checkConnection(
+  where: string,
+  connection: unknown,
+  opens: 'createChannel' | 'createConfirmChannel',
+): AmqpConnection {
+  if (
+    connection === null ||
+    typeof connection !== 'object' ||
+    typeof (connection as Partial<AmqpConnection>)[opens] !== 'function'
+  ) {
+    throw new TypeError(
+      `${where}: connection must be an amqplib connection, got ${describe(connection)}`,
+    );
+  }
+  return connection as AmqpConnection;
 }

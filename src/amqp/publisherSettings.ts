@@ -6,7 +6,7 @@ import {
   describe,
 } from '../internal/validate.js';
 import { type AmqpSerializer, jsonSerializer } from './codec.js';
-import type { AmqpConnection } from './connection.js';
+import { type AmqpConnection, checkConnection } from './connection.js';
 
 /** Options of `AmqpPublisher`. */
 export interface AmqpPublisherOptions<T> {
@@ -70,16 +70,7 @@ export function publisherSettings<T>(
   options: AmqpPublisherOptions<T>,
 ): PublisherSettings<T> {
   const opts = checkOptions<AmqpPublisherOptions<T>>(where, options);
-  const connection = opts.connection;
-  if (
-    connection === null ||
-    typeof connection !== 'object' ||
-    typeof connection.createConfirmChannel !== 'function'
-  ) {
-    throw new TypeError(
-      `${where}: connection must be an amqplib connection, got ${describe(connection)}`,
-    );
-  }
+  const connection = checkConnection(where, opts.connection, 'createConfirmChannel');
   if (typeof opts.exchange !== 'string') {
     throw new TypeError(
       `${where}: exchange must be a string ('' for the default exchange), got ${describe(opts.exchange)}`,
