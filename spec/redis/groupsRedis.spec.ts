@@ -114,15 +114,22 @@ describeRedis('RedisQueue groups and priorities (Redis specifics)', () => {
   });
 
   it('wakes a receive blocked on the stream when a message enters the priority set', async () => {
-    const { queue, peer } = open({ blockTime: 60_000 });
+    const { connection, queue, peer } = open({ blockTime: 60_000 });
     const other = peer();
+    const blocked = async () =>
+      Number(/blocked_clients:(\d+)/.exec(String(await connection.call('INFO', ['clients'])))?.[1]);
+    const before = await blocked();
     const waiting = queue.receive({ wait: Number.POSITIVE_INFINITY });
     let got: string | undefined;
     void waiting.then((ds) => {
       got = ds[0]?.payload;
     });
-    // let the first pass find nothing and block
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    // the first pass found nothing and the receive is now blocked inside Redis
+    await waitFor(async () => (await blocked()) > before, {
+      what: 'the receive to block in Redis',
+      timeout: 10_000,
+    });
+    expect(got).toBeUndefined();
     await other.enqueue('urgent', { priority: 3 });
     await waitFor(() => got !== undefined, {
       what: 'the blocked receive to wake',
