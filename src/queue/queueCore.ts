@@ -1,10 +1,8 @@
 import { type SchedulerLike, Subject } from 'rxjs';
-import { ChannelClosedError, ChannelFullError } from '../errors.js';
 import type { Demand, Sink } from '../internal/demand.js';
 import type { Headers } from '../internal/headers.js';
 import { PolicyBuffer } from '../internal/policyBuffer.js';
 import { Backlog } from '../internal/queue/backlog.js';
-import { Closing } from '../internal/queue/closing.js';
 import { Consumers } from '../internal/queue/consumers.js';
 import { QueueCounters } from '../internal/queue/counters.js';
 import { DeadLetters, deadLetterOf } from '../internal/queue/deadLetters.js';
@@ -21,6 +19,8 @@ import {
   QueueMessage,
   VISIBLE,
 } from '../internal/queue/message.js';
+import { queueErrors } from '../internal/queue/queueErrors.js';
+import { QueueShutdown } from '../internal/queue/queueShutdown.js';
 import { Slab } from '../internal/queue/slab.js';
 import { WaitList } from '../internal/waiting/waitList.js';
 import type { OverflowPolicy } from '../overflow.js';
@@ -99,7 +99,7 @@ export class QueueCore<T> {
   private serveNow = 0;
 
   closed = false;
-  private readonly closing = new Closing();
+  private readonly shutdown: QueueShutdown<T>;
 
   private readonly count = new QueueCounters();
 
@@ -133,6 +133,18 @@ export class QueueCore<T> {
       config.onEvict,
       (message) => this.dropDead(message),
     );
+    this.shutdown = new QueueShutdown<T>({
+      scheduler: config.scheduler,
+      leases: this.leases,
+      backlog: this.backlog,
+      count: this.count,
+      stop: () => {
+        this.closed = true;
+        this.senders.rejectAll(({ payload }) => queueErrors.closed(payload));
+        this.consumers.endAll();
+      },
+      done: () => this.deadSubject.complete(),
+    });
   }
 
   /** Visible + delayed + in flight: what counts against `capacity`. */
@@ -155,7 +167,7 @@ export class QueueCore<T> {
     admitted = false,
     headers?: Headers,
   ): EnqueueResult {
-    if (this.closed) throw this.closedError(payload);
+    if (this.closed) throw queueErrors.closed(payload);
     this.incoming = order;
     this.arriving = headers;
     const now = this.scheduler.now();
@@ -183,7 +195,7 @@ export class QueueCore<T> {
     headers?: Headers,
   ): Promise<EnqueueResult> {
     if (signal?.aborted) return Promise.reject(signal.reason);
-    if (this.closed) return Promise.reject(this.closedError(payload));
+    if (this.closed) return Promise.reject(queueErrors.closed(payload));
     const full = this.live >= this.capacity || this.senders.size > 0;
     if (!full || this.policy !== 'block') {
       try {
@@ -239,7 +251,8 @@ export class QueueCore<T> {
       () => {
         if (this.returned.size > 0) this.flushReturned();
         const victim = this.visible.size > 0 ? this.visible.shift() : this.delayed.pop();
-        if (victim === undefined) throw this.fullError(payload, ' and every message is in flight');
+        if (victim === undefined)
+          throw queueErrors.full(this.capacity, payload, ' and every message is in flight');
         victim.heapHandle = -1;
         const evicted = victim.payload as T;
         victim.state = GONE;
@@ -250,7 +263,8 @@ export class QueueCore<T> {
     );
     if (offer === 'dropped') return { ok: false, reason: 'dropped', id };
     if (accepted !== undefined) return { ok: true, id: accepted.id };
-    throw this.fullError(
+    throw queueErrors.full(
+      this.capacity,
       payload,
       this.policy === 'block' ? '; enqueue() cannot wait, use await send()' : '',
     );
@@ -449,7 +463,7 @@ export class QueueCore<T> {
   private leaseEnded(): void {
     if (this.leases.size > 0) return;
     this.leases.cancelTimer();
-    if (this.closing.pending) this.finalize(0);
+    if (this.shutdown.pending) this.shutdown.finalize(0);
   }
 
   /** Moves every lease past its deadline and every delayed message come due to the visible line. */
@@ -536,46 +550,12 @@ export class QueueCore<T> {
   // ---- close and stats ----------------------------------------------------------------
 
   close(grace: number): Promise<CloseResult> {
-    const current = this.closing.current;
-    if (current !== undefined) return current;
-    this.closed = true;
-    const closing = this.closing.start();
-    this.senders.rejectAll(({ payload }) => this.closedError(payload));
-    this.consumers.endAll();
-    this.backlog.close();
-    if (this.leases.size === 0) {
-      this.finalize(0);
-    } else if (grace === 0) {
-      this.releaseAll();
-    } else if (grace !== Number.POSITIVE_INFINITY) {
-      const until = this.scheduler.now() + grace;
-      this.closing.graceUntil(this.scheduler, until, () => this.releaseAll());
-    }
-    return closing;
+    return this.shutdown.close(grace);
   }
 
   /** Tells `onReleased` when close() releases the lease of `receipt` (see `QueueStore`). */
   watchRelease(receipt: string, onReleased: () => void): () => void {
     return this.leases.watch(receipt, onReleased);
-  }
-
-  /** The grace period is over: every lease goes back to the queue, its attempt not counted. */
-  private releaseAll(): void {
-    const count = this.leases.releaseAll((message) => {
-      message.lastEnd = ENDED_RELEASED;
-      message.attempts--;
-      message.state = VISIBLE;
-      this.visible.push(message);
-      this.count.released++;
-    });
-    this.finalize(count);
-  }
-
-  private finalize(released: number): void {
-    if (!this.closing.finish(released)) return;
-    this.leases.cancelTimer();
-    this.backlog.close();
-    this.deadSubject.complete();
   }
 
   stats(): QueueStats {
@@ -591,18 +571,5 @@ export class QueueCore<T> {
       dropped: this.overflowPolicy.dropped,
       deadEvicted: this.dead.evicted,
     };
-  }
-
-  // ---- errors -------------------------------------------------------------------------
-
-  private closedError(payload: T): ChannelClosedError<T> {
-    return new ChannelClosedError('MessageQueue: queue is closed', payload);
-  }
-
-  private fullError(payload: T, detail: string): ChannelFullError<T> {
-    return new ChannelFullError(
-      `MessageQueue: queue is full (capacity ${this.capacity})${detail}`,
-      payload,
-    );
   }
 }
