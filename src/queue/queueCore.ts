@@ -1,13 +1,7 @@
-import { type SchedulerLike, Subject } from 'rxjs';
 import type { Demand, Sink } from '../internal/demand.js';
 import type { Headers } from '../internal/headers.js';
-import { PolicyBuffer } from '../internal/policyBuffer.js';
-import { Backlog } from '../internal/queue/backlog.js';
-import { Consumers } from '../internal/queue/consumers.js';
-import { QueueCounters } from '../internal/queue/counters.js';
-import { DeadLetters, deadLetterOf } from '../internal/queue/deadLetters.js';
-import { DedupIndex } from '../internal/queue/dedupIndex.js';
-import { Leases, rejectReceipt } from '../internal/queue/leases.js';
+import { deadLetterOf } from '../internal/queue/deadLetters.js';
+import { rejectReceipt } from '../internal/queue/leases.js';
 import {
   ACKED,
   DEAD,
@@ -20,22 +14,17 @@ import {
   VISIBLE,
 } from '../internal/queue/message.js';
 import { queueErrors } from '../internal/queue/queueErrors.js';
-import { QueueShutdown } from '../internal/queue/queueShutdown.js';
-import { Slab } from '../internal/queue/slab.js';
-import { WaitList } from '../internal/waiting/waitList.js';
-import type { OverflowPolicy } from '../overflow.js';
-import type { CoreConfig, MessageOrder, SendWaiter } from './coreConfig.js';
+import type { MessageOrder } from './coreConfig.js';
+import { QueueCoreState } from './queueCoreState.js';
 import { ACK_OK, NACK_DEAD, NACK_OK, REJECTED } from './queueResults.js';
-import { randomName, receiptSecret, SECRET_LENGTH } from './receiptSecret.js';
+import { receiptSecret, SECRET_LENGTH } from './receiptSecret.js';
 import type {
   AckResult,
-  CloseResult,
   Delivery,
   EnqueueResult,
   ExtendResult,
   NackResult,
   QueueDeadLetter,
-  QueueStats,
   ReceiptRejection,
   RedriveResult,
   ReleaseResult,
@@ -58,34 +47,7 @@ let nextSeq = 1;
 
 const NO_DEMAND: Demand = Object.freeze({ request() {}, cancel() {} });
 
-export class QueueCore<T> {
-  readonly scheduler: SchedulerLike;
-  readonly visibilityTimeout: number;
-  readonly maxAttempts: number;
-  readonly capacity: number;
-  private readonly policy: OverflowPolicy;
-  /** The overflow policy, applied to the queue's own lines; it counts what it discards. */
-  private readonly overflowPolicy: PolicyBuffer<T>;
-
-  private readonly slab = new Slab<T>();
-  private readonly backlog: Backlog<T>;
-  // the backlog's parts, held directly for the hot paths and the overflow policy
-  private readonly visible: Backlog<T>['visible'];
-  private readonly returned: Backlog<T>['returned'];
-  private readonly delayed: Backlog<T>['delayed'];
-  private readonly leases: Leases<T>;
-  private readonly dedup: DedupIndex<T>;
-  private readonly dead: DeadLetters<T, QueueDeadLetter<T>>;
-  private readonly consumers = new Consumers<Delivery<T>>();
-  /** Sends waiting for room; an aborted one leaves at once. */
-  private readonly senders = new WaitList<SendWaiter<T>, EnqueueResult>();
-  readonly deadSubject = new Subject<QueueDeadLetter<T>>();
-
-  /**
-   * This queue's random name (48 bits): every receipt carries it, so a receipt of another queue
-   * is refused even where its other fields happen to match.
-   */
-  private readonly name = randomName(8);
+export class QueueCore<T> extends QueueCoreState<T> {
   /** Tie-breaker for equal deadlines and due times: first scheduled, first out. */
   private ticket = 0;
   /**
@@ -97,55 +59,6 @@ export class QueueCore<T> {
   private arriving: Headers | undefined = undefined;
   /** The clock reading of the current `serve` round. */
   private serveNow = 0;
-
-  closed = false;
-  private readonly shutdown: QueueShutdown<T>;
-
-  private readonly count = new QueueCounters();
-
-  constructor(config: CoreConfig<T>) {
-    this.scheduler = config.scheduler;
-    const onTimer = () => this.processDue(this.scheduler.now());
-    this.leases = new Leases<T>(config.scheduler, onTimer);
-    this.backlog = new Backlog<T>(config.scheduler, onTimer, () => {
-      if (this.visible.size > 0 && this.consumers.waiting) this.serve();
-    });
-    this.visible = this.backlog.visible;
-    this.returned = this.backlog.returned;
-    this.delayed = this.backlog.delayed;
-    this.visibilityTimeout = config.visibilityTimeout;
-    this.maxAttempts = config.maxAttempts;
-    this.capacity = config.capacity;
-    this.policy = config.overflow;
-    this.overflowPolicy = new PolicyBuffer<T>({
-      capacity: config.capacity,
-      overflow: config.overflow,
-      onOverflow: config.onOverflow,
-    });
-    this.dedup = new DedupIndex<T>(
-      config.dedupWindow,
-      `${this.name}-`,
-      (slot) => this.slab.at(slot),
-      (message) => this.finish(message),
-    );
-    this.dead = new DeadLetters<T, QueueDeadLetter<T>>(
-      config.deadCapacity,
-      config.onEvict,
-      (message) => this.dropDead(message),
-    );
-    this.shutdown = new QueueShutdown<T>({
-      scheduler: config.scheduler,
-      leases: this.leases,
-      backlog: this.backlog,
-      count: this.count,
-      stop: () => {
-        this.closed = true;
-        this.senders.rejectAll(({ payload }) => queueErrors.closed(payload));
-        this.consumers.endAll();
-      },
-      done: () => this.deadSubject.complete(),
-    });
-  }
 
   /** Visible + delayed + in flight: what counts against `capacity`. */
   get live(): number {
@@ -290,7 +203,7 @@ export class QueueCore<T> {
    * A message left the live queue (acknowledged, dead, discarded): once its deduplication window
    * is over, its id is free again and, unless it is a dead letter, its slot may be reused.
    */
-  private finish(message: QueueMessage<T>): void {
+  protected override finish(message: QueueMessage<T>): void {
     if (message.group !== undefined) this.backlog.leave(message);
     if (message.state !== DEAD) message.headers = undefined; // a dead letter keeps them for redrive
     if (message.inWindow) return;
@@ -301,7 +214,7 @@ export class QueueCore<T> {
   // ---- delivery -----------------------------------------------------------------------
 
   /** Processes every lease expiry and delay that is due by `now`: the one guard before a decision. */
-  private catchUp(now: number): void {
+  protected override catchUp(now: number): void {
     if (this.leases.next <= now || this.delayed.minKey() <= now) this.processDue(now);
   }
 
@@ -353,7 +266,7 @@ export class QueueCore<T> {
   }
 
   /** Hands visible messages to waiting consumers, in the order they started waiting. */
-  private serve(): void {
+  protected override serve(): void {
     if (this.closed) return;
     this.serveNow = this.scheduler.now();
     this.consumers.serve(this.serveNext, this.hasVisible, this.isOpen);
@@ -467,7 +380,7 @@ export class QueueCore<T> {
   }
 
   /** Moves every lease past its deadline and every delayed message come due to the visible line. */
-  private processDue(now: number): void {
+  protected override processDue(now: number): void {
     const leases = this.leases;
     const backlog = this.backlog;
     // Leases handed out while this loop runs (a consumer served from inside a callback) wait
@@ -513,16 +426,6 @@ export class QueueCore<T> {
     if (evicted !== undefined) this.dead.reportEvicted(evicted);
   }
 
-  private dropDead(message: QueueMessage<T>): void {
-    message.state = GONE;
-    message.payload = undefined;
-    this.finish(message);
-  }
-
-  deadLetters(): QueueDeadLetter<T>[] {
-    return this.dead.letters();
-  }
-
   redrive(ids: Iterable<string> | undefined): RedriveResult {
     const result = this.dead.redrive(ids, (message) => {
       const current = message.named ? this.dedup.holder(message.id) : undefined;
@@ -535,41 +438,5 @@ export class QueueCore<T> {
     });
     if (this.consumers.waiting) this.serve();
     return result;
-  }
-
-  purgeDeadLetters(ids: Iterable<string> | undefined): QueueDeadLetter<T>[] {
-    const purged: QueueDeadLetter<T>[] = [];
-    for (const { letter, message } of this.dead.select(ids, [])) {
-      this.dead.remove(message, true);
-      purged.push(letter);
-    }
-    this.dead.compact();
-    return purged;
-  }
-
-  // ---- close and stats ----------------------------------------------------------------
-
-  close(grace: number): Promise<CloseResult> {
-    return this.shutdown.close(grace);
-  }
-
-  /** Tells `onReleased` when close() releases the lease of `receipt` (see `QueueStore`). */
-  watchRelease(receipt: string, onReleased: () => void): () => void {
-    return this.leases.watch(receipt, onReleased);
-  }
-
-  stats(): QueueStats {
-    const now = this.scheduler.now();
-    this.dedup.prune(now);
-    this.catchUp(now);
-    return {
-      visible: this.visible.size + this.returned.size + this.backlog.groups.waiting,
-      inFlight: this.leases.size,
-      delayed: this.delayed.size,
-      dead: this.dead.size,
-      ...this.count.snapshot(),
-      dropped: this.overflowPolicy.dropped,
-      deadEvicted: this.dead.evicted,
-    };
   }
 }
