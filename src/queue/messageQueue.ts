@@ -1,18 +1,7 @@
 import type { Observable, SchedulerLike } from 'rxjs';
 import type { Demand, Sink } from '../internal/demand.js';
 import { pull } from '../internal/demand.js';
-import { checkHeaders } from '../internal/headers.js';
-import { bufferConfig } from '../internal/policyBuffer.js';
-import { monotonicScheduler } from '../internal/time/monotonicScheduler.js';
-import {
-  checkDuration,
-  checkGroup,
-  checkInteger,
-  checkOptions,
-  checkPriority,
-  checkScheduler,
-  checkSignal,
-} from '../internal/validate.js';
+import { checkDuration, checkInteger, checkOptions, checkSignal } from '../internal/validate.js';
 import {
   type ConsumeOptions,
   type ConsumeOutcome,
@@ -24,25 +13,15 @@ import {
   type ConsumeBatchOptions,
   consumeQueueBatch,
 } from './consumeQueueBatch.js';
-import type { MessageOrder } from './coreConfig.js';
-import { MessageTooLargeError } from './messageTooLargeError.js';
-import {
-  ENQUEUE_OPTIONS,
-  NACK_OPTIONS,
-  ORDER_OPTIONS,
-  QUEUE_OPTIONS,
-  RECEIVE_OPTIONS,
-  SEND_OPTIONS,
-} from './optionNames.js';
+import { enqueueSettings } from './enqueueSettings.js';
+import { messageQueueConfig } from './messageQueueConfig.js';
+import { NACK_OPTIONS, RECEIVE_OPTIONS } from './optionNames.js';
 import { QueueCore } from './queueCore.js';
 import {
   checkIdList,
-  checkMessageId,
   closeGrace,
-  commonQueueSettings,
   consumeStore,
   consumeStoreBatch,
-  QUEUE_DEFAULTS,
   type QueueConsumers,
 } from './queueFamily.js';
 import { RepeatingJobs } from './repeatingJobs.js';
@@ -70,16 +49,6 @@ import type {
 
 const NAME = 'MessageQueue';
 const CONSUMERS: QueueConsumers = { consumeQueue, consumeQueueBatch };
-
-const ENQUEUE_WITH_ORDER = [...ENQUEUE_OPTIONS, ...ORDER_OPTIONS];
-const SEND_WITH_ORDER = [...SEND_OPTIONS, ...ORDER_OPTIONS];
-
-/** The checked `group` and `priority` of an enqueue, undefined for the plain case (no group, priority 0). */
-function messageOrder(where: string, options: EnqueueOptions): MessageOrder | undefined {
-  const group = checkGroup(where, options.group);
-  const priority = checkPriority(where, options.priority);
-  return group === undefined && priority === 0 ? undefined : { group, priority };
-}
 
 /**
  * A message queue with acknowledgements and a visibility timeout, in memory: SQS semantics for
@@ -185,31 +154,17 @@ export class MessageQueue<T> implements QueueStore<T> {
    * @throws TypeError or RangeError for a bad option, naming it.
    */
   constructor(options?: MessageQueueOptions<T>) {
-    const opts = checkOptions<MessageQueueOptions<T>>(NAME, options, QUEUE_OPTIONS);
-    const capacity = opts.capacity === undefined ? QUEUE_DEFAULTS.capacity : opts.capacity;
-    const buffer = bufferConfig<T>(NAME, capacity, opts);
-    const common = commonQueueSettings<T>(NAME, opts);
-    const dedupWindow = common.dedupWindow;
-    this.core = new QueueCore<T>({
-      visibilityTimeout: common.visibilityTimeout,
-      maxAttempts: common.maxAttempts,
-      capacity: buffer.capacity,
-      overflow: buffer.overflow,
-      onOverflow: buffer.onOverflow,
-      dedupWindow,
-      deadCapacity: common.deadCapacity,
-      onEvict: common.onEvict,
-      scheduler: checkScheduler<SchedulerLike>(NAME, opts.scheduler) ?? monotonicScheduler,
-    });
-    this.maxPayloadBytes = common.maxPayloadBytes;
-    this.maxIdLength = common.maxIdLength;
+    const config = messageQueueConfig<T>(NAME, options);
+    this.core = new QueueCore<T>(config.core);
+    this.maxPayloadBytes = config.maxPayloadBytes;
+    this.maxIdLength = config.maxIdLength;
     this.deadLettered = this.core.deadSubject.asObservable();
     const scheduler = this.core.scheduler;
     this.repeating = new RepeatingJobs<T>({
       name: NAME,
       scheduler,
       now: () => scheduler.now(),
-      dedupWindow,
+      dedupWindow: config.core.dedupWindow,
       enqueue: (payload, options) => this.enqueue(payload, options),
     });
   }
@@ -262,16 +217,8 @@ export class MessageQueue<T> implements QueueStore<T> {
     const where = `${NAME}.enqueue`;
     checkPayloadSize(where, payloadBytes(payload, this.maxPayloadBytes), this.maxPayloadBytes);
     if (options === undefined) return this.core.enqueue(payload, undefined, 0);
-    const opts = checkOptions<EnqueueOptions>(where, options, ENQUEUE_WITH_ORDER);
-    const delay = opts.delay === undefined ? 0 : checkDuration(where, 'delay', opts.delay);
-    const id = this.checkId(where, opts.id);
-    const headers = checkHeaders(where, opts.headers);
-    return this.core.enqueue(payload, id, delay, messageOrder(where, opts), false, headers);
-  }
-
-  /** A caller's id, refused when malformed or longer than `maxIdLength`. */
-  private checkId(where: string, given: unknown): string | undefined {
-    return checkMessageId(where, given, this.maxIdLength, MessageTooLargeError);
+    const { id, delay, order, headers } = enqueueSettings(where, options, this.maxIdLength, false);
+    return this.core.enqueue(payload, id, delay, order, false, headers);
   }
 
   /**
@@ -287,12 +234,8 @@ export class MessageQueue<T> implements QueueStore<T> {
   send(payload: T, options?: QueueSendOptions): Promise<EnqueueResult> {
     const where = `${NAME}.send`;
     try {
-      const opts = checkOptions<QueueSendOptions>(where, options, SEND_WITH_ORDER);
-      const delay = opts.delay === undefined ? 0 : checkDuration(where, 'delay', opts.delay);
-      const id = this.checkId(where, opts.id);
-      const signal = checkSignal(where, opts.signal);
-      const order = messageOrder(where, opts);
-      const headers = checkHeaders(where, opts.headers);
+      const opts = enqueueSettings(where, options, this.maxIdLength, true);
+      const { id, delay, signal, order, headers } = opts;
       checkPayloadSize(where, payloadBytes(payload, this.maxPayloadBytes), this.maxPayloadBytes);
       return this.core.send(payload, id, delay, signal, order, headers);
     } catch (error) {

@@ -1,15 +1,7 @@
-import { type SchedulerLike, Subject } from 'rxjs';
-import { ChannelClosedError, ChannelFullError } from '../errors.js';
 import type { Demand, Sink } from '../internal/demand.js';
 import type { Headers } from '../internal/headers.js';
-import { PolicyBuffer } from '../internal/policyBuffer.js';
-import { Backlog } from '../internal/queue/backlog.js';
-import { Closing } from '../internal/queue/closing.js';
-import { Consumers } from '../internal/queue/consumers.js';
-import { QueueCounters } from '../internal/queue/counters.js';
-import { DeadLetters, deadLetterOf } from '../internal/queue/deadLetters.js';
-import { DedupIndex } from '../internal/queue/dedupIndex.js';
-import { Leases, rejectReceipt } from '../internal/queue/leases.js';
+import { deadLetterOf } from '../internal/queue/deadLetters.js';
+import { rejectReceipt } from '../internal/queue/leases.js';
 import {
   ACKED,
   DEAD,
@@ -21,21 +13,18 @@ import {
   QueueMessage,
   VISIBLE,
 } from '../internal/queue/message.js';
-import { Slab } from '../internal/queue/slab.js';
-import { WaitList } from '../internal/waiting/waitList.js';
-import type { OverflowPolicy } from '../overflow.js';
-import type { CoreConfig, MessageOrder, SendWaiter } from './coreConfig.js';
+import { queueErrors } from '../internal/queue/queueErrors.js';
+import type { MessageOrder } from './coreConfig.js';
+import { QueueCoreState } from './queueCoreState.js';
 import { ACK_OK, NACK_DEAD, NACK_OK, REJECTED } from './queueResults.js';
-import { randomName, receiptSecret, SECRET_LENGTH } from './receiptSecret.js';
+import { receiptSecret, SECRET_LENGTH } from './receiptSecret.js';
 import type {
   AckResult,
-  CloseResult,
   Delivery,
   EnqueueResult,
   ExtendResult,
   NackResult,
   QueueDeadLetter,
-  QueueStats,
   ReceiptRejection,
   RedriveResult,
   ReleaseResult,
@@ -58,34 +47,7 @@ let nextSeq = 1;
 
 const NO_DEMAND: Demand = Object.freeze({ request() {}, cancel() {} });
 
-export class QueueCore<T> {
-  readonly scheduler: SchedulerLike;
-  readonly visibilityTimeout: number;
-  readonly maxAttempts: number;
-  readonly capacity: number;
-  private readonly policy: OverflowPolicy;
-  /** The overflow policy, applied to the queue's own lines; it counts what it discards. */
-  private readonly overflowPolicy: PolicyBuffer<T>;
-
-  private readonly slab = new Slab<T>();
-  private readonly backlog: Backlog<T>;
-  // the backlog's parts, held directly for the hot paths and the overflow policy
-  private readonly visible: Backlog<T>['visible'];
-  private readonly returned: Backlog<T>['returned'];
-  private readonly delayed: Backlog<T>['delayed'];
-  private readonly leases: Leases<T>;
-  private readonly dedup: DedupIndex<T>;
-  private readonly dead: DeadLetters<T, QueueDeadLetter<T>>;
-  private readonly consumers = new Consumers<Delivery<T>>();
-  /** Sends waiting for room; an aborted one leaves at once. */
-  private readonly senders = new WaitList<SendWaiter<T>, EnqueueResult>();
-  readonly deadSubject = new Subject<QueueDeadLetter<T>>();
-
-  /**
-   * This queue's random name (48 bits): every receipt carries it, so a receipt of another queue
-   * is refused even where its other fields happen to match.
-   */
-  private readonly name = randomName(8);
+export class QueueCore<T> extends QueueCoreState<T> {
   /** Tie-breaker for equal deadlines and due times: first scheduled, first out. */
   private ticket = 0;
   /**
@@ -97,43 +59,6 @@ export class QueueCore<T> {
   private arriving: Headers | undefined = undefined;
   /** The clock reading of the current `serve` round. */
   private serveNow = 0;
-
-  closed = false;
-  private readonly closing = new Closing();
-
-  private readonly count = new QueueCounters();
-
-  constructor(config: CoreConfig<T>) {
-    this.scheduler = config.scheduler;
-    const onTimer = () => this.processDue(this.scheduler.now());
-    this.leases = new Leases<T>(config.scheduler, onTimer);
-    this.backlog = new Backlog<T>(config.scheduler, onTimer, () => {
-      if (this.visible.size > 0 && this.consumers.waiting) this.serve();
-    });
-    this.visible = this.backlog.visible;
-    this.returned = this.backlog.returned;
-    this.delayed = this.backlog.delayed;
-    this.visibilityTimeout = config.visibilityTimeout;
-    this.maxAttempts = config.maxAttempts;
-    this.capacity = config.capacity;
-    this.policy = config.overflow;
-    this.overflowPolicy = new PolicyBuffer<T>({
-      capacity: config.capacity,
-      overflow: config.overflow,
-      onOverflow: config.onOverflow,
-    });
-    this.dedup = new DedupIndex<T>(
-      config.dedupWindow,
-      `${this.name}-`,
-      (slot) => this.slab.at(slot),
-      (message) => this.finish(message),
-    );
-    this.dead = new DeadLetters<T, QueueDeadLetter<T>>(
-      config.deadCapacity,
-      config.onEvict,
-      (message) => this.dropDead(message),
-    );
-  }
 
   /** Visible + delayed + in flight: what counts against `capacity`. */
   get live(): number {
@@ -155,7 +80,7 @@ export class QueueCore<T> {
     admitted = false,
     headers?: Headers,
   ): EnqueueResult {
-    if (this.closed) throw this.closedError(payload);
+    if (this.closed) throw queueErrors.closed(payload);
     this.incoming = order;
     this.arriving = headers;
     const now = this.scheduler.now();
@@ -183,7 +108,7 @@ export class QueueCore<T> {
     headers?: Headers,
   ): Promise<EnqueueResult> {
     if (signal?.aborted) return Promise.reject(signal.reason);
-    if (this.closed) return Promise.reject(this.closedError(payload));
+    if (this.closed) return Promise.reject(queueErrors.closed(payload));
     const full = this.live >= this.capacity || this.senders.size > 0;
     if (!full || this.policy !== 'block') {
       try {
@@ -239,7 +164,8 @@ export class QueueCore<T> {
       () => {
         if (this.returned.size > 0) this.flushReturned();
         const victim = this.visible.size > 0 ? this.visible.shift() : this.delayed.pop();
-        if (victim === undefined) throw this.fullError(payload, ' and every message is in flight');
+        if (victim === undefined)
+          throw queueErrors.full(this.capacity, payload, ' and every message is in flight');
         victim.heapHandle = -1;
         const evicted = victim.payload as T;
         victim.state = GONE;
@@ -250,7 +176,8 @@ export class QueueCore<T> {
     );
     if (offer === 'dropped') return { ok: false, reason: 'dropped', id };
     if (accepted !== undefined) return { ok: true, id: accepted.id };
-    throw this.fullError(
+    throw queueErrors.full(
+      this.capacity,
       payload,
       this.policy === 'block' ? '; enqueue() cannot wait, use await send()' : '',
     );
@@ -276,7 +203,7 @@ export class QueueCore<T> {
    * A message left the live queue (acknowledged, dead, discarded): once its deduplication window
    * is over, its id is free again and, unless it is a dead letter, its slot may be reused.
    */
-  private finish(message: QueueMessage<T>): void {
+  protected override finish(message: QueueMessage<T>): void {
     if (message.group !== undefined) this.backlog.leave(message);
     if (message.state !== DEAD) message.headers = undefined; // a dead letter keeps them for redrive
     if (message.inWindow) return;
@@ -287,7 +214,7 @@ export class QueueCore<T> {
   // ---- delivery -----------------------------------------------------------------------
 
   /** Processes every lease expiry and delay that is due by `now`: the one guard before a decision. */
-  private catchUp(now: number): void {
+  protected override catchUp(now: number): void {
     if (this.leases.next <= now || this.delayed.minKey() <= now) this.processDue(now);
   }
 
@@ -339,7 +266,7 @@ export class QueueCore<T> {
   }
 
   /** Hands visible messages to waiting consumers, in the order they started waiting. */
-  private serve(): void {
+  protected override serve(): void {
     if (this.closed) return;
     this.serveNow = this.scheduler.now();
     this.consumers.serve(this.serveNext, this.hasVisible, this.isOpen);
@@ -449,11 +376,11 @@ export class QueueCore<T> {
   private leaseEnded(): void {
     if (this.leases.size > 0) return;
     this.leases.cancelTimer();
-    if (this.closing.pending) this.finalize(0);
+    if (this.shutdown.pending) this.shutdown.finalize(0);
   }
 
   /** Moves every lease past its deadline and every delayed message come due to the visible line. */
-  private processDue(now: number): void {
+  protected override processDue(now: number): void {
     const leases = this.leases;
     const backlog = this.backlog;
     // Leases handed out while this loop runs (a consumer served from inside a callback) wait
@@ -499,16 +426,6 @@ export class QueueCore<T> {
     if (evicted !== undefined) this.dead.reportEvicted(evicted);
   }
 
-  private dropDead(message: QueueMessage<T>): void {
-    message.state = GONE;
-    message.payload = undefined;
-    this.finish(message);
-  }
-
-  deadLetters(): QueueDeadLetter<T>[] {
-    return this.dead.letters();
-  }
-
   redrive(ids: Iterable<string> | undefined): RedriveResult {
     const result = this.dead.redrive(ids, (message) => {
       const current = message.named ? this.dedup.holder(message.id) : undefined;
@@ -521,88 +438,5 @@ export class QueueCore<T> {
     });
     if (this.consumers.waiting) this.serve();
     return result;
-  }
-
-  purgeDeadLetters(ids: Iterable<string> | undefined): QueueDeadLetter<T>[] {
-    const purged: QueueDeadLetter<T>[] = [];
-    for (const { letter, message } of this.dead.select(ids, [])) {
-      this.dead.remove(message, true);
-      purged.push(letter);
-    }
-    this.dead.compact();
-    return purged;
-  }
-
-  // ---- close and stats ----------------------------------------------------------------
-
-  close(grace: number): Promise<CloseResult> {
-    const current = this.closing.current;
-    if (current !== undefined) return current;
-    this.closed = true;
-    const closing = this.closing.start();
-    this.senders.rejectAll(({ payload }) => this.closedError(payload));
-    this.consumers.endAll();
-    this.backlog.close();
-    if (this.leases.size === 0) {
-      this.finalize(0);
-    } else if (grace === 0) {
-      this.releaseAll();
-    } else if (grace !== Number.POSITIVE_INFINITY) {
-      const until = this.scheduler.now() + grace;
-      this.closing.graceUntil(this.scheduler, until, () => this.releaseAll());
-    }
-    return closing;
-  }
-
-  /** Tells `onReleased` when close() releases the lease of `receipt` (see `QueueStore`). */
-  watchRelease(receipt: string, onReleased: () => void): () => void {
-    return this.leases.watch(receipt, onReleased);
-  }
-
-  /** The grace period is over: every lease goes back to the queue, its attempt not counted. */
-  private releaseAll(): void {
-    const count = this.leases.releaseAll((message) => {
-      message.lastEnd = ENDED_RELEASED;
-      message.attempts--;
-      message.state = VISIBLE;
-      this.visible.push(message);
-      this.count.released++;
-    });
-    this.finalize(count);
-  }
-
-  private finalize(released: number): void {
-    if (!this.closing.finish(released)) return;
-    this.leases.cancelTimer();
-    this.backlog.close();
-    this.deadSubject.complete();
-  }
-
-  stats(): QueueStats {
-    const now = this.scheduler.now();
-    this.dedup.prune(now);
-    this.catchUp(now);
-    return {
-      visible: this.visible.size + this.returned.size + this.backlog.groups.waiting,
-      inFlight: this.leases.size,
-      delayed: this.delayed.size,
-      dead: this.dead.size,
-      ...this.count.snapshot(),
-      dropped: this.overflowPolicy.dropped,
-      deadEvicted: this.dead.evicted,
-    };
-  }
-
-  // ---- errors -------------------------------------------------------------------------
-
-  private closedError(payload: T): ChannelClosedError<T> {
-    return new ChannelClosedError('MessageQueue: queue is closed', payload);
-  }
-
-  private fullError(payload: T, detail: string): ChannelFullError<T> {
-    return new ChannelFullError(
-      `MessageQueue: queue is full (capacity ${this.capacity})${detail}`,
-      payload,
-    );
   }
 }

@@ -1,39 +1,33 @@
 import type { Observable, SchedulerLike } from 'rxjs';
-import {
-  type AckResult,
-  type BatchHandler,
-  type CloseOptions,
-  type CloseResult,
-  type ConsumeBatchOptions,
-  type ConsumeOptions,
-  type ConsumeOutcome,
-  consumeQueue,
-  consumeQueueBatch,
-  type Delivery,
-  type EnqueueOptions,
-  type EnqueueResult,
-  type ExtendResult,
-  type MessageHandler,
-  type NackOptions,
-  type NackResult,
-  type QueueDeadLetter,
-  type QueueSendOptions,
-  type QueueStats,
-  type QueueStore,
-  type ReceiveOptions,
-  type RedriveResult,
-  type ReleaseResult,
-  type ScheduleOptions,
+import type {
+  AckResult,
+  BatchHandler,
+  CloseOptions,
+  CloseResult,
+  ConsumeBatchOptions,
+  ConsumeOptions,
+  ConsumeOutcome,
+  Delivery,
+  EnqueueOptions,
+  EnqueueResult,
+  ExtendResult,
+  MessageHandler,
+  NackOptions,
+  NackResult,
+  QueueDeadLetter,
+  QueueSendOptions,
+  QueueStats,
+  QueueStore,
+  ReceiveOptions,
+  RedriveResult,
+  ReleaseResult,
+  ScheduleOptions,
 } from 'sluice';
 import { checkDuration, checkInteger, checkOptions, checkSignal } from '../internal/validate.js';
 import { RECEIVE_OPTIONS } from '../queue/optionNames.js';
-import {
-  closeGrace,
-  consumeStore,
-  consumeStoreBatch,
-  type QueueConsumers,
-} from '../queue/queueFamily.js';
+import { closeGrace, consumeStore, consumeStoreBatch } from '../queue/queueFamily.js';
 import { RepeatingJobs } from '../queue/repeatingJobs.js';
+import { coreConsumers } from './coreConsumers.js';
 import { AckReadAhead, pullDeliveries } from './deliverySource.js';
 import { makePullable } from './demand.js';
 import { HandleLeases } from './handleLeases.js';
@@ -54,9 +48,6 @@ import {
 } from './redisQueueConfig.js';
 import type { RedisQueueOptions } from './redisQueueOptions.js';
 import { ScriptRunner } from './scriptRunner.js';
-
-/** The core's consumers, through 'sluice' (one copy of their classes at run time). */
-const CONSUMERS: QueueConsumers = { consumeQueue, consumeQueueBatch };
 
 /**
  * The `MessageQueue` on Redis Streams: the same leases, receipts, attempts, dead letters and
@@ -438,7 +429,7 @@ export class RedisQueue<T> implements QueueStore<T> {
    * that many, sent while acks are still on their way (`pollWait` is not used).
    */
   consume(handler: MessageHandler<T>, options?: ConsumeOptions<T>): Observable<ConsumeOutcome<T>> {
-    return consumeStore(CONSUMERS, NAME, this, handler, options);
+    return consumeStore(coreConsumers, NAME, this, handler, options);
   }
 
   /**
@@ -450,7 +441,7 @@ export class RedisQueue<T> implements QueueStore<T> {
     handler: BatchHandler<T>,
     options: ConsumeBatchOptions<T>,
   ): Observable<ConsumeOutcome<T>> {
-    return consumeStoreBatch(CONSUMERS, NAME, this, handler, options);
+    return consumeStoreBatch(coreConsumers, NAME, this, handler, options);
   }
 
   /**
