@@ -7,49 +7,24 @@
  *
  * This test waits on conditions (polling with a bounded deadline), never on durations.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterEach, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { RedisQueue } from '../../src/redis/index.js';
 import { describeRedis, useRedisServer, waitFor } from './redisServer.js';
+import { useWorkerProcesses } from './workerProcesses.js';
 
-const here = fileURLToPath(new URL('.', import.meta.url));
+const _here = fileURLToPath(new URL('.', import.meta.url));
 const GROUPS = 24;
 const PER_GROUP = 40;
 const PLAIN = 200;
 
 describeRedis('RedisQueue message groups across processes', () => {
   const redis = useRedisServer();
-  const workers: ChildProcess[] = [];
-
-  afterEach(async () => {
-    for (const worker of workers) {
-      if (worker.exitCode === null && worker.signalCode === null) {
-        worker.kill('SIGKILL');
-        await once(worker, 'exit');
-      }
-    }
-    workers.length = 0;
-  });
-
-  function startWorker(name: string, worker: string): Promise<ChildProcess> {
-    const child = spawn(
-      process.execPath,
-      ['--import', 'tsx', join(here, 'groupsWorker.ts'), redis.url, name, worker],
-      { stdio: ['ignore', 'pipe', 'inherit'], cwd: join(here, '..', '..') },
-    );
-    workers.push(child);
-    return new Promise((resolve, reject) => {
-      let out = '';
-      child.stdout?.on('data', (chunk: Buffer) => {
-        out += chunk.toString();
-        if (out.includes('ready')) resolve(child);
-      });
-      child.once('exit', (code) => reject(new Error(`worker exited early (${code})`)));
-    });
-  }
+  const workers = useWorkerProcesses();
+  const startWorker = (name: string, worker: string): Promise<ChildProcess> =>
+    workers.start('groupsWorker.ts', [redis.url, name, worker]);
 
   it('three workers: each group one at a time and in order, a failed message keeps its place', async () => {
     const name = 'grouped-work';
@@ -74,7 +49,7 @@ describeRedis('RedisQueue message groups across processes', () => {
     const total = GROUPS * PER_GROUP + PLAIN;
     expect((await queue.stats()).visible).toBe(total);
 
-    await Promise.all(['w1', 'w2', 'w3'].map((w) => startWorker(name, w)));
+    const started = await Promise.all(['w1', 'w2', 'w3'].map((w) => startWorker(name, w)));
     await waitFor(
       async () => {
         const s = await queue.stats();
@@ -82,8 +57,8 @@ describeRedis('RedisQueue message groups across processes', () => {
       },
       { timeout: 60_000, every: 100, what: 'the workers to finish' },
     );
-    for (const worker of workers) worker.kill('SIGTERM');
-    const codes = await Promise.all(workers.map((w) => once(w, 'exit')));
+    for (const worker of started) worker.kill('SIGTERM');
+    const codes = await Promise.all(started.map((w) => once(w, 'exit')));
     expect(codes.map(([code]) => code)).toEqual([0, 0, 0]);
 
     expect(Number((await connection.get(`${name}:overlaps`)) ?? 0)).toBe(0);

@@ -13,47 +13,22 @@
  *
  * This test waits on conditions (polling with a bounded deadline), never on durations.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterEach, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { RedisQueue } from '../../src/redis/index.js';
 import { describeRedis, useRedisServer, waitFor } from './redisServer.js';
+import { useWorkerProcesses } from './workerProcesses.js';
 
-const here = fileURLToPath(new URL('.', import.meta.url));
+const _here = fileURLToPath(new URL('.', import.meta.url));
 const MESSAGES = 10_000;
 
 describeRedis('RedisQueue across processes', () => {
   const redis = useRedisServer();
-  const workers: ChildProcess[] = [];
-
-  afterEach(async () => {
-    for (const worker of workers) {
-      if (worker.exitCode === null && worker.signalCode === null) {
-        worker.kill('SIGKILL');
-        await once(worker, 'exit');
-      }
-    }
-    workers.length = 0;
-  });
-
-  function startWorker(name: string): Promise<ChildProcess> {
-    const child = spawn(
-      process.execPath,
-      ['--import', 'tsx', join(here, 'worker.ts'), redis.url, name],
-      { stdio: ['ignore', 'pipe', 'inherit'], cwd: join(here, '..', '..') },
-    );
-    workers.push(child);
-    return new Promise((resolve, reject) => {
-      let out = '';
-      child.stdout?.on('data', (chunk: Buffer) => {
-        out += chunk.toString();
-        if (out.includes('ready')) resolve(child);
-      });
-      child.once('exit', (code) => reject(new Error(`worker exited early (${code})`)));
-    });
-  }
+  const workers = useWorkerProcesses();
+  const startWorker = (name: string): Promise<ChildProcess> =>
+    workers.start('worker.ts', [redis.url, name]);
 
   it('three workers share 10k messages; one is killed; every message is acked once or dead, none lost', async () => {
     const name = 'shared-work';
