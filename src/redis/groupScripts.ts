@@ -30,12 +30,13 @@ local P = KEYS[8]
 local function GK(group) return Q .. ':g:' .. group end
 
 -- Live messages that neither the stream nor the delay set holds (ready in Q:p, waiting in a
--- group, in flight without an entry), minus the bell, which the stream holds but is no message.
+-- group, in flight without an entry), minus what the stream holds that is no live message: the
+-- bell, and the acknowledged entries not trimmed yet (gh, see trimGhosts in prelude.ts).
 local function offStream()
-  local c = redis.call('HMGET', C, 'gw', 'fo', 'bell')
+  local c = redis.call('HMGET', C, 'gw', 'fo', 'bell', 'gh')
   local n = (tonumber(c[1]) or 0) + (tonumber(c[2]) or 0) + redis.call('ZCARD', P)
   if c[3] then n = n - 1 end
-  return n
+  return n - (tonumber(c[4]) or 0)
 end
 `;
 

@@ -71,6 +71,47 @@ local function finish(seq, known)
   end
 end
 
+-- An acknowledged message's entry is not deleted one by one (XDEL of a single entry was the
+-- largest share of an ack's cost): it stays in the stream, acknowledged, as a "ghost" counted
+-- in Q:c gh, and whole stream nodes of ghosts are trimmed at once. Every entry older than the
+-- oldest pending one (or, with none pending, than the group's last read) is a ghost: entries
+-- that end otherwise (expired, nacked, released, dead, corrupt, the bell) are deleted when they
+-- end, and unread ones are newer than the last read. So XTRIM MINID ~ <that id> removes only
+-- ghosts, whole nodes of them, at most 10,000 per call. Acks try it each time gh passes a
+-- multiple of GHOST_TRIM. A lease held for long keeps the oldest pending entry in place and so
+-- every ghost after it: past GHOST_CAP ghosts, acks delete their entries one by one again,
+-- so a stuck lease costs bounded memory.
+local GHOST_TRIM = 128
+local GHOST_CAP = 10000
+local function trimGhosts()
+  local pending = redis.call('XPENDING', S, G)
+  local bound = pending[2]
+  if not bound then
+    for _, info in ipairs(redis.call('XINFO', 'GROUPS', S)) do
+      if field(info, 'name') == G then bound = field(info, 'last-delivered-id') end
+    end
+  end
+  if not bound then return end
+  local trimmed = redis.call('XTRIM', S, 'MINID', '~', bound)
+  if trimmed > 0 then redis.call('HINCRBY', C, 'gh', -trimmed) end
+end
+
+-- The acknowledged messages' entries, pending in the consumer group, leave it: kept as ghosts
+-- while there are at most GHOST_CAP, else deleted. acked is the counter of acks after these:
+-- the ghosts are trimmed each time it passes a multiple of GHOST_TRIM.
+local function ackEntries(entries, acked)
+  redis.call('XACK', S, G, unpack(entries))
+  local n = #entries
+  local gh = redis.call('HINCRBY', C, 'gh', n)
+  if gh > GHOST_CAP then
+    redis.call('XDEL', S, unpack(entries))
+    gh = redis.call('HINCRBY', C, 'gh', -n)
+  end
+  if gh > 0 and math.floor(acked / GHOST_TRIM) > math.floor((acked - n) / GHOST_TRIM) then
+    trimGhosts()
+  end
+end
+
 -- Makes a message visible at the back of the stream.
 local function addEntry(seq)
   local e = redis.call('XADD', S, '*', 'k', seq)

@@ -21,13 +21,15 @@
  * Keys under the base `Q` (see `redisQueueKeys`):
  *
  * ```text
- * Q:s        stream of visible and in-flight messages; an entry holds only k = <seq>
+ * Q:s        stream of visible and in-flight messages; an entry holds only k = <seq>; also
+ *            acknowledged entries not trimmed yet (counted in gh of Q:c; prelude.ts)
  * Q:l        sorted set of leases: member "<ticket>:<seq>", score = deadline (ms)
  * Q:d        sorted set of delayed messages: member "<ticket>:<seq>", score = due time (ms)
  * Q:x        stream of dead letters (a full snapshot of each)
  * Q:xi       hash: caller's id -> the entry ids of its dead letters, space-separated, so that
  *            targeted redrive and purge find them without reading the stream
- * Q:c        hash of counters (enqueued, acked, ...), the seq and ticket sequences, and xi = 1
+ * Q:c        hash of counters (enqueued, acked, ...), the seq and ticket sequences, gh (the
+ *            acknowledged entries Q:s still holds), and xi = 1
  *            once every dead letter is in Q:xi (xic: where indexing older ones got to)
  * Q:cfg      hash of the settings every handle must agree on (see sharedSettings.ts)
  * Q:m:<seq>  hash, one message: i id, p payload, t enqueuedAt, w named, a attempts,
@@ -210,13 +212,10 @@ for k = 0, (#ARGV - 8) / 2 - 1 do
     results[k + 1] = 'ok'
   end
 end
-if #entries > 0 then
-  redis.call('XACK', S, G, unpack(entries))
-  redis.call('XDEL', S, unpack(entries))
-end
 if #members > 0 then
   redis.call('ZREM', L, unpack(members))
-  redis.call('HINCRBY', C, 'acked', #members)
+  local acked = redis.call('HINCRBY', C, 'acked', #members)
+  if #entries > 0 then ackEntries(entries, acked) end
 end
 local out = {}
 local want = tonumber(ARGV[7])
