@@ -149,8 +149,8 @@ local function leaseReady(out, max, nonces, high)
       local lk = ticket() .. ':' .. seq
       leases[#leases + 1] = dlScore
       leases[#leases + 1] = lk
-      redis.call('HSET', M(seq), 'a', a, 'n', k, 's', 'f', 'rk', nonce, 'lk', lk, 'end', '',
-        'dl', dlText, 'e', '')
+      redis.call('HSET', M(seq), 'a', a, 'n', k, 's', 'f', 'rk', nonce, 'lk', lk, 'dl', dlText,
+        'e', '')
       out[#out + 1] = { r[5], r[6] or '', a, seq .. ':' .. k .. ':' .. nonce .. ':' .. Q, deadline }
     end
   end

@@ -336,7 +336,7 @@ local function lease(consumer, max, nonces)
         local nonce = string.sub(nonces, k * 16 - 15, k * 16)
         leases[#leases + 1] = dlScore
         leases[#leases + 1] = lk
-        redis.call('HSET', M(seq), 'a', a, 'n', n, 's', 'f', 'rk', nonce, 'lk', lk, 'end', '', 'dl', dlText)
+        redis.call('HSET', M(seq), 'a', a, 'n', n, 's', 'f', 'rk', nonce, 'lk', lk, 'dl', dlText)
         out[#out + 1] = { r[5], r[6] or '', a, seq .. ':' .. n .. ':' .. nonce .. ':' .. Q, deadline }
       end
     end

@@ -34,8 +34,10 @@
  * Q:cfg      hash of the settings every handle must agree on (see sharedSettings.ts)
  * Q:m:<seq>  hash, one message: i id, p payload, t enqueuedAt, w named, a attempts,
  *            n deliveries, s state, e current entry, rk nonce of the latest delivery,
- *            dl its deadline (-1: none), lk lease member, dm delay member, le last error, end how the last lease ended,
- *            tk token of the last settling call, etk token of the enqueue
+ *            dl its deadline (-1: none), lk lease member, dm delay member, le last error,
+ *            end how the last lease ended otherwise than by an ack (x expired, r released or
+ *            nacked; read only when s is neither f nor a), tk token of the last settling
+ *            call, etk token of the enqueue
  * Q:i:<id>   the seq of the message enqueued under a caller's id (deduplication)
  * Q:p, Q:g:<group>, and the fields g, pr, and gw, fo, bell of Q:c: groups and priorities,
  *            described in groupScripts.ts
@@ -205,8 +207,9 @@ for k = 0, (#ARGV - 8) / 2 - 1 do
   else
     if a[8] ~= '' then entries[#entries + 1] = a[8] else offLeaseEnded() end
     members[#members + 1] = a[5]
-    -- the payload and the lease are emptied, not deleted: one call instead of two
-    redis.call('HSET', M(seq), 's', 'a', 'tk', token, 'e', '', 'p', '', 'lk', '')
+    -- the payload is emptied, not deleted: one call instead of two; the entry and lease fields
+    -- (e, lk) are read only while the message is in flight, so they are left as they are
+    redis.call('HSET', M(seq), 's', 'a', 'tk', token, 'p', '')
     finish(seq, { a[9], a[10], a[11] })
     groupDone(seq, a[13])
     results[k + 1] = 'ok'
