@@ -25,12 +25,25 @@ import { ACK_OK, NACK_DEAD, NACK_OK, type RawDelivery, rejection } from './repli
 import type { ScriptRunner } from './scriptRunner.js';
 
 /**
- * The most acks sent in one script call. A consumer's acks of one turn go out as one call:
- * splitting them (so that Redis runs one part while the process handles the answer to
- * another) cost a quarter more server time per message in `npm run bench -- redis` and did
- * not raise the rate.
+ * The most acks sent in one script call (a consumer of that many workers or more sends full
+ * batches as they fill).
  */
 const BATCH = 256;
+
+/**
+ * A turn's acks go out as two script calls, one after the other, once there are at least
+ * twice this many: Redis runs the second while the process handles the deliveries the first
+ * leased, and from then on the consumer's workers alternate in two groups, each group's batch
+ * running in Redis while the process works on the other's. Measured on a 2-core machine with
+ * `REDIS_BENCH_PAIRS=2,3` (concurrency 16, so two calls of 8): one process rose from 7.3-7.6k
+ * to 8.0-9.1k msg/s, with 10-20% more server time per message (each call pays its fixed part);
+ * four processes, which keep Redis busy anyway, went from 6.6-6.7k to 5.6-6.5k. A fixed cap of 8
+ * acks per call is the same split at concurrency 16; halves of 4 (cap 4) lost a third of the
+ * rate. Holding the second half until the first was answered (one call on its way at a time)
+ * was slower than sending both at once: Redis, woken for every call on a busy machine, then
+ * idled between calls.
+ */
+const HALVES = 8;
 
 /** What the acks need to lease the next deliveries of the workers they free. */
 export interface AckLeaseHost<T> {
@@ -46,11 +59,14 @@ export interface AckLeaseHost<T> {
 
 /** `ack`, `nack`, `extend` and `release` of one handle. */
 export class LeaseCalls<T> {
-  /** Acks of one turn of the event loop, sent together with the next deliveries they free. */
-  private readonly acks = new CallBatch<[string, string], string>(
-    (args) => this.ackBatch(args),
-    BATCH,
-  );
+  /**
+   * Acks of one turn of the event loop, sent together (in two halves from `2 * HALVES`) with
+   * the next deliveries they free.
+   */
+  private readonly acks = new CallBatch<[string, string], string>((args) => this.ackBatch(args), {
+    max: BATCH,
+    halves: HALVES,
+  });
 
   constructor(
     private readonly runner: ScriptRunner,
