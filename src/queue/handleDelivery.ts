@@ -5,7 +5,7 @@ import { UnsubscribedError } from '../errors/unsubscribedError.js';
 import { scheduleAt as at } from '../internal/deadlineTimer.js';
 import type { StartedJob } from '../observe/probe.js';
 import { type ConsumeSettings, releaseQuietly, whenDone } from './consumeSettings.js';
-import type { ConsumeOutcome, MessageHandler } from './consumeTypes.js';
+import type { ConsumeContext, ConsumeOutcome, MessageHandler } from './consumeTypes.js';
 import type { MaybePromise, QueueStore } from './store.js';
 import type { Delivery, ReceiptRejection } from './types.js';
 
@@ -33,6 +33,22 @@ export function handleDelivery<T>(
   );
 }
 
+/** The handler's `ConsumeContext`: its `signal` is made when first read. */
+class Context implements ConsumeContext {
+  readonly #handling: { signal(): AbortSignal };
+
+  constructor(
+    handling: { signal(): AbortSignal },
+    readonly workerId: number,
+  ) {
+    this.#handling = handling;
+  }
+
+  get signal(): AbortSignal {
+    return this.#handling.signal();
+  }
+}
+
 /** A cancellable timer. */
 interface Timer {
   cancel(): void;
@@ -45,7 +61,10 @@ interface Timer {
  */
 class Handling<T> {
   private phase = RUNNING;
-  private readonly controller = new AbortController();
+  /** The handler's signal's controller, made when the handler first reads `signal`. */
+  private controller: AbortController | undefined = undefined;
+  /** Set once the handler was told to stop, with why (the signal's reason). */
+  private stopped: { readonly reason: unknown } | undefined = undefined;
   private handlerSub: Subscription | undefined = undefined;
   private heartbeat: Timer | undefined = undefined;
   private deadline: Timer | undefined = undefined;
@@ -72,7 +91,7 @@ class Handling<T> {
   private run(handler: MessageHandler<T>, workerId: number): void {
     let input: ObservableInput<unknown> | undefined;
     try {
-      input = handler(this.message, { signal: this.controller.signal, workerId }) ?? undefined;
+      input = handler(this.message, new Context(this, workerId)) ?? undefined;
     } catch (error) {
       this.settle(true, error);
     }
@@ -173,7 +192,26 @@ class Handling<T> {
 
   private stopHandler(reason: unknown): void {
     this.handlerSub?.unsubscribe();
-    this.controller.abort(reason);
+    this.abort(reason);
+  }
+
+  /**
+   * The handler's signal, made on first use (most handlers never read it): already aborted,
+   * with the first reason, when the handler was told to stop before.
+   */
+  signal(): AbortSignal {
+    if (this.controller === undefined) {
+      this.controller = new AbortController();
+      if (this.stopped !== undefined) this.controller.abort(this.stopped.reason);
+    }
+    return this.controller.signal;
+  }
+
+  /** Tells the handler to stop; the first reason is the one its signal carries. */
+  private abort(reason: unknown): void {
+    if (this.stopped !== undefined) return;
+    this.stopped = { reason };
+    this.controller?.abort(reason);
   }
 
   private finish(outcome: ConsumeOutcome<T>): void {
@@ -246,7 +284,7 @@ class Handling<T> {
     this.handlerSub?.unsubscribe();
     if (this.phase !== RUNNING) return;
     this.phase = DONE;
-    this.controller.abort(new UnsubscribedError('consume'));
+    this.abort(new UnsubscribedError('consume'));
     releaseQuietly(this.store, this.message.receipt);
   }
 }
