@@ -76,16 +76,15 @@ export class LeaseCalls<T> {
 
   /** A batch of acks, and the next deliveries of the consumers whose workers they free. */
   private async ackBatch(args: Array<[string, string]>): Promise<string[]> {
-    const plan = this.ahead.plan(args.map((arg) => arg[0]));
+    const receipts: string[] = new Array(args.length);
+    for (let i = 0; i < args.length; i++) receipts[i] = args[i]![0];
+    const plan = this.ahead.plan(receipts);
     let deliveries: Delivery<T>[] = [];
     try {
       const nonces = plan.want > 0 ? this.ahead.nonces.take(plan.want) : '';
-      const reply = await this.runner.run(`${NAME}.ack`, 'ack', [
-        this.ahead.consumer,
-        plan.want,
-        nonces,
-        ...args.flat(),
-      ]);
+      const argv: Array<string | number> = [this.ahead.consumer, plan.want, nonces];
+      for (const [receipt, token] of args) argv.push(receipt, token);
+      const reply = await this.runner.run(`${NAME}.ack`, 'ack', argv);
       deliveries = await this.ahead.leased(reply.now, reply.deliveries);
       return reply.results;
     } finally {
