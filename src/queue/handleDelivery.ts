@@ -81,10 +81,15 @@ class Handling<T> {
   /** Arms the timers, runs the handler, and returns the teardown. */
   start(handler: MessageHandler<T>, workerId: number): () => void {
     this.started = this.settings.probe?.start(this.message, workerId);
-    this.watchLease();
-    this.watchTimeout();
+    const now = this.settings.scheduler.now();
     this.watchRelease();
     this.run(handler, workerId);
+    // A handler that finished synchronously needs no timers (most of a busy consumer's
+    // handlers); the others count their lease and timeout from the start all the same.
+    if (this.phase === RUNNING) {
+      this.watchLease(now);
+      this.watchTimeout(now);
+    }
     return () => this.teardown();
   }
 
@@ -120,42 +125,42 @@ class Handling<T> {
   }
 
   /** Keeps the lease alive (`keepAlive`), or stops the handler when the lease runs out. */
-  private watchLease(): void {
+  private watchLease(now: number): void {
     const lease = this.store.visibilityTimeout;
     if (!(lease > 0) || lease === Number.POSITIVE_INFINITY) return;
     const { scheduler } = this.settings;
     if (this.settings.keepAlive) {
-      this.beat(Math.max(1, Math.floor(lease / 2)), lease);
+      this.beat(now, Math.max(1, Math.floor(lease / 2)), lease);
       return;
     }
     // Nothing keeps the lease: when it runs out the message is another consumer's, so this
     // handler is stopped and its worker freed (a hung handler cannot hold a worker forever).
-    this.heartbeat = at(scheduler, scheduler.now() + lease, () => {
+    this.heartbeat = at(scheduler, now + lease, () => {
       if (this.phase !== RUNNING) return;
       this.lose('expired', new LeaseLostError(this.message.id, 'expired', lease));
     });
   }
 
-  /** One keep-alive beat `every` ms from now, extending the lease by `lease`. */
-  private beat(every: number, lease: number): void {
+  /** One keep-alive beat `every` ms after `from`, extending the lease by `lease`. */
+  private beat(from: number, every: number, lease: number): void {
     const { scheduler } = this.settings;
-    this.heartbeat = at(scheduler, scheduler.now() + every, () => {
+    this.heartbeat = at(scheduler, from + every, () => {
       if (this.phase !== RUNNING) return;
       this.call(
         () => this.store.extend(this.message.receipt, lease),
         (r) => {
           if (this.phase !== RUNNING) return;
-          if (r.ok) this.beat(every, lease);
+          if (r.ok) this.beat(this.settings.scheduler.now(), every, lease);
           else this.lose(r.reason, new LeaseLostError(this.message.id, r.reason));
         },
       );
     });
   }
 
-  private watchTimeout(): void {
+  private watchTimeout(now: number): void {
     const { scheduler, timeout } = this.settings;
     if (timeout === Number.POSITIVE_INFINITY) return;
-    this.deadline = at(scheduler, scheduler.now() + timeout, () => {
+    this.deadline = at(scheduler, now + timeout, () => {
       if (this.phase !== RUNNING) return;
       const error = new HandlerTimeoutError(this.settings.where, this.message.id, timeout);
       this.stopHandler(error);
