@@ -186,7 +186,7 @@ describe('consume: marble tests', () => {
     });
   });
 
-  it('a signal first read after the stop is already aborted, with the stop\'s reason', () => {
+  it("a signal first read after the stop is already aborted, with the stop's reason", () => {
     testScheduler().run(({ expectObservable, flush }) => {
       const queue = new MessageQueue<string>({ visibilityTimeout: 1_000, maxAttempts: 1 });
       queue.enqueue('stuck');
