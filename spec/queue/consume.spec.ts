@@ -186,6 +186,38 @@ describe('consume: marble tests', () => {
     });
   });
 
+  it("a signal first read after the stop is already aborted, with the stop's reason", () => {
+    testScheduler().run(({ expectObservable, flush }) => {
+      const queue = new MessageQueue<string>({ visibilityTimeout: 1_000, maxAttempts: 1 });
+      queue.enqueue('stuck');
+      let context: { readonly signal: AbortSignal; readonly workerId: number } | undefined;
+      let error: unknown;
+      const outcomes = queue
+        .consume(
+          (_message, ctx) => {
+            context = ctx; // the handler does not read its signal while it runs
+            return NEVER;
+          },
+          { timeout: 50 },
+        )
+        .pipe(
+          tap((o) => {
+            if (o.status === 'nacked') error = o.error;
+          }),
+        );
+      expectObservable(labels(outcomes), `^${'-'.repeat(60)}!`).toBe(`${'-'.repeat(50)}a`, {
+        a: 'nacked:stuck:1:dead',
+      });
+      flush();
+      expect(error).toBeInstanceOf(HandlerTimeoutError);
+      expect(context?.workerId).toBe(0);
+      const signal = context!.signal;
+      expect(signal.aborted).toBe(true);
+      expect(signal.reason).toBe(error);
+      expect(context!.signal).toBe(signal);
+    });
+  });
+
   it('keepAlive keeps a long handler lease; without it the lease is lost to a redelivery', () => {
     testScheduler().run(({ cold, expectObservable, flush }) => {
       const kept = new MessageQueue<string>({ visibilityTimeout: 100 });

@@ -62,25 +62,38 @@ export interface Scheduled {
  * is reached in clamped steps: a step that fires early re-arms for the rest.
  */
 export function scheduleAt(scheduler: SchedulerLike, until: number, work: () => void): Scheduled {
-  let timer: Subscription | undefined;
-  const arm = (now: number) => {
-    timer = scheduler.schedule(
-      () => {
-        const t = scheduler.now();
-        if (t < until) arm(t);
-        else {
-          timer = undefined;
-          work();
-        }
-      },
-      clampDelay(until - now),
-    );
-  };
-  arm(scheduler.now());
-  return {
-    cancel: () => {
-      timer?.unsubscribe();
-      timer = undefined;
-    },
-  };
+  return new ScheduledAt(scheduler, until, work);
+}
+
+/** `scheduleAt`'s timer: a class, not closures, since consumers make one per delivery. */
+class ScheduledAt implements Scheduled {
+  private timer: Subscription | undefined = undefined;
+
+  constructor(
+    private readonly scheduler: SchedulerLike,
+    private readonly until: number,
+    private readonly work: () => void,
+  ) {
+    this.arm(scheduler.now());
+  }
+
+  cancel(): void {
+    this.timer?.unsubscribe();
+    this.timer = undefined;
+  }
+
+  private arm(now: number): void {
+    this.timer = this.scheduler.schedule(this.fire, clampDelay(this.until - now), this);
+  }
+
+  /** Runs as the scheduled action, with this timer as its state. */
+  private fire(this: unknown, self?: ScheduledAt): void {
+    const timer = self!;
+    const t = timer.scheduler.now();
+    if (t < timer.until) timer.arm(t);
+    else {
+      timer.timer = undefined;
+      timer.work();
+    }
+  }
 }

@@ -5,7 +5,7 @@ import { UnsubscribedError } from '../errors/unsubscribedError.js';
 import { scheduleAt as at } from '../internal/deadlineTimer.js';
 import type { StartedJob } from '../observe/probe.js';
 import { type ConsumeSettings, releaseQuietly, whenDone } from './consumeSettings.js';
-import type { ConsumeOutcome, MessageHandler } from './consumeTypes.js';
+import type { ConsumeContext, ConsumeOutcome, MessageHandler } from './consumeTypes.js';
 import type { MaybePromise, QueueStore } from './store.js';
 import type { Delivery, ReceiptRejection } from './types.js';
 
@@ -33,6 +33,22 @@ export function handleDelivery<T>(
   );
 }
 
+/** The handler's `ConsumeContext`: its `signal` is made when first read. */
+class Context implements ConsumeContext {
+  readonly #handling: { signal(): AbortSignal };
+
+  constructor(
+    handling: { signal(): AbortSignal },
+    readonly workerId: number,
+  ) {
+    this.#handling = handling;
+  }
+
+  get signal(): AbortSignal {
+    return this.#handling.signal();
+  }
+}
+
 /** A cancellable timer. */
 interface Timer {
   cancel(): void;
@@ -45,7 +61,10 @@ interface Timer {
  */
 class Handling<T> {
   private phase = RUNNING;
-  private readonly controller = new AbortController();
+  /** The handler's signal's controller, made when the handler first reads `signal`. */
+  private controller: AbortController | undefined = undefined;
+  /** Set once the handler was told to stop, with why (the signal's reason). */
+  private stopped: { readonly reason: unknown } | undefined = undefined;
   private handlerSub: Subscription | undefined = undefined;
   private heartbeat: Timer | undefined = undefined;
   private deadline: Timer | undefined = undefined;
@@ -62,17 +81,22 @@ class Handling<T> {
   /** Arms the timers, runs the handler, and returns the teardown. */
   start(handler: MessageHandler<T>, workerId: number): () => void {
     this.started = this.settings.probe?.start(this.message, workerId);
-    this.watchLease();
-    this.watchTimeout();
+    const now = this.settings.scheduler.now();
     this.watchRelease();
     this.run(handler, workerId);
+    // A handler that finished synchronously needs no timers (most of a busy consumer's
+    // handlers); the others count their lease and timeout from the start all the same.
+    if (this.phase === RUNNING) {
+      this.watchLease(now);
+      this.watchTimeout(now);
+    }
     return () => this.teardown();
   }
 
   private run(handler: MessageHandler<T>, workerId: number): void {
     let input: ObservableInput<unknown> | undefined;
     try {
-      input = handler(this.message, { signal: this.controller.signal, workerId }) ?? undefined;
+      input = handler(this.message, new Context(this, workerId)) ?? undefined;
     } catch (error) {
       this.settle(true, error);
     }
@@ -101,42 +125,42 @@ class Handling<T> {
   }
 
   /** Keeps the lease alive (`keepAlive`), or stops the handler when the lease runs out. */
-  private watchLease(): void {
+  private watchLease(now: number): void {
     const lease = this.store.visibilityTimeout;
     if (!(lease > 0) || lease === Number.POSITIVE_INFINITY) return;
     const { scheduler } = this.settings;
     if (this.settings.keepAlive) {
-      this.beat(Math.max(1, Math.floor(lease / 2)), lease);
+      this.beat(now, Math.max(1, Math.floor(lease / 2)), lease);
       return;
     }
     // Nothing keeps the lease: when it runs out the message is another consumer's, so this
     // handler is stopped and its worker freed (a hung handler cannot hold a worker forever).
-    this.heartbeat = at(scheduler, scheduler.now() + lease, () => {
+    this.heartbeat = at(scheduler, now + lease, () => {
       if (this.phase !== RUNNING) return;
       this.lose('expired', new LeaseLostError(this.message.id, 'expired', lease));
     });
   }
 
-  /** One keep-alive beat `every` ms from now, extending the lease by `lease`. */
-  private beat(every: number, lease: number): void {
+  /** One keep-alive beat `every` ms after `from`, extending the lease by `lease`. */
+  private beat(from: number, every: number, lease: number): void {
     const { scheduler } = this.settings;
-    this.heartbeat = at(scheduler, scheduler.now() + every, () => {
+    this.heartbeat = at(scheduler, from + every, () => {
       if (this.phase !== RUNNING) return;
       this.call(
         () => this.store.extend(this.message.receipt, lease),
         (r) => {
           if (this.phase !== RUNNING) return;
-          if (r.ok) this.beat(every, lease);
+          if (r.ok) this.beat(this.settings.scheduler.now(), every, lease);
           else this.lose(r.reason, new LeaseLostError(this.message.id, r.reason));
         },
       );
     });
   }
 
-  private watchTimeout(): void {
+  private watchTimeout(now: number): void {
     const { scheduler, timeout } = this.settings;
     if (timeout === Number.POSITIVE_INFINITY) return;
-    this.deadline = at(scheduler, scheduler.now() + timeout, () => {
+    this.deadline = at(scheduler, now + timeout, () => {
       if (this.phase !== RUNNING) return;
       const error = new HandlerTimeoutError(this.settings.where, this.message.id, timeout);
       this.stopHandler(error);
@@ -173,7 +197,26 @@ class Handling<T> {
 
   private stopHandler(reason: unknown): void {
     this.handlerSub?.unsubscribe();
-    this.controller.abort(reason);
+    this.abort(reason);
+  }
+
+  /**
+   * The handler's signal, made on first use (most handlers never read it): already aborted,
+   * with the first reason, when the handler was told to stop before.
+   */
+  signal(): AbortSignal {
+    if (this.controller === undefined) {
+      this.controller = new AbortController();
+      if (this.stopped !== undefined) this.controller.abort(this.stopped.reason);
+    }
+    return this.controller.signal;
+  }
+
+  /** Tells the handler to stop; the first reason is the one its signal carries. */
+  private abort(reason: unknown): void {
+    if (this.stopped !== undefined) return;
+    this.stopped = { reason };
+    this.controller?.abort(reason);
   }
 
   private finish(outcome: ConsumeOutcome<T>): void {
@@ -246,7 +289,7 @@ class Handling<T> {
     this.handlerSub?.unsubscribe();
     if (this.phase !== RUNNING) return;
     this.phase = DONE;
-    this.controller.abort(new UnsubscribedError('consume'));
+    this.abort(new UnsubscribedError('consume'));
     releaseQuietly(this.store, this.message.receipt);
   }
 }

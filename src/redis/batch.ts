@@ -10,6 +10,18 @@ interface Pending<A, R> {
   readonly reject: (error: unknown) => void;
 }
 
+/** How a `CallBatch` cuts its batches. */
+export interface CallBatchOptions {
+  /** The most calls in one batch: a full batch goes out at once. */
+  readonly max: number;
+  /**
+   * Cuts a turn of at least `2 * halves` calls into two batches sent one after the other (0 or
+   * absent: one batch per turn), so that the server runs the second while the process works
+   * on the answer to the first.
+   */
+  readonly halves?: number;
+}
+
 /**
  * Collects calls until the current run of microtasks ends (or `max` are waiting), then sends
  * them together with `flush`, which answers one result per call, in order. A failure of the
@@ -23,35 +35,54 @@ interface Pending<A, R> {
 export class CallBatch<A, R> {
   private pending: Pending<A, R>[] = [];
   private scheduled = false;
+  private readonly max: number;
+  private readonly halves: number;
 
   /**
    * @param flush Sends a batch; resolves with one result per argument, in order.
-   * @param max The most calls in one batch.
+   * @param options The most calls in one batch, or the full options.
    */
   constructor(
     private readonly flush: (args: A[]) => Promise<R[]>,
-    private readonly max: number,
-  ) {}
+    options: number | CallBatchOptions,
+  ) {
+    this.max = typeof options === 'number' ? options : options.max;
+    this.halves = typeof options === 'number' ? 0 : (options.halves ?? 0);
+  }
 
   /** Adds a call to the open batch. */
   add(arg: A): Promise<R> {
     return new Promise<R>((resolve, reject) => {
       this.pending.push({ arg, resolve, reject });
-      if (this.pending.length >= this.max) this.send();
+      if (this.pending.length >= this.max) this.send(this.take());
       else if (!this.scheduled) {
         this.scheduled = true;
-        queueMicrotask(() => {
-          this.scheduled = false;
-          this.send();
-        });
+        queueMicrotask(this.turnEnded);
       }
     });
   }
 
-  private send(): void {
-    const batch = this.pending;
+  /** The run of microtasks in which calls were added has ended: send them. */
+  private readonly turnEnded = (): void => {
+    this.scheduled = false;
+    const batch = this.take();
     if (batch.length === 0) return;
+    if (this.halves > 0 && batch.length >= 2 * this.halves) {
+      const half = Math.ceil(batch.length / 2);
+      this.send(batch.slice(0, half));
+      this.send(batch.slice(half));
+    } else this.send(batch);
+  };
+
+  /** The pending calls, leaving none. */
+  private take(): Pending<A, R>[] {
+    const batch = this.pending;
     this.pending = [];
+    return batch;
+  }
+
+  /** Sends `batch` (the pending calls, or a part of them). */
+  private send(batch: Pending<A, R>[]): void {
     let sent: Promise<R[]>;
     try {
       sent = this.flush(batch.map((call) => call.arg));

@@ -38,6 +38,26 @@ export interface ReadAheadPlan<T> {
 
 const NOTHING: ReadAheadPlan<never> = Object.freeze({ want: 0, deliver: () => {} });
 
+/** A plan that leases `want` deliveries for the readers counted in `shares`, in that order. */
+class Shares<T> implements ReadAheadPlan<T> {
+  constructor(
+    readonly want: number,
+    private readonly shares: Map<Reader<T>, number>,
+  ) {}
+
+  deliver(deliveries: readonly Delivery<T>[]): void {
+    let at = 0;
+    for (const [reader, count] of this.shares) {
+      const end = Math.min(at + count, deliveries.length);
+      reader.arrive(
+        count,
+        at === 0 && end === deliveries.length ? deliveries : deliveries.slice(at, end),
+      );
+      at = end;
+    }
+  }
+}
+
 /**
  * Knows which open pull source handed out which receipt. A batch of acks frees, once it is
  * answered, one worker of that source per ack, and each freed worker asks for one delivery at
@@ -90,19 +110,8 @@ export class AckReadAhead<T> {
       want++;
     }
     if (counts === undefined) return NOTHING;
-    const shares = counts;
-    for (const [reader, count] of shares) reader.expect(count);
-    return {
-      want,
-      deliver: (deliveries) => {
-        let at = 0;
-        for (const [reader, count] of shares) {
-          const end = Math.min(at + count, deliveries.length);
-          reader.arrive(count, deliveries.slice(at, end));
-          at = end;
-        }
-      },
-    };
+    for (const [reader, count] of counts) reader.expect(count);
+    return new Shares(want, counts);
   }
 
   private sweep(): void {

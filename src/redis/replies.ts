@@ -118,9 +118,15 @@ function text(value: unknown, at: string): string {
 
 /** A number, sent by Lua as an integer reply (or, from `str()`, as a string of digits). */
 function num(value: unknown, at: string): number {
-  const n = typeof value === 'string' && value !== '' ? Number(value) : value;
-  if (typeof n !== 'number' || Number.isNaN(n)) throw new Malformed(at, 'a number', value);
+  const n = numberOf(value);
+  if (n === undefined) throw new Malformed(at, 'a number', value);
   return n;
+}
+
+/** `num` without a label: undefined when `value` is not a number. */
+function numberOf(value: unknown): number | undefined {
+  const n = typeof value === 'string' && value !== '' ? Number(value) : value;
+  return typeof n !== 'number' || Number.isNaN(n) ? undefined : n;
 }
 
 /** -1 stands for Infinity (no deadline). */
@@ -130,7 +136,12 @@ function deadline(value: unknown, at: string): number {
 }
 
 function texts(value: unknown, at: string): string[] {
-  return list(value, at).map((item, i) => text(item, `${at}[${i}]`));
+  const items = list(value, at);
+  // the labels are built only for the item that is wrong (replies carry one per ack)
+  for (let i = 0; i < items.length; i++) {
+    if (typeof items[i] !== 'string') text(items[i], `${at}[${i}]`);
+  }
+  return items as string[];
 }
 
 function fields(value: unknown, at: string): Fields {
@@ -150,6 +161,29 @@ function enqueueOutcome(value: unknown, at: string): EnqueueOutcome {
   const [result, id] = pair(value, at);
   if (!OUTCOMES.has(result)) throw new Malformed(`${at}[0]`, 'an enqueue outcome', result);
   return [result as EnqueueOutcome[0], id];
+}
+
+/** The deliveries of a receive or ack reply; labels are built only for a delivery that is wrong. */
+function rawDeliveries(value: unknown): RawDelivery[] {
+  const items = list(value, 'deliveries');
+  const out: RawDelivery[] = new Array(items.length);
+  for (let i = 0; i < items.length; i++) {
+    out[i] = quickDelivery(items[i]) ?? rawDelivery(items[i], `deliveries[${i}]`);
+  }
+  return out;
+}
+
+/** A well-formed delivery, or undefined (then `rawDelivery` says what is wrong). */
+function quickDelivery(value: unknown): RawDelivery | undefined {
+  if (!Array.isArray(value) || value.length !== 5) return undefined;
+  const [id, payload, attempt, receipt, until] = value as unknown[];
+  const n = numberOf(attempt);
+  const d = numberOf(until);
+  if (typeof id !== 'string' || typeof payload !== 'string' || typeof receipt !== 'string') {
+    return undefined;
+  }
+  if (n === undefined || d === undefined) return undefined;
+  return { id, text: payload, attempt: n, receipt, deadline: d < 0 ? Number.POSITIVE_INFINITY : d };
 }
 
 function rawDelivery(value: unknown, at: string): RawDelivery {
@@ -208,11 +242,11 @@ const DECODERS: Decoders = {
     now: num(b[0], 'now'),
     nextDue: num(b[1], 'nextDue'),
     lastId: text(b[2], 'lastId'),
-    deliveries: list(b[3], 'deliveries').map((d, i) => rawDelivery(d, `deliveries[${i}]`)),
+    deliveries: rawDeliveries(b[3]),
   }),
   ack: (b) => ({
     results: texts(b[0], 'results'),
-    deliveries: list(b[1], 'deliveries').map((d, i) => rawDelivery(d, `deliveries[${i}]`)),
+    deliveries: rawDeliveries(b[1]),
     now: num(b[2], 'now'),
   }),
   nack: (b) => text(b[0], 'result'),

@@ -73,15 +73,14 @@ export class ScriptRunner {
     const gate = name === 'settings' ? undefined : this.gate.ready();
     if (gate !== undefined) await gate;
     const script = scripts[name];
-    const declared = this.host.keys.declared;
-    const tail = [declared.length, ...declared, this.now(), ...this.host.settings, ...args];
+    const argv = this.argv(script.sha, args);
     let reply: unknown;
     try {
       try {
-        reply = await this.host.connection.call('EVALSHA', [script.sha, ...tail]);
+        reply = await this.host.connection.call('EVALSHA', argv);
       } catch (error) {
         if (!isNoScript(error)) throw error;
-        reply = await this.host.connection.call('EVAL', [script.lua, ...tail]);
+        reply = await this.host.connection.call('EVAL', [script.lua, ...argv.slice(1)]);
       }
     } catch (error) {
       throw this.failure(where, error);
@@ -89,6 +88,18 @@ export class ScriptRunner {
     const { result, evicted } = decodeReply(name, where, reply);
     if (evicted.length > 0) this.host.evicted(evicted);
     return result;
+  }
+
+  /** A script call's arguments: the script, its keys, the clock, the settings, then `args`. */
+  private argv(script: string, args: Array<string | number>): Array<string | number> {
+    const { declared } = this.host.keys;
+    const { settings } = this.host;
+    const argv: Array<string | number> = [script, declared.length];
+    for (const key of declared) argv.push(key);
+    argv.push(this.now());
+    for (const setting of settings) argv.push(setting);
+    for (const arg of args) argv.push(arg);
+    return argv;
   }
 
   /** Sends one command, after the settings check. */
