@@ -17,9 +17,9 @@
  *
  * Three rounds, interleaved (sluice, BullMQ, sluice, BullMQ, ...) because the machine is
  * shared: each row shows the median round, and its note every round's ratio. Beside the
- * consume rates, the server time per message (redis-server's own `INFO commandstats`, reset
- * before the workers start): the work each design puts on the one Redis core, which moves
- * much less with the load of a shared machine than a rate does.
+ * consume rates, the server time per message (the CPU time of redis-server's main thread while
+ * the workers run): the work each design puts on the one Redis core, which moves much less
+ * with the load of a shared machine than a rate does.
  *
  * The worker processes are this file run as `node --import tsx bench/redis.bench.ts worker
  * <sluice|bullmq> <url> <name>`. Runs standalone with `npx tsx bench/redis.bench.ts`, or
@@ -96,17 +96,17 @@ function xaddCeiling(port: number, pipeline: number): number {
 }
 
 /**
- * Microseconds the server spent running commands since the last call (scripts include the
- * commands they run; the statistics calls themselves are left out), then resets the count.
+ * CPU microseconds redis-server's main thread has used (INFO cpu, user + system): its commands
+ * and scripts, and the network work of serving its clients, which is where a design with more
+ * round trips pays. Command statistics would count a script's inner commands twice (once in
+ * the script, once each), so the CPU clock is the fairer measure of the work on the one core.
  */
 async function serverMicros(admin: Redis): Promise<number> {
-  const info = String(await admin.call('INFO', ['commandstats']));
-  await admin.call('CONFIG', ['RESETSTAT']);
-  let usec = 0;
-  for (const m of info.matchAll(/^cmdstat_([^:]+):calls=\d+,usec=(\d+)/gm)) {
-    if (m[1] !== 'info' && !m[1]!.startsWith('config')) usec += Number(m[2]);
-  }
-  return usec;
+  const info = String(await admin.call('INFO', ['cpu']));
+  const read = (name: string) => Number(new RegExp(`^${name}:([\\d.]+)`, 'm').exec(info)?.[1]);
+  const seconds = read('used_cpu_user_main_thread') + read('used_cpu_sys_main_thread');
+  if (!Number.isFinite(seconds)) throw new Error(`cannot read redis-server's CPU time: ${info}`);
+  return seconds * 1e6;
 }
 
 /** Server time per consumed message of the latest consume run, by kind and processes. */
@@ -228,7 +228,7 @@ async function timeWorkers(
     workers.push(
       ...(await Promise.all(Array.from({ length: processes }, () => startWorker(kind, url, name)))),
     );
-    await serverMicros(admin);
+    const cpuBefore = await serverMicros(admin);
     const seconds = await timed(async () => {
       for (const worker of workers) worker.stdin?.write('go\n');
       const deadline = Date.now() + 120_000;
@@ -237,7 +237,7 @@ async function timeWorkers(
         await new Promise((resolve) => setTimeout(resolve, 20));
       }
     });
-    recordCost(kind, processes, await serverMicros(admin));
+    recordCost(kind, processes, (await serverMicros(admin)) - cpuBefore);
     return seconds;
   } finally {
     admin.disconnect();
@@ -443,7 +443,7 @@ export async function run(): Promise<Row[]> {
           baseline: `BullMQ Worker, ${label}`,
           baselineValue: median(theirs),
           higherIsBetter: false,
-          note: `microseconds redis-server spent per message (INFO commandstats, scripts with the commands they run), from the consume rows' runs; the least noisy comparison on a shared machine; rounds: ${rounded(ours.map((v, r) => v / theirs[r]!))}`,
+          note: `CPU microseconds of redis-server's main thread per message (INFO cpu: commands, scripts and network I/O), from the consume rows' runs; the least noisy comparison on a shared machine; rounds: ${rounded(ours.map((v, r) => v / theirs[r]!))}`,
         }),
       );
     }
