@@ -55,17 +55,24 @@ end
 -- deduplication window, counted from the enqueue, then expires. A message without a caller's
 -- id has nothing to deduplicate: its record stays at most a minute (so a resent call or a late
 -- receipt still gets its true answer), whatever the window, Infinity included.
-local function finish(seq, known)
-  local r = known or redis.call('HMGET', M(seq), 't', 'w', 'i')
-  if not r[1] then return end
-  local keys = { M(seq) }
-  local ttl = tonumber(r[1]) + WIN - now
-  if r[2] ~= '1' then
-    ttl = math.min(ttl, 60000)
-  else
-    if redis.call('GET', I(r[3])) == seq then keys[2] = I(r[3]) end
-    if WIN == INF then return end
+-- t, w, i: the record's fields of those names, when the caller has read them already.
+local function finish(seq, t, w, i)
+  if t == nil then
+    local r = redis.call('HMGET', M(seq), 't', 'w', 'i')
+    t, w, i = r[1], r[2], r[3]
   end
+  if not t then return end
+  local ttl = tonumber(t) + WIN - now
+  if w ~= '1' then
+    -- the common case: one key, kept at most a minute
+    if ttl > 60000 then ttl = 60000 end
+    if ttl > 0 then redis.call('PEXPIRE', M(seq), string.format('%d', math.ceil(ttl)))
+    else redis.call('DEL', M(seq)) end
+    return
+  end
+  local keys = { M(seq) }
+  if redis.call('GET', I(i)) == seq then keys[2] = I(i) end
+  if WIN == INF then return end
   for _, k in ipairs(keys) do
     if ttl > 0 then redis.call('PEXPIRE', k, str(math.ceil(ttl))) else redis.call('DEL', k) end
   end
@@ -304,7 +311,7 @@ local function lease(consumer, max, nonces)
     local dlScore, dlText = score(dl), str(deadline)
     for k, entry in ipairs(entries) do
       local e, fields = entry[1], entry[2] or {}
-      local seq = field(fields, 'k')
+      local seq = fields[1] == 'k' and fields[2] or field(fields, 'k')
       local problem, r
       if not seq or not string.match(seq, '^[1-9]%d*$') then
         problem = 'has no message key (field k)'
@@ -331,7 +338,8 @@ local function lease(consumer, max, nonces)
         trimDead()
       else
         local a = (tonumber(r[3]) or 0) + 1
-        local n = (tonumber(r[4]) or 0) + 1
+        -- the delivery number as text once, for the record and the receipt
+        local n = tostring((tonumber(r[4]) or 0) + 1)
         local lk = string.format('%016d', t0 + k) .. ':' .. seq
         local nonce = string.sub(nonces, k * 16 - 15, k * 16)
         leases[#leases + 1] = dlScore

@@ -210,7 +210,7 @@ for k = 0, (#ARGV - 8) / 2 - 1 do
     -- the payload is emptied, not deleted: one call instead of two; the entry and lease fields
     -- (e, lk) are read only while the message is in flight, so they are left as they are
     redis.call('HSET', M(seq), 's', 'a', 'tk', token, 'p', '')
-    finish(seq, { a[9], a[10], a[11] })
+    finish(seq, a[9], a[10], a[11])
     groupDone(seq, a[13])
     results[k + 1] = 'ok'
   end
