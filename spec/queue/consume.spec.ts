@@ -218,6 +218,20 @@ describe('consume: marble tests', () => {
     });
   });
 
+  it('the handler context spreads like a plain object: signal and workerId are its own', () => {
+    const queue = new MessageQueue<string>();
+    queue.enqueue('a');
+    let copy: { signal?: unknown; workerId?: unknown } = {};
+    queue
+      .consume((_message, ctx) => {
+        copy = { ...ctx };
+      })
+      .pipe(take(1))
+      .subscribe();
+    expect(copy.signal).toBeInstanceOf(AbortSignal);
+    expect(copy.workerId).toBe(0);
+  });
+
   it('keepAlive keeps a long handler lease; without it the lease is lost to a redelivery', () => {
     testScheduler().run(({ cold, expectObservable, flush }) => {
       const kept = new MessageQueue<string>({ visibilityTimeout: 100 });

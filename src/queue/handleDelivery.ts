@@ -33,20 +33,17 @@ export function handleDelivery<T>(
   );
 }
 
-/** The handler's `ConsumeContext`: its `signal` is made when first read. */
-class Context implements ConsumeContext {
-  readonly #handling: { signal(): AbortSignal };
-
-  constructor(
-    handling: { signal(): AbortSignal },
-    readonly workerId: number,
-  ) {
-    this.#handling = handling;
-  }
-
-  get signal(): AbortSignal {
-    return this.#handling.signal();
-  }
+/**
+ * The handler's `ConsumeContext`: its `signal` is made when first read. An object literal, so
+ * that `signal` is an own, enumerable property (`{ ...context }` keeps it) like `workerId`.
+ */
+function context(handling: { signal(): AbortSignal }, workerId: number): ConsumeContext {
+  return {
+    get signal() {
+      return handling.signal();
+    },
+    workerId,
+  };
 }
 
 /** A cancellable timer. */
@@ -96,7 +93,7 @@ class Handling<T> {
   private run(handler: MessageHandler<T>, workerId: number): void {
     let input: ObservableInput<unknown> | undefined;
     try {
-      input = handler(this.message, new Context(this, workerId)) ?? undefined;
+      input = handler(this.message, context(this, workerId)) ?? undefined;
     } catch (error) {
       this.settle(true, error);
     }

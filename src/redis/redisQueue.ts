@@ -69,8 +69,10 @@ import { ScriptRunner } from './scriptRunner.js';
  * scripts that first check the receipt (this queue's name, the delivery's number and its 96
  * random bits, the lease's deadline), so a consumer whose lease ran out cannot settle a
  * message another consumer now holds, and nobody can forge a receipt from an id, a deadline
- * or another receipt. A finished entry is deleted at once (`XACK` + `XDEL`), so the stream
- * holds only live messages and needs no trimming; nothing ever trims a pending entry.
+ * or another receipt. An entry that ends otherwise than by an ack is deleted at once; an
+ * acknowledged one stays, acknowledged and counted, until the acks trim whole stream nodes of
+ * them (`XTRIM MINID` below the oldest pending entry), so the stream holds live messages and a
+ * bounded number of acknowledged ones; nothing ever trims a pending or visible entry.
  *
  * **Backpressure.** `capacity` bounds the live messages in Redis across all processes;
  * `overflow` `'block'` makes `send` wait (it polls, with back-off from 25 ms to 1 s, through
@@ -355,11 +357,11 @@ export class RedisQueue<T> implements QueueStore<T> {
   // ---- leases -------------------------------------------------------------------------
 
   /**
-   * Acknowledges a delivery: the entry is acknowledged and deleted and the payload dropped,
-   * after the script checked the receipt (owner, delivery count, deadline). Refused, changing
-   * nothing, when the receipt is stale, expired, released, already acknowledged or unknown.
-   * The acks made in one turn of the event loop go to Redis as one script call (up to 256),
-   * and an ack of a delivery `consume` handed out also leases, in the same call, the
+   * Acknowledges a delivery: the entry is acknowledged (and trimmed later, with its stream
+   * node) and the payload dropped, after the script checked the receipt (owner, delivery
+   * count, deadline). Refused, changing nothing, when the receipt is stale, expired, released,
+   * already acknowledged or unknown. The acks made in one turn of the event loop go to Redis
+   * as one script call (up to 256; two, back to back, from 16), and an ack of a delivery `consume` handed out also leases, in the same call, the
    * next delivery of the worker it frees; each receipt is still checked alone and gets its
    * own answer.
    */
