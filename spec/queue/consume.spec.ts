@@ -13,6 +13,7 @@ import { TestScheduler } from 'rxjs/testing';
 import { describe, expect, it } from 'vitest';
 import { HandlerTimeoutError } from '../../src/errors/handlerTimeoutError.js';
 import { type ConsumeOutcome, consumeQueue } from '../../src/queue/consume.js';
+import type { MessageHandler } from '../../src/queue/consumeTypes.js';
 import { MessageQueue } from '../../src/queue/messageQueue.js';
 import type { QueueStore } from '../../src/queue/store.js';
 import type { Delivery, MessageQueueOptions } from '../../src/queue/types.js';
@@ -151,71 +152,57 @@ describe('consume: marble tests', () => {
     });
   });
 
-  it('timeout: the handler is aborted and the message nacked with a HandlerTimeoutError', () => {
+  /**
+   * Runs one message whose handler never finishes, with a 50 ms timeout, to its dead letter;
+   * returns the queue and the outcome's error.
+   */
+  function timedOut(handler: MessageHandler<string>) {
+    let error: unknown;
+    const queue = new MessageQueue<string>({ visibilityTimeout: 1_000, maxAttempts: 1 });
     testScheduler().run(({ expectObservable, flush }) => {
-      const queue = new MessageQueue<string>({ visibilityTimeout: 1_000, maxAttempts: 1 });
       queue.enqueue('stuck');
-      let reason: unknown;
-      let error: unknown;
-      const outcomes = queue
-        .consume(
-          (_message, { signal }) => {
-            signal.addEventListener('abort', () => (reason = signal.reason));
-            return NEVER;
-          },
-          { timeout: 50 },
-        )
-        .pipe(
-          tap((o) => {
-            if (o.status === 'nacked') error = o.error;
-          }),
-        );
+      const outcomes = queue.consume(handler, { timeout: 50 }).pipe(
+        tap((o) => {
+          if (o.status === 'nacked') error = o.error;
+        }),
+      );
       expectObservable(labels(outcomes), `^${'-'.repeat(60)}!`).toBe(`${'-'.repeat(50)}a`, {
         a: 'nacked:stuck:1:dead',
       });
       flush();
-      expect(error).toBeInstanceOf(HandlerTimeoutError);
-      expect(error).toMatchObject({ name: 'HandlerTimeoutError', timeout: 50 });
-      expect((error as Error).message).toBe(
-        'consumeQueue: the handler for message "' +
-          (queue.deadLetters()[0]?.id ?? '') +
-          '" did not finish within its timeout of 50 ms',
-      );
-      expect(reason).toBe(error);
-      expect(queue.deadLetters()[0]?.lastError).toBe(error);
     });
+    return { queue, error };
+  }
+
+  it('timeout: the handler is aborted and the message nacked with a HandlerTimeoutError', () => {
+    let reason: unknown;
+    const { queue, error } = timedOut((_message, { signal }) => {
+      signal.addEventListener('abort', () => (reason = signal.reason));
+      return NEVER;
+    });
+    expect(error).toBeInstanceOf(HandlerTimeoutError);
+    expect(error).toMatchObject({ name: 'HandlerTimeoutError', timeout: 50 });
+    expect((error as Error).message).toBe(
+      'consumeQueue: the handler for message "' +
+        (queue.deadLetters()[0]?.id ?? '') +
+        '" did not finish within its timeout of 50 ms',
+    );
+    expect(reason).toBe(error);
+    expect(queue.deadLetters()[0]?.lastError).toBe(error);
   });
 
   it("a signal first read after the stop is already aborted, with the stop's reason", () => {
-    testScheduler().run(({ expectObservable, flush }) => {
-      const queue = new MessageQueue<string>({ visibilityTimeout: 1_000, maxAttempts: 1 });
-      queue.enqueue('stuck');
-      let context: { readonly signal: AbortSignal; readonly workerId: number } | undefined;
-      let error: unknown;
-      const outcomes = queue
-        .consume(
-          (_message, ctx) => {
-            context = ctx; // the handler does not read its signal while it runs
-            return NEVER;
-          },
-          { timeout: 50 },
-        )
-        .pipe(
-          tap((o) => {
-            if (o.status === 'nacked') error = o.error;
-          }),
-        );
-      expectObservable(labels(outcomes), `^${'-'.repeat(60)}!`).toBe(`${'-'.repeat(50)}a`, {
-        a: 'nacked:stuck:1:dead',
-      });
-      flush();
-      expect(error).toBeInstanceOf(HandlerTimeoutError);
-      expect(context?.workerId).toBe(0);
-      const signal = context!.signal;
-      expect(signal.aborted).toBe(true);
-      expect(signal.reason).toBe(error);
-      expect(context!.signal).toBe(signal);
+    let context: { readonly signal: AbortSignal; readonly workerId: number } | undefined;
+    const { error } = timedOut((_message, ctx) => {
+      context = ctx; // the handler does not read its signal while it runs
+      return NEVER;
     });
+    expect(error).toBeInstanceOf(HandlerTimeoutError);
+    expect(context?.workerId).toBe(0);
+    const signal = context!.signal;
+    expect(signal.aborted).toBe(true);
+    expect(signal.reason).toBe(error);
+    expect(context!.signal).toBe(signal);
   });
 
   it('the handler context spreads like a plain object: signal and workerId are its own', () => {

@@ -8,23 +8,18 @@
 import fc from 'fast-check';
 import { BehaviorSubject, lastValueFrom, toArray } from 'rxjs';
 import type { Delivery } from 'sluice';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { AckReadAhead } from '../../src/redis/deliverySource.js';
 import { RedisQueue, type RedisQueueOptions } from '../../src/redis/index.js';
 import { scripts } from '../../src/redis/scripts.js';
-import { describeRedis, useRedisServer, waitFor } from './redisServer.js';
+import { closeAfterEach, describeRedis, useRedisServer, waitFor } from './redisServer.js';
 
 const scriptNames = new Map(Object.values(scripts).map((s) => [s.sha, s.name]));
 
 describeRedis('RedisQueue consume: next deliveries leased with the acks', () => {
   const redis = useRedisServer();
-  let opened: RedisQueue<unknown>[] = [];
+  const opened = closeAfterEach();
   let count = 0;
-
-  afterEach(async () => {
-    for (const queue of opened) await queue.close();
-    opened = [];
-  });
 
   /** A queue whose script calls are counted by name (`calls.ack`, `calls.receive`, ...). */
   function open<T = number>(options: Partial<RedisQueueOptions<T>> = {}) {
@@ -42,7 +37,7 @@ describeRedis('RedisQueue consume: next deliveries leased with the acks', () => 
     });
     const name = `readAhead${++count}`;
     const queue = new RedisQueue<T>({ connection: counted, name, capacity: 10_000, ...options });
-    opened.push(queue as RedisQueue<unknown>);
+    opened.push(queue);
     return { connection, queue, calls, leasesKey: queue.keys.leases };
   }
 

@@ -8,9 +8,9 @@
  */
 import fc from 'fast-check';
 import type { Delivery } from 'sluice';
-import { afterEach, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { RedisQueue, type RedisQueueOptions } from '../../src/redis/index.js';
-import { describeRedis, useRedisServer } from './redisServer.js';
+import { closeAfterEach, describeRedis, useRedisServer } from './redisServer.js';
 
 /** Acks between two trims, and the most acknowledged entries kept (prelude.ts). */
 const GHOST_TRIM = 128;
@@ -20,13 +20,8 @@ const NODE = 100;
 
 describeRedis('RedisQueue: acknowledged entries of the stream', () => {
   const redis = useRedisServer();
-  let opened: RedisQueue<unknown>[] = [];
+  const opened = closeAfterEach();
   let count = 0;
-
-  afterEach(async () => {
-    for (const queue of opened) await queue.close();
-    opened = [];
-  });
 
   function open(options: Partial<RedisQueueOptions<number>> = {}) {
     const connection = redis.connect();
@@ -36,7 +31,7 @@ describeRedis('RedisQueue: acknowledged entries of the stream', () => {
       capacity: Infinity,
       ...options,
     });
-    opened.push(queue as RedisQueue<unknown>);
+    opened.push(queue);
     /** The stream's length, its acknowledged entries, and its pending ones. */
     const stream = async () => {
       const [length, ghosts, pending] = await Promise.all([

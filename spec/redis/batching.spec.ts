@@ -6,24 +6,19 @@
  * duration is asserted.
  */
 import { lastValueFrom, toArray } from 'rxjs';
-import { afterEach, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { RedisQueue, type RedisQueueOptions } from '../../src/redis/index.js';
-import { describeRedis, useRedisServer, waitFor } from './redisServer.js';
+import { closeAfterEach, describeRedis, useRedisServer, waitFor } from './redisServer.js';
 
 describeRedis('RedisQueue batching', () => {
   const redis = useRedisServer();
-  let opened: RedisQueue<unknown>[] = [];
+  const opened = closeAfterEach();
   let count = 0;
-
-  afterEach(async () => {
-    for (const queue of opened) await queue.close();
-    opened = [];
-  });
 
   function open<T = string>(options: Partial<RedisQueueOptions<T>> = {}) {
     const connection = redis.connect();
     const queue = new RedisQueue<T>({ connection, name: `batch${++count}`, ...options });
-    opened.push(queue as RedisQueue<unknown>);
+    opened.push(queue);
     return { connection, queue };
   }
 

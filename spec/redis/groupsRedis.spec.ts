@@ -6,20 +6,15 @@
  * Time is a manual clock (the lease clock too); what only Redis can show is read from Redis.
  */
 import type { Redis } from 'ioredis';
-import { afterEach, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { RedisQueue, type RedisQueueOptions } from '../../src/redis/index.js';
 import { ManualClock } from '../queue/manualClock.js';
-import { describeRedis, useRedisServer, waitFor } from './redisServer.js';
+import { closeAfterEach, describeRedis, useRedisServer, waitFor } from './redisServer.js';
 
 describeRedis('RedisQueue groups and priorities (Redis specifics)', () => {
   const redis = useRedisServer();
-  let opened: RedisQueue<string>[] = [];
+  const opened = closeAfterEach();
   let count = 0;
-
-  afterEach(async () => {
-    for (const queue of opened) await queue.close();
-    opened = [];
-  });
 
   function open(options: Partial<RedisQueueOptions<string>> = {}) {
     const connection = redis.connect();

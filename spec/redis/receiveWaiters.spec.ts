@@ -8,10 +8,10 @@
  */
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { afterEach, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { RedisQueue } from '../../src/redis/index.js';
 import { ManualClock } from '../queue/manualClock.js';
-import { describeRedis, useRedisServer, waitFor } from './redisServer.js';
+import { closeAfterEach, describeRedis, useRedisServer, waitFor } from './redisServer.js';
 
 function collector(): () => void {
   const existing = (globalThis as { gc?: () => void }).gc;
@@ -28,13 +28,8 @@ function heapAfterGc(gc: () => void): number {
 
 describeRedis('RedisQueue waiting receives', () => {
   const redis = useRedisServer();
-  let opened: RedisQueue<unknown>[] = [];
+  const opened = closeAfterEach();
   let count = 0;
-
-  afterEach(async () => {
-    for (const queue of opened) await queue.close();
-    opened = [];
-  });
 
   function open(blockTime = 20) {
     const connection = redis.connect();
@@ -45,7 +40,7 @@ describeRedis('RedisQueue waiting receives', () => {
       scheduler: new ManualClock(),
       blockTime,
     });
-    opened.push(queue as RedisQueue<unknown>);
+    opened.push(queue);
     return { connection, queue };
   }
 
@@ -96,7 +91,7 @@ describeRedis('RedisQueue waiting receives', () => {
       connection: redis.connect(),
       name: queue.keys.base.slice('sluice:{'.length, -1),
     });
-    opened.push(producer as RedisQueue<unknown>);
+    opened.push(producer);
     await Promise.all(['a', 'b', 'c', 'd'].map((p) => producer.enqueue(p)));
     const got = await Promise.all([first, second, third]);
     expect(got.map((batch) => batch.map((d) => d.payload))).toEqual([['a', 'b'], ['c'], ['d']]);
@@ -115,7 +110,7 @@ describeRedis('RedisQueue waiting receives', () => {
       scheduler: clock,
       blockTime: 60_000,
     });
-    opened.push(queue as RedisQueue<unknown>);
+    opened.push(queue);
     const stop = new AbortController();
     const timed = queue.receive({ wait: 500 });
     const aborted = queue.receive({ wait: Number.POSITIVE_INFINITY, signal: stop.signal });
@@ -146,7 +141,7 @@ describeRedis('RedisQueue waiting receives', () => {
       scheduler: clock,
       blockTime: 60_000,
     });
-    opened.push(queue as RedisQueue<unknown>);
+    opened.push(queue);
     const gaveUp = new Error('gave up');
     const round = async () => {
       const controllers: AbortController[] = [];

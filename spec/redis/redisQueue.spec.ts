@@ -10,7 +10,7 @@
  * assert no duration.
  */
 import { firstValueFrom } from 'rxjs';
-import { afterEach, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { ChannelClosedError, ChannelFullError } from '../../src/errors.js';
 import type { QueueDeadLetter } from '../../src/queue/types.js';
 import {
@@ -21,17 +21,12 @@ import {
   redisQueueKeys,
 } from '../../src/redis/index.js';
 import { ManualClock } from '../queue/manualClock.js';
-import { describeRedis, useRedisServer, waitFor } from './redisServer.js';
+import { closeAfterEach, describeRedis, useRedisServer, waitFor } from './redisServer.js';
 
 describeRedis('RedisQueue on a real redis-server', () => {
   const redis = useRedisServer();
-  let opened: RedisQueue<unknown>[] = [];
+  const opened = closeAfterEach();
   let count = 0;
-
-  afterEach(async () => {
-    for (const queue of opened) await queue.close();
-    opened = [];
-  });
 
   function open<T = string>(options: Partial<RedisQueueOptions<T>> = {}) {
     const clock = new ManualClock();
@@ -44,7 +39,7 @@ describeRedis('RedisQueue on a real redis-server', () => {
       visibilityTimeout: 100,
       ...options,
     });
-    opened.push(queue as RedisQueue<unknown>);
+    opened.push(queue);
     return { clock, connection, queue };
   }
 
@@ -158,7 +153,7 @@ describeRedis('RedisQueue on a real redis-server', () => {
     const a = new RedisQueue<string>({ connection, name: 'shared', prefix: 'app-a:' });
     const b = new RedisQueue<string>({ connection, name: 'shared', prefix: 'app-b:' });
     const c = new RedisQueue<string>({ connection, name: 'other', prefix: 'app-a:' });
-    opened.push(a as RedisQueue<unknown>, b as RedisQueue<unknown>, c as RedisQueue<unknown>);
+    opened.push(a, b, c);
     const expected = redisQueueKeys('shared', 'app-a:');
     expect([a.keys.stream, a.keys.dead, a.keys.message(1)]).toEqual([
       expected.stream,
@@ -214,7 +209,7 @@ describeRedis('RedisQueue on a real redis-server', () => {
       scheduler: clock,
       visibilityTimeout: 100,
     });
-    opened.push(again as RedisQueue<unknown>);
+    opened.push(again);
     clock.advance(100);
     const [redelivered] = await again.receive();
     expect(redelivered?.attempt).toBe(2);
@@ -229,7 +224,7 @@ describeRedis('RedisQueue on a real redis-server', () => {
       name: `q${++count}`,
       visibilityTimeout: 5_000,
     });
-    opened.push(queue as RedisQueue<unknown>);
+    opened.push(queue);
     await queue.enqueue('x');
     const [seconds = 0, micros = 0] = (await connection.time()).map(Number);
     const serverNow = Number(seconds) * 1000 + Math.floor(Number(micros) / 1000);
@@ -317,7 +312,7 @@ describeRedis('RedisQueue on a real redis-server', () => {
       scheduler: clock,
       maxAttempts: 1,
     });
-    opened.push(other as RedisQueue<unknown>);
+    opened.push(other);
     const first = firstValueFrom(queue.deadLettered);
     await waitFor(async () => {
       const clients = (await redis.connect().client('LIST')) as string;

@@ -5,7 +5,7 @@
  * the skip into a failing test.
  */
 import { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, it } from 'vitest';
 import { type RedisServer, redisServerPath, startRedisServer } from './redisProcess.js';
 
 export { redisBenchmarkPath, redisServerPath } from './redisProcess.js';
@@ -32,6 +32,28 @@ export function describeRedis(name: string, body: () => void): void {
     `${name} (skipped: redis-server is not installed; apt-get install -y redis-server)`,
     body,
   );
+}
+
+/** Anything with a `close()`: a queue handle, a broadcast sender, ... */
+interface Closable {
+  close(): Promise<unknown>;
+}
+
+/**
+ * Closes, after each test of the suite that calls it, every handle given to `push`: the
+ * handles a test opens on the private server, so that none is left polling into the next.
+ */
+export function closeAfterEach() {
+  let opened: Closable[] = [];
+  afterEach(async () => {
+    for (const handle of opened) await handle.close();
+    opened = [];
+  });
+  return {
+    push(...handles: Closable[]): void {
+      opened.push(...handles);
+    },
+  };
 }
 
 /**

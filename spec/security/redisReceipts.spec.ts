@@ -7,23 +7,18 @@
  * queues can lease in the very same millisecond.
  */
 import fc from 'fast-check';
-import { afterEach, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import type { Delivery } from '../../src/queue/types.js';
 import { RedisQueue, type RedisQueueOptions } from '../../src/redis/index.js';
 import { ManualClock } from '../queue/manualClock.js';
-import { describeRedis, useRedisServer } from '../redis/redisServer.js';
+import { closeAfterEach, describeRedis, useRedisServer } from '../redis/redisServer.js';
 
 const BASE64URL = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
 
 describeRedis('RedisQueue receipts on a shared server', () => {
   const redis = useRedisServer();
-  let opened: RedisQueue<unknown>[] = [];
+  const opened = closeAfterEach();
   let count = 0;
-
-  afterEach(async () => {
-    for (const queue of opened) await queue.close();
-    opened = [];
-  });
 
   function open(options: Partial<RedisQueueOptions<string>> = {}, clock = new ManualClock()) {
     const queue = new RedisQueue<string>({
@@ -35,7 +30,7 @@ describeRedis('RedisQueue receipts on a shared server', () => {
       consumer: 'worker-1',
       ...options,
     });
-    opened.push(queue as RedisQueue<unknown>);
+    opened.push(queue);
     return { clock, queue };
   }
 
