@@ -38,7 +38,7 @@ describeRedis('RedisQueue consume: next deliveries leased with the acks', () => 
     const name = `readAhead${++count}`;
     const queue = new RedisQueue<T>({ connection: counted, name, capacity: 10_000, ...options });
     opened.push(queue);
-    return { connection, queue, calls, leasesKey: queue.keys.leases };
+    return { connection, queue, calls, leasesKey: queue.keys.leases, name };
   }
 
   it('one script call per batch of acks: the acks lease the next deliveries', async () => {
@@ -64,6 +64,40 @@ describeRedis('RedisQueue consume: next deliveries leased with the acks', () => 
     expect(calls.receive ?? 0).toBeLessThanOrEqual(2);
     expect(calls.ack).toBeLessThanOrEqual(400 / 8 + 2);
     expect(await queue.stats()).toMatchObject({ acked: 400, inFlight: 0, visible: 0 });
+  });
+
+  /** Ack script calls of a consumer of concurrency 16 over 320 messages. */
+  async function ackCalls(others: number) {
+    const { queue, calls, name } = open();
+    await Promise.all(Array.from({ length: 320 + others }, (_, n) => queue.enqueue(n)));
+    // another consumer's leases, held by a second handle through the whole run
+    const other = open({ name }).queue;
+    const held = others > 0 ? await other.receive({ max: others }) : [];
+    expect(held).toHaveLength(others);
+    for (const key of Object.keys(calls)) delete calls[key];
+    const drain = new AbortController();
+    let done = 0;
+    await lastValueFrom(
+      queue
+        .consume(
+          () => {
+            if (++done === 320) drain.abort();
+          },
+          { concurrency: 16, drain: drain.signal },
+        )
+        .pipe(toArray()),
+    );
+    return calls.ack ?? 0;
+  }
+
+  it('acks of a turn of 16 go out in two calls when alone, in one when other consumers hold leases', async () => {
+    const alone = await ackCalls(0);
+    const shared = await ackCalls(5);
+    // alone: the turn's 16 acks in two calls of 8 (the workers then alternate in two groups)
+    expect(alone).toBeGreaterThanOrEqual(320 / 8 - 2);
+    // shared: Redis has the other consumer's calls to run; each turn's acks go out whole (the
+    // first turn is cut before any answer told of the other leases, and the last ones are short)
+    expect(shared).toBeLessThanOrEqual(320 / 16 + 4);
   });
 
   it('the consumer never holds more leases than its concurrency', async () => {

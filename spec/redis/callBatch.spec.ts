@@ -43,6 +43,16 @@ describe('CallBatch', () => {
     expect(flushes.map((f) => f.length)).toEqual([15]);
   });
 
+  it('cutting(false) sends a large turn whole, cutting(true) cuts again', async () => {
+    const { batch, flushes } = recorded({ max: 256, halves: 8 });
+    batch.cutting(false);
+    await Promise.all(Array.from({ length: 16 }, (_, n) => batch.add(n)));
+    expect(flushes.map((f) => f.length)).toEqual([16]);
+    batch.cutting(true);
+    await Promise.all(Array.from({ length: 16 }, (_, n) => batch.add(n)));
+    expect(flushes.map((f) => f.length)).toEqual([16, 8, 8]);
+  });
+
   it('a failed flush rejects every call of its batch, and only those', async () => {
     let calls = 0;
     const batch = new CallBatch<number, number>(

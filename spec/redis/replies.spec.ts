@@ -61,13 +61,14 @@ describe('decodeReply', () => {
         { id: 'b', text: '"q"', attempt: 2, receipt: 'r2', deadline: 1500 },
       ],
     });
-    expect(decodeReply('ack', 'Q.ack', [['ok', 'stale'], [], 1000, []]).result).toEqual({
+    expect(decodeReply('ack', 'Q.ack', [['ok', 'stale'], [], 1000, 3, []]).result).toEqual({
       results: ['ok', 'stale'],
       deliveries: [],
       now: 1000,
+      leases: 3,
     });
     expect(
-      decodeReply('ack', 'Q.ack', [['ok'], [['a', '"p"', 1, 'r', 1500]], 1000, []]).result
+      decodeReply('ack', 'Q.ack', [['ok'], [['a', '"p"', 1, 'r', 1500]], 1000, 1, []]).result
         .deliveries,
     ).toEqual([{ id: 'a', text: '"p"', attempt: 1, receipt: 'r', deadline: 1500 }]);
     expect(decodeReply('nack', 'Q.nack', ['dead', []]).result).toBe('dead');
@@ -128,7 +129,7 @@ describe('decodeReply', () => {
     );
     expect(error.message).not.toContain(PAYLOAD);
     expect(malformed(() => decodeReply('ack', 'RedisQueue.ack', 'OK')).message).toContain(
-      'the reply should be an array of 4, got a string of 2 characters',
+      'the reply should be an array of 5, got a string of 2 characters',
     );
     expect(
       malformed(() => decodeReply('enqueue', 'RedisQueue.enqueue', [[['maybe', 'a']], []])).message,

@@ -17,7 +17,7 @@ export interface CallBatchOptions {
   /**
    * Cuts a turn of at least `2 * halves` calls into two batches sent one after the other (0 or
    * absent: one batch per turn), so that the server runs the second while the process works
-   * on the answer to the first.
+   * on the answer to the first; `cutting(false)` holds that back while it buys nothing.
    */
   readonly halves?: number;
 }
@@ -37,6 +37,7 @@ export class CallBatch<A, R> {
   private scheduled = false;
   private readonly max: number;
   private readonly halves: number;
+  private cut = true;
 
   /**
    * @param flush Sends a batch; resolves with one result per argument, in order.
@@ -48,6 +49,15 @@ export class CallBatch<A, R> {
   ) {
     this.max = typeof options === 'number' ? options : options.max;
     this.halves = typeof options === 'number' ? 0 : (options.halves ?? 0);
+  }
+
+  /**
+   * Whether large turns are cut in two (the default). A server that has other clients' calls
+   * to run while this process works on an answer gains nothing from the cut, and pays a
+   * second call for every turn.
+   */
+  cutting(on: boolean): void {
+    this.cut = on;
   }
 
   /** Adds a call to the open batch. */
@@ -67,7 +77,7 @@ export class CallBatch<A, R> {
     this.scheduled = false;
     const batch = this.take();
     if (batch.length === 0) return;
-    if (this.halves > 0 && batch.length >= 2 * this.halves) {
+    if (this.cut && this.halves > 0 && batch.length >= 2 * this.halves) {
       const half = Math.ceil(batch.length / 2);
       this.send(batch.slice(0, half));
       this.send(batch.slice(half));

@@ -42,6 +42,11 @@ export class HandleLeases {
     return this.closing.current;
   }
 
+  /** How many leases this handle holds (handed out and not seen end). */
+  get count(): number {
+    return this.leases.size;
+  }
+
   /** A delivery was handed out: its lease is this handle's until it ends. */
   leased(receipt: string, deadline: number): void {
     this.leases.set(receipt, deadline);

@@ -34,15 +34,14 @@ const BATCH = 256;
  * A turn's acks go out as two script calls, one after the other, once there are at least
  * twice this many: Redis runs the second while the process handles the deliveries the first
  * leased, and from then on the consumer's workers alternate in two groups, each group's batch
- * running in Redis while the process works on the other's. Measured on a 2-core machine with
- * `REDIS_BENCH_PAIRS=2,3` (concurrency 16, so two calls of 8), before and after this split and
- * the consumer's cheaper deliveries: one process rose from 7.4k to 9.1-9.4k msg/s, with about
- * 15% more server time per message (each call pays its fixed part); four processes, which keep
- * Redis busy anyway, stayed within the noise (6.4-7.3k both). The split alone, in a one-process
- * consumer of 40k messages, raised 9.5-9.7k to 9.8-12.6k msg/s. A fixed cap of 8 acks per call
- * is the same split at concurrency 16; halves of 4 (cap 4) lost a third of the rate. Holding
- * the second half until the first was answered (one call on its way at a time) was slower than
- * sending both at once: Redis, woken for every call on a busy machine, then idled between calls.
+ * running in Redis while the process works on the other's. That pays only when Redis would
+ * otherwise wait for this process: when the ack script reports leases of other consumers,
+ * Redis has their calls to run meanwhile, and the turn goes out whole (half the calls, so less
+ * server time per message). Measured on a 2-core machine (concurrency 16, so calls of 8 when
+ * cut): one process, cut 10.2-10.6k msg/s against 9.0k whole; four processes, whole 10.2k
+ * against 8.2-9.4k cut, where nearly every turn came back as a whole 16 anyway (Redis answers
+ * calls that arrive together together). Halves of 4 lost a third of the rate. Holding the
+ * second half until the first was answered was slower than sending both at once.
  */
 const HALVES = 8;
 
@@ -86,6 +85,11 @@ export class LeaseCalls<T> {
       const argv: Array<string | number> = [this.ahead.consumer, plan.want, nonces];
       for (const [receipt, token] of args) argv.push(receipt, token);
       const reply = await this.runner.run(`${NAME}.ack`, 'ack', argv);
+      // Leases of other consumers (this handle's are the ones it holds, less those acked now,
+      // plus those just leased): with other consumers on the queue, Redis has their calls to
+      // run while this process works on an answer, so a turn's acks go out whole.
+      const own = this.leases.count - args.length + reply.deliveries.length;
+      this.acks.cutting(reply.leases <= own);
       deliveries = await this.ahead.leased(reply.now, reply.deliveries);
       return reply.results;
     } finally {

@@ -56,6 +56,8 @@ export interface ScriptReplies {
     readonly deliveries: RawDelivery[];
     /** The store clock when the script ran. */
     readonly now: number;
+    /** The leases the queue holds after the call, every consumer's (this one's included). */
+    readonly leases: number;
   };
   /** 'ok', 'dead' or why the receipt was refused. */
   readonly nack: string;
@@ -225,7 +227,7 @@ type Decoders = { readonly [N in ScriptName]: (body: unknown[]) => ScriptReplies
 const SIZES: { readonly [N in ScriptName]: number } = {
   enqueue: 1,
   receive: 4,
-  ack: 3,
+  ack: 4,
   nack: 1,
   release: 1,
   extend: 2,
@@ -248,6 +250,7 @@ const DECODERS: Decoders = {
     results: texts(b[0], 'results'),
     deliveries: rawDeliveries(b[1]),
     now: num(b[2], 'now'),
+    leases: num(b[3], 'leases'),
   }),
   nack: (b) => text(b[0], 'result'),
   release: (b) => text(b[0], 'result'),

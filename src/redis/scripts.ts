@@ -192,7 +192,8 @@ return { now, nextDue, lastId, out, evicted }
    * A batch of acks, in order, then the next deliveries of the consumer whose workers they
    * free: one round trip per batch. ARGV[6] consumer, [7] how many to lease after the acks (0:
    * none), [8] that many nonces of 16 characters; then per ack two arguments from ARGV[9]:
-   * receipt, token. Returns { result per ack, deliveries (as receive's), now, evicted }. Entries
+   * receipt, token. Returns { result per ack, deliveries (as receive's), now, the leases the
+   * queue holds (every consumer's), evicted }. Entries
    * and leases of the batch are removed together; the consumer never holds more leases than
    * before the call.
    */
@@ -226,7 +227,7 @@ if want > 0 then
   processDue(100)
   out = lease(ARGV[6], want, ARGV[8])
 end
-return { results, out, now, evicted }
+return { results, out, now, redis.call('ZCARD', L), evicted }
 `,
 
   /** ARGV[6] receipt, [7] token, [8] delay, [9] encoded error or '' */
