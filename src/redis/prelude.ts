@@ -63,16 +63,13 @@ local function finish(seq, t, w, i)
   end
   if not t then return end
   local ttl = tonumber(t) + WIN - now
-  if w ~= '1' then
-    -- the common case: one key, kept at most a minute
-    if ttl > 60000 then ttl = 60000 end
-    if ttl > 0 then redis.call('PEXPIRE', M(seq), string.format('%d', math.ceil(ttl)))
-    else redis.call('DEL', M(seq)) end
-    return
-  end
   local keys = { M(seq) }
-  if redis.call('GET', I(i)) == seq then keys[2] = I(i) end
-  if WIN == INF then return end
+  if w ~= '1' then
+    ttl = math.min(ttl, 60000)
+  else
+    if redis.call('GET', I(i)) == seq then keys[2] = I(i) end
+    if WIN == INF then return end
+  end
   for _, k in ipairs(keys) do
     if ttl > 0 then redis.call('PEXPIRE', k, str(math.ceil(ttl))) else redis.call('DEL', k) end
   end
