@@ -95,8 +95,8 @@ describeRedis('RedisQueue consume: next deliveries leased with the acks', () => 
     const shared = await ackCalls(5);
     // alone: the turn's 16 acks in two calls of 8 (the workers then alternate in two groups)
     expect(alone).toBeGreaterThanOrEqual(320 / 8 - 2);
-    // shared: Redis has the other consumer's calls to run; each turn's acks go out whole (the
-    // first turn is cut before any answer told of the other leases, and the last ones are short)
+    // shared: Redis has the other consumer's calls to run; each turn's acks go out whole (turns
+    // are whole until an answer tells the consumer it is alone; the last ones are short)
     expect(shared).toBeLessThanOrEqual(320 / 16 + 4);
   });
 

@@ -23,6 +23,7 @@ import type { NoncePool } from './nonces.js';
 import { limit, NAME } from './redisQueueConfig.js';
 import { ACK_OK, NACK_DEAD, NACK_OK, type RawDelivery, rejection } from './replies.js';
 import type { ScriptRunner } from './scriptRunner.js';
+import { TurnPacer } from './turnPacer.js';
 
 /**
  * The most acks sent in one script call (a consumer of that many workers or more sends full
@@ -42,6 +43,13 @@ const BATCH = 256;
  * against 8.2-9.4k cut, where nearly every turn came back as a whole 16 anyway (Redis answers
  * calls that arrive together together). Halves of 4 lost a third of the rate. Holding the
  * second half until the first was answered was slower than sending both at once.
+ *
+ * Redis answers the calls it reads together together, so the two halves' answers tend to
+ * arrive in one read; handled in one turn, their acks would go out together again and the
+ * groups would merge. A consumer alone on its queue therefore hands the second of two such
+ * answers on a turn later (`TurnPacer`): the first half's acks reach Redis while the process
+ * works on the second. Measured on a 2-core machine, one process, warm: 27-33k msg/s paced
+ * against 24-28k.
  */
 const HALVES = 8;
 
@@ -68,11 +76,17 @@ export class LeaseCalls<T> {
     halves: HALVES,
   });
 
+  private readonly pacer = new TurnPacer();
+
   constructor(
     private readonly runner: ScriptRunner,
     private readonly leases: HandleLeases,
     private readonly ahead: AckLeaseHost<T>,
-  ) {}
+  ) {
+    // Whole until an answer tells that no other consumer holds leases: once the halves drift
+    // apart they stay apart, which pays only for a consumer alone on its queue.
+    this.acks.cutting(false);
+  }
 
   /** A batch of acks, and the next deliveries of the consumers whose workers they free. */
   private async ackBatch(args: Array<[string, string]>): Promise<string[]> {
@@ -89,8 +103,12 @@ export class LeaseCalls<T> {
       // plus those just leased): with other consumers on the queue, Redis has their calls to
       // run while this process works on an answer, so a turn's acks go out whole.
       const own = this.leases.count - args.length + reply.deliveries.length;
-      this.acks.cutting(reply.leases <= own);
+      const alone = reply.leases <= own;
+      this.acks.cutting(alone);
       deliveries = await this.ahead.leased(reply.now, reply.deliveries);
+      // Alone, answers that came back together are handed on a turn apart (turnPacer.ts), so
+      // that the two halves keep alternating; with other consumers they may merge again.
+      if (alone && deliveries.length > 0) await this.pacer.turn();
       return reply.results;
     } finally {
       plan.deliver(deliveries);
