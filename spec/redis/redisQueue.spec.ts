@@ -194,7 +194,44 @@ describeRedis('RedisQueue on a real redis-server', () => {
       reason: 'unknown',
     });
     expect(await queue.stats()).toMatchObject({ inFlight: 1, acked: 0 });
-    expect(await queue.ack(d!.receipt)).toEqual({ ok: true });
+    // the acks of one turn share one script call: a malformed receipt among them (one that
+    // would read as two, or lacks the queue) is refused alone, and the others keep their place
+    const unknown = { ok: false, reason: 'unknown' };
+    expect(
+      await Promise.all([
+        queue.ack(`${seq}:${n}:${nonce} ${seq}:${n}:${nonce}:${base}`),
+        queue.ack(` ${d!.receipt}`),
+        queue.ack(d!.receipt),
+        queue.ack(`${seq}:${n}:${nonce}`),
+        queue.ack(''),
+      ]),
+    ).toEqual([unknown, unknown, { ok: true }, unknown, unknown]);
+  });
+
+  it('an ack call the client sends again (after a reconnect) gets the answers of the first', async () => {
+    const { connection, queue } = open();
+    await Promise.all(['a', 'b'].map((p) => queue.enqueue(p)));
+    const deliveries = await queue.receive({ max: 2 });
+    const sent: Array<Array<string | number>> = [];
+    const call = connection.call.bind(connection);
+    connection.call = ((command: string, args: Array<string | number>) => {
+      if (command === 'EVALSHA') sent.push(args);
+      return call(command, args);
+    }) as typeof connection.call;
+    const stale = `${deliveries[1]!.receipt.split(':')[0]}:9:AAAAAAAAAAAAAAAA:${queue.keys.base}`;
+    expect(
+      await Promise.all([
+        queue.ack(deliveries[0]!.receipt),
+        queue.ack(stale),
+        queue.ack(deliveries[1]!.receipt),
+      ]),
+    ).toEqual([{ ok: true }, { ok: false, reason: 'unknown' }, { ok: true }]);
+    expect(sent).toHaveLength(1);
+    // the same call once more: each ack is recognised by its token as this call's own
+    const again = (await call('EVALSHA', sent[0]!)) as unknown[];
+    expect(again[0]).toBe('ok unknown ok');
+    // a new call with the same receipts is told the truth
+    expect(await queue.ack(deliveries[0]!.receipt)).toEqual({ ok: false, reason: 'acked' });
   });
 
   it('a receipt survives a new connection only through the check: another handle may settle it', async () => {

@@ -41,15 +41,14 @@ describe('decodeReply', () => {
       ],
       evicted,
     });
+    // deliveries: flat, three items each (id, payload, "<attempt>:<receipt>"), one deadline
     expect(
       decodeReply('receive', 'Q.receive', [
         1000,
         -1,
         '',
-        [
-          ['a', '"p"', 1, 'r', -1],
-          ['b', '"q"', '2', 'r2', '1500'],
-        ],
+        ['a', '"p"', '1:1:1:n:Q', 'b', '"q"', '2:7:2:m:Q'],
+        -1,
         [],
       ]).result,
     ).toEqual({
@@ -57,20 +56,36 @@ describe('decodeReply', () => {
       nextDue: -1,
       lastId: '',
       deliveries: [
-        { id: 'a', text: '"p"', attempt: 1, receipt: 'r', deadline: Number.POSITIVE_INFINITY },
-        { id: 'b', text: '"q"', attempt: 2, receipt: 'r2', deadline: 1500 },
+        {
+          id: 'a',
+          text: '"p"',
+          attempt: 1,
+          receipt: '1:1:n:Q',
+          deadline: Number.POSITIVE_INFINITY,
+        },
+        {
+          id: 'b',
+          text: '"q"',
+          attempt: 2,
+          receipt: '7:2:m:Q',
+          deadline: Number.POSITIVE_INFINITY,
+        },
       ],
     });
-    expect(decodeReply('ack', 'Q.ack', [['ok', 'stale'], [], 1000, 3, []]).result).toEqual({
+    // results: one string, separated by spaces
+    expect(decodeReply('ack', 'Q.ack', ['ok stale', [], 1000, 3, -1, []]).result).toEqual({
       results: ['ok', 'stale'],
       deliveries: [],
       now: 1000,
       leases: 3,
     });
     expect(
-      decodeReply('ack', 'Q.ack', [['ok'], [['a', '"p"', 1, 'r', 1500]], 1000, 1, []]).result
-        .deliveries,
-    ).toEqual([{ id: 'a', text: '"p"', attempt: 1, receipt: 'r', deadline: 1500 }]);
+      decodeReply('ack', 'Q.ack', ['ok', ['a', '"p"', '1:r', 'b', '', '3:s'], 1000, 1, '1500', []])
+        .result.deliveries,
+    ).toEqual([
+      { id: 'a', text: '"p"', attempt: 1, receipt: 'r', deadline: 1500 },
+      { id: 'b', text: '', attempt: 3, receipt: 's', deadline: 1500 },
+    ]);
     expect(decodeReply('nack', 'Q.nack', ['dead', []]).result).toBe('dead');
     expect(decodeReply('release', 'Q.release', ['ok', []]).result).toBe('ok');
     expect(decodeReply('poison', 'Q.receive', ['unknown', []]).result).toBe('unknown');
@@ -120,16 +135,28 @@ describe('decodeReply', () => {
 
   it('refuses a reply of the wrong shape with a RedisCommandError naming the script and the place', () => {
     const error = malformed(() =>
-      decodeReply('receive', 'RedisQueue.receive', [1, -1, '', [[PAYLOAD]], []]),
+      decodeReply('receive', 'RedisQueue.receive', [1, -1, '', ['a', PAYLOAD, PAYLOAD], -1, []]),
     );
     expect(error.operation).toBe('RedisQueue.receive');
     expect(error.message).toBe(
       'RedisQueue.receive: the Redis call failed: the receive script answered a malformed ' +
-        'reply: deliveries[0] should be an array of 5, got an array of 1',
+        'reply: deliveries[0].receipt should be a string "<attempt>:<receipt>", got a string ' +
+        `of ${PAYLOAD.length} characters`,
     );
     expect(error.message).not.toContain(PAYLOAD);
+    expect(
+      malformed(() => decodeReply('receive', 'RedisQueue.receive', [1, -1, '', [PAYLOAD], -1, []]))
+        .message,
+    ).toContain('deliveries should be three items per delivery, got an array of 1');
+    expect(
+      malformed(() => decodeReply('ack', 'RedisQueue.ack', ['ok', ['a', 1, '1:r'], 1, 1, -1, []]))
+        .message,
+    ).toContain('deliveries[0].payload should be a string, got number');
+    expect(
+      malformed(() => decodeReply('ack', 'RedisQueue.ack', [['ok'], [], 1, 1, -1, []])).message,
+    ).toContain('results should be a string, got an array of 1');
     expect(malformed(() => decodeReply('ack', 'RedisQueue.ack', 'OK')).message).toContain(
-      'the reply should be an array of 5, got a string of 2 characters',
+      'the reply should be an array of 6, got a string of 2 characters',
     );
     expect(
       malformed(() => decodeReply('enqueue', 'RedisQueue.enqueue', [[['maybe', 'a']], []])).message,

@@ -116,13 +116,13 @@ local function offLeaseEnded()
   redis.call('HINCRBY', C, 'fo', -1)
 end
 
--- Leases ready messages of Q:p into out (receive): those above priority 0 when high, else
--- those below, up to the free nonce slots. The stream uses nonce slots 1, 2, ... (one per entry
--- read, streamRead of them); these use slots from the last one down, so no two deliveries of a
--- call share a nonce.
+-- Leases ready messages of Q:p into out (three items per delivery, as lease() makes them):
+-- those above priority 0 when high, else those below, up to the free nonce slots. The stream
+-- uses nonce slots 1, 2, ... (one per entry read, streamRead of them); these use slots from the
+-- last one down, so no two deliveries of a call share a nonce.
 local usedSlots = 0
 local function leaseReady(out, max, nonces, high)
-  local n = math.min(max - #out, max - usedSlots - streamRead)
+  local n = math.min(max - #out / 3, max - usedSlots - streamRead)
   if n <= 0 then return end
   local members
   if high then
@@ -132,10 +132,7 @@ local function leaseReady(out, max, nonces, high)
   end
   if #members == 0 then return end
   redis.call('ZREM', P, unpack(members))
-  local dl = now + VT
-  local deadline = -1
-  if dl ~= INF then deadline = dl end
-  local dlScore, dlText = score(dl), str(deadline)
+  local dlScore, dlText = score(now + VT), str(DEADLINE)
   local leases = {}
   for _, member in ipairs(members) do
     local seq = string.match(member, ':(%d+)$')
@@ -151,7 +148,10 @@ local function leaseReady(out, max, nonces, high)
       leases[#leases + 1] = lk
       redis.call('HSET', M(seq), 'a', a, 'n', k, 's', 'f', 'rk', nonce, 'lk', lk, 'dl', dlText,
         'e', '')
-      out[#out + 1] = { r[5], r[6] or '', a, seq .. ':' .. k .. ':' .. nonce .. ':' .. Q, deadline }
+      local o = #out
+      out[o + 1] = r[5]
+      out[o + 2] = r[6] or ''
+      out[o + 3] = a .. ':' .. seq .. ':' .. k .. ':' .. nonce .. ':' .. Q
     end
   end
   if #leases > 0 then

@@ -53,6 +53,9 @@ const BATCH = 256;
  */
 const HALVES = 8;
 
+/** A receipt less its base key: `<seq>:<delivery>:<nonce>` (what the ack script parses). */
+const HEAD = /^[1-9]\d*:[1-9]\d*:[\w-]+$/;
+
 /** What the acks need to lease the next deliveries of the workers they free. */
 export interface AckLeaseHost<T> {
   readonly consumer: string;
@@ -71,7 +74,7 @@ export class LeaseCalls<T> {
    * Acks of one turn of the event loop, sent together (in two halves from `2 * HALVES`) with
    * the next deliveries they free.
    */
-  private readonly acks = new CallBatch<[string, string], string>((args) => this.ackBatch(args), {
+  private readonly acks = new CallBatch<string, string>((receipts) => this.ackBatch(receipts), {
     max: BATCH,
     halves: HALVES,
   });
@@ -88,21 +91,28 @@ export class LeaseCalls<T> {
     this.acks.cutting(false);
   }
 
-  /** A batch of acks, and the next deliveries of the consumers whose workers they free. */
-  private async ackBatch(args: Array<[string, string]>): Promise<string[]> {
-    const receipts: string[] = new Array(args.length);
-    for (let i = 0; i < args.length; i++) receipts[i] = args[i]![0];
+  /**
+   * A batch of acks, and the next deliveries of the consumers whose workers they free. The
+   * receipts go out without the base key they share (one not of this queue goes as '-', which
+   * the script refuses as unknown), in one argument, with one token for the call.
+   */
+  private async ackBatch(receipts: string[]): Promise<string[]> {
     const plan = this.ahead.plan(receipts);
     let deliveries: Delivery<T>[] = [];
     try {
       const nonces = plan.want > 0 ? this.ahead.nonces.take(plan.want) : '';
-      const argv: Array<string | number> = [this.ahead.consumer, plan.want, nonces];
-      for (const [receipt, token] of args) argv.push(receipt, token);
+      const suffix = `:${this.runner.base}`;
+      let heads = '';
+      for (const receipt of receipts) {
+        const head = receipt.endsWith(suffix) ? receipt.slice(0, -suffix.length) : '';
+        heads += `${heads === '' ? '' : ' '}${HEAD.test(head) ? head : '-'}`;
+      }
+      const argv = [this.ahead.consumer, plan.want, nonces, this.runner.token(), heads];
       const reply = await this.runner.run(`${NAME}.ack`, 'ack', argv);
       // Leases of other consumers (this handle's are the ones it holds, less those acked now,
       // plus those just leased): with other consumers on the queue, Redis has their calls to
       // run while this process works on an answer, so a turn's acks go out whole.
-      const own = this.leases.count - args.length + reply.deliveries.length;
+      const own = this.leases.count - receipts.length + reply.deliveries.length;
       const alone = reply.leases <= own;
       this.acks.cutting(alone);
       deliveries = await this.ahead.leased(reply.now, reply.deliveries);
@@ -124,7 +134,7 @@ export class LeaseCalls<T> {
   /** `RedisQueue.ack`: batched with the other acks of this turn, each checked alone. */
   async ack(receipt: string): Promise<AckResult> {
     if (typeof receipt !== 'string') return rejection('unknown');
-    const reply = await this.acks.add([receipt, this.runner.token()]);
+    const reply = await this.acks.add(receipt);
     this.leases.ended(receipt);
     return reply === 'ok' ? ACK_OK : rejection(reply);
   }

@@ -36,6 +36,9 @@ local VT = num(ARGV[3])
 local WIN = num(ARGV[4])
 local DEADCAP = num(ARGV[5])
 local evicted = {}
+-- Every lease a call makes has the same deadline: now + VT, or -1 for none (VT Infinity).
+local DEADLINE = now + VT
+if DEADLINE == INF then DEADLINE = -1 end
 
 local function field(flat, name)
   for i = 1, #flat, 2 do if flat[i] == name then return flat[i + 1] end end
@@ -234,15 +237,12 @@ local function processDue(limit)
   return (#ls + #ds) / 2
 end
 
--- The message whose current lease a receipt names, or why not.
--- A receipt is "<seq>:<n>:<nonce>:<queue base key>": nonce is the random part the receive
--- stored with delivery n; a receipt of another queue (another base key) names nothing here.
+-- The message whose current lease delivery n of message seq, with nonce, is; or why not.
 -- Returns seq, record  or  nil, reason, record (the record is HMGET n, rk, s, end, lk, tk, a,
 -- e, t, w, i, dl, g). One read of the message's hash: the script that leased it wrote the nonce,
 -- the owner's delivery number and the deadline there, in the same call as its XREADGROUP.
-local function resolve(receipt)
-  local seq, n, nonce, base = string.match(receipt, '^([1-9]%d*):([1-9]%d*):([%w_%-]+):(.+)$')
-  if not seq or base ~= Q then return nil, 'unknown' end
+local function resolveParts(seq, n, nonce)
+  if not seq then return nil, 'unknown' end
   local r = redis.call('HMGET', M(seq), 'n', 'rk', 's', 'end', 'lk', 'tk', 'a', 'e', 't', 'w', 'i', 'dl', 'g')
   if not r[1] then return nil, 'unknown' end
   local dn = tonumber(r[1])
@@ -263,6 +263,20 @@ local function resolve(receipt)
   return seq, r
 end
 
+-- The same for a receipt: "<seq>:<n>:<nonce>:<queue base key>", nonce being the random part
+-- the receive stored with delivery n; a receipt of another queue (another base key) names
+-- nothing here.
+local function resolve(receipt)
+  local seq, n, nonce, base = string.match(receipt, '^([1-9]%d*):([1-9]%d*):([%w_%-]+):(.+)$')
+  if base ~= Q then return nil, 'unknown' end
+  return resolveParts(seq, n, nonce)
+end
+
+-- The same for a receipt without its base key (the ack script's, whose caller checked it).
+local function resolveHead(head)
+  return resolveParts(string.match(head, '^([1-9]%d*):([1-9]%d*):([%w_%-]+)$'))
+end
+
 -- Ends the lease in the consumer group and the lease set.
 local function unlease(seq, r)
   if r[8] and r[8] ~= '' then
@@ -276,16 +290,17 @@ local function unlease(seq, r)
 end
 
 -- Leases up to max entries of the stream to consumer (one XREADGROUP), with one nonce (16
--- characters of nonces) per delivery, all with one deadline. Returns the deliveries as
--- { id, payload, attempt, receipt, deadline or -1 }. A foreign or corrupt entry is
--- dead-lettered with its reason, never handed out.
+-- characters of nonces) per delivery, all with one deadline (DEADLINE). Returns the
+-- deliveries as one flat list, three items each: id, payload, "<attempt>:<receipt>" (fewer
+-- items for the client to decode). A foreign or corrupt entry is dead-lettered with its
+-- reason, never handed out.
 local function lease(consumer, max, nonces)
   local out = {}
   max = math.min(max, ${RECEIVE_CAP})
   if max < 1 then return out end
   leaseReady(out, max, nonces, true)
   clearBell()
-  local want = max - #out
+  local want = max - #out / 3
   local read = want > 0 and redis.pcall('XREADGROUP', 'GROUP', G, consumer, 'COUNT', want, 'STREAMS', S, '>')
   if type(read) == 'table' and read.err then
     if string.find(read.err, 'NOGROUP', 1, true) then
@@ -301,11 +316,8 @@ local function lease(consumer, max, nonces)
     -- one ticket per entry, reserved at once; leases added with one ZADD
     local t0 = redis.call('HINCRBY', C, 'ticket', #entries) - #entries
     local leases = {}
-    local dl = now + VT
-    local deadline = -1
-    if dl ~= INF then deadline = dl end
     -- the same for every entry of the batch: formatted once
-    local dlScore, dlText = score(dl), str(deadline)
+    local dlScore, dlText = score(now + VT), str(DEADLINE)
     for k, entry in ipairs(entries) do
       local e, fields = entry[1], entry[2] or {}
       local seq = fields[1] == 'k' and fields[2] or field(fields, 'k')
@@ -342,7 +354,10 @@ local function lease(consumer, max, nonces)
         leases[#leases + 1] = dlScore
         leases[#leases + 1] = lk
         redis.call('HSET', M(seq), 'a', a, 'n', n, 's', 'f', 'rk', nonce, 'lk', lk, 'dl', dlText)
-        out[#out + 1] = { r[5], r[6] or '', a, seq .. ':' .. n .. ':' .. nonce .. ':' .. Q, deadline }
+        local o = #out
+        out[o + 1] = r[5]
+        out[o + 2] = r[6] or ''
+        out[o + 3] = a .. ':' .. seq .. ':' .. n .. ':' .. nonce .. ':' .. Q
       end
     end
     if #leases > 0 then

@@ -165,38 +165,37 @@ function enqueueOutcome(value: unknown, at: string): EnqueueOutcome {
   return [result as EnqueueOutcome[0], id];
 }
 
-/** The deliveries of a receive or ack reply; labels are built only for a delivery that is wrong. */
-function rawDeliveries(value: unknown): RawDelivery[] {
+/**
+ * The deliveries of a receive or ack reply: three items each (id, payload,
+ * "<attempt>:<receipt>"), every one with the call's deadline. Labels are built only for a
+ * delivery that is wrong.
+ */
+function rawDeliveries(value: unknown, until: unknown): RawDelivery[] {
   const items = list(value, 'deliveries');
-  const out: RawDelivery[] = new Array(items.length);
-  for (let i = 0; i < items.length; i++) {
-    out[i] = quickDelivery(items[i]) ?? rawDelivery(items[i], `deliveries[${i}]`);
+  if (items.length % 3 !== 0) throw new Malformed('deliveries', 'three items per delivery', value);
+  const due = deadline(until, 'deadline');
+  const out: RawDelivery[] = new Array(items.length / 3);
+  for (let i = 0; i < out.length; i++) {
+    const id = items[i * 3];
+    const payload = items[i * 3 + 1];
+    const meta = items[i * 3 + 2];
+    const colon = typeof meta === 'string' ? meta.indexOf(':') : -1;
+    const attempt = colon > 0 ? Number((meta as string).slice(0, colon)) : Number.NaN;
+    if (typeof id !== 'string' || typeof payload !== 'string' || !(attempt >= 1)) {
+      const at = `deliveries[${i}]`;
+      text(id, `${at}.id`);
+      text(payload, `${at}.payload`);
+      throw new Malformed(`${at}.receipt`, 'a string "<attempt>:<receipt>"', meta);
+    }
+    out[i] = {
+      id,
+      text: payload,
+      attempt,
+      receipt: (meta as string).slice(colon + 1),
+      deadline: due,
+    };
   }
   return out;
-}
-
-/** A well-formed delivery, or undefined (then `rawDelivery` says what is wrong). */
-function quickDelivery(value: unknown): RawDelivery | undefined {
-  if (!Array.isArray(value) || value.length !== 5) return undefined;
-  const [id, payload, attempt, receipt, until] = value as unknown[];
-  const n = numberOf(attempt);
-  const d = numberOf(until);
-  if (typeof id !== 'string' || typeof payload !== 'string' || typeof receipt !== 'string') {
-    return undefined;
-  }
-  if (n === undefined || d === undefined) return undefined;
-  return { id, text: payload, attempt: n, receipt, deadline: d < 0 ? Number.POSITIVE_INFINITY : d };
-}
-
-function rawDelivery(value: unknown, at: string): RawDelivery {
-  const [id, payload, attempt, receipt, until] = list(value, at, 5);
-  return {
-    id: text(id, `${at}.id`),
-    text: text(payload, `${at}.payload`),
-    attempt: num(attempt, `${at}.attempt`),
-    receipt: text(receipt, `${at}.receipt`),
-    deadline: deadline(until, `${at}.deadline`),
-  };
 }
 
 function stats(body: unknown[]): QueueStats {
@@ -226,8 +225,8 @@ type Decoders = { readonly [N in ScriptName]: (body: unknown[]) => ScriptReplies
 /** Per script: how many elements come before the evicted list, and how to read them. */
 const SIZES: { readonly [N in ScriptName]: number } = {
   enqueue: 1,
-  receive: 4,
-  ack: 4,
+  receive: 5,
+  ack: 5,
   nack: 1,
   release: 1,
   extend: 2,
@@ -244,14 +243,17 @@ const DECODERS: Decoders = {
     now: num(b[0], 'now'),
     nextDue: num(b[1], 'nextDue'),
     lastId: text(b[2], 'lastId'),
-    deliveries: rawDeliveries(b[3]),
+    deliveries: rawDeliveries(b[3], b[4]),
   }),
-  ack: (b) => ({
-    results: texts(b[0], 'results'),
-    deliveries: rawDeliveries(b[1]),
-    now: num(b[2], 'now'),
-    leases: num(b[3], 'leases'),
-  }),
+  ack: (b) => {
+    const results = text(b[0], 'results');
+    return {
+      results: results === '' ? [] : results.split(' '),
+      deliveries: rawDeliveries(b[1], b[4]),
+      now: num(b[2], 'now'),
+      leases: num(b[3], 'leases'),
+    };
+  },
   nack: (b) => text(b[0], 'result'),
   release: (b) => text(b[0], 'result'),
   extend: (b) => ({ result: text(b[0], 'result'), deadline: deadline(b[1], 'deadline') }),

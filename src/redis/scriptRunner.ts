@@ -52,6 +52,11 @@ export class ScriptRunner {
     });
   }
 
+  /** The queue's base key, which every receipt of this queue ends with. */
+  get base(): string {
+    return this.host.keys.base;
+  }
+
   /** A token that names one call, so a call the client resends after a reconnect is recognised. */
   token(): string {
     return `${this.tokenPrefix}.${++this.tokenSeq}`;

@@ -167,8 +167,9 @@ return { results, evicted }
 
   /**
    * ARGV[6] consumer, [7] max, [8] max random nonces of 16 characters each, one per delivery.
-   * Returns { now, nextDue or -1, lastId or '', deliveries, evicted } with deliveries as
-   * { id, payload, attempt, receipt, deadline or -1 }.
+   * Returns { now, nextDue or -1, lastId or '', deliveries, deadline or -1, evicted }, the
+   * deliveries flat, three items each: id, payload, "<attempt>:<receipt>"; every delivery of
+   * the call has the one deadline.
    */
   receive: `
 processDue(100)
@@ -185,26 +186,29 @@ if #out == 0 then
   local last = redis.call('XREVRANGE', S, '+', '-', 'COUNT', 1)
   if last[1] then lastId = last[1][1] else lastId = '0-0' end
 end
-return { now, nextDue, lastId, out, evicted }
+return { now, nextDue, lastId, out, DEADLINE, evicted }
 `,
 
   /**
    * A batch of acks, in order, then the next deliveries of the consumer whose workers they
    * free: one round trip per batch. ARGV[6] consumer, [7] how many to lease after the acks (0:
-   * none), [8] that many nonces of 16 characters; then per ack two arguments from ARGV[9]:
-   * receipt, token. Returns { result per ack, deliveries (as receive's), now, the leases the
-   * queue holds (every consumer's), evicted }. Entries
-   * and leases of the batch are removed together; the consumer never holds more leases than
-   * before the call.
+   * none), [8] that many nonces of 16 characters, [9] the call's token, [10] the receipts
+   * without their base key (the client checked it), separated by spaces ('-' for one the
+   * client refused). The k-th ack's token is "<token>/<k>". Returns { the results separated by
+   * spaces, deliveries (as receive's), now, the leases the queue holds (every consumer's),
+   * deadline or -1 of the deliveries, evicted }. Entries and leases of the batch are removed
+   * together; the consumer never holds more leases than before the call.
    */
   ack: `
 local results, entries, members = {}, {}, {}
-for k = 0, (#ARGV - 8) / 2 - 1 do
-  local receipt, token = ARGV[9 + k * 2], ARGV[10 + k * 2]
-  local seq, a, b = resolve(receipt)
+local k = 0
+for head in string.gmatch(ARGV[10], '%S+') do
+  k = k + 1
+  local token = ARGV[9] .. '/' .. k
+  local seq, a, b = resolveHead(head)
   if not seq then
     -- a resend of this very call (the client resends after a reconnect) succeeded the first time
-    if a == 'acked' and b[6] == token then results[k + 1] = 'ok' else results[k + 1] = a end
+    if a == 'acked' and b[6] == token then results[k] = 'ok' else results[k] = a end
   else
     if a[8] ~= '' then entries[#entries + 1] = a[8] else offLeaseEnded() end
     members[#members + 1] = a[5]
@@ -213,7 +217,7 @@ for k = 0, (#ARGV - 8) / 2 - 1 do
     redis.call('HSET', M(seq), 's', 'a', 'tk', token, 'p', '')
     finish(seq, a[9], a[10], a[11])
     groupDone(seq, a[13])
-    results[k + 1] = 'ok'
+    results[k] = 'ok'
   end
 end
 if #members > 0 then
@@ -227,7 +231,7 @@ if want > 0 then
   processDue(100)
   out = lease(ARGV[6], want, ARGV[8])
 end
-return { results, out, now, redis.call('ZCARD', L), evicted }
+return { table.concat(results, ' '), out, now, redis.call('ZCARD', L), DEADLINE, evicted }
 `,
 
   /** ARGV[6] receipt, [7] token, [8] delay, [9] encoded error or '' */
