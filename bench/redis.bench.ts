@@ -316,6 +316,8 @@ async function worker(kind: Kind, url: string, name: string): Promise<void> {
   const queue = new RedisQueue<{ n: number }>({ connection, name, capacity: Infinity });
   const drain = new AbortController();
   process.on('SIGTERM', () => drain.abort());
+  // connected before it says ready, as the BullMQ worker is after waitUntilReady()
+  if (connection.status !== 'ready') await once(connection, 'ready');
   process.stdout.write('ready\n');
   await go();
   queue
