@@ -321,6 +321,39 @@ describe('synchronous RxJS operators between two stages carry their room', () =>
 });
 
 describe('regressions found by the pipeline property test', () => {
+  it("startWith's own values are pushed: a 'block' stage takes as many as it has room for, and refuses the next loudly", () => {
+    // The room carried across startWith is for the values from upstream; the ones startWith
+    // adds arrive when it is subscribed, before anyone asked. A pool whose consumer asked for
+    // one starts one job (a job starts only when its result has somewhere to go) and buffers
+    // `capacity` more: the next is a ChannelFullError carrying it, never a silent loss.
+    const clock = new ManualClock();
+    const pipeline = (extra: number[]) =>
+      fromIterable([1, 2]).pipe(
+        startWith(...extra),
+        workerPool((n: number) => of(n), { concurrency: 3, capacity: 1 }),
+      );
+    const fits = new LoggingConsumer(pipeline([-2, -1]), clock);
+    fits.request(1);
+    clock.runAll();
+    for (let i = 0; i < 4; i++) fits.request(1);
+    clock.runAll();
+    expect(fits.events.filter((e) => e.kind === 'next').map((e) => e.value)).toEqual([
+      -2, -1, 1, 2,
+    ]);
+    expect(fits.events.at(-1)?.kind).toBe('complete');
+
+    const over = new LoggingConsumer(pipeline([-3, -2, -1]), clock);
+    for (let i = 0; i < 5; i++) {
+      over.request(1);
+      clock.runAll();
+    }
+    // what it took is handed on first; then the refusal, with the refused value
+    expect(over.events.filter((e) => e.kind === 'next').map((e) => e.value)).toEqual([-3, -2]);
+    const failed = over.events.find((e) => e.kind === 'error');
+    expect(failed?.kind === 'error' && failed.error).toBeInstanceOf(ChannelFullError);
+    expect(failed?.kind === 'error' && (failed.error as ChannelFullError).value).toBe(-1);
+  });
+
   it('idempotent fed by a pull source with concurrency 2 gives every copy its outcome', () => {
     const clock = new ManualClock();
     const outcomes: string[] = [];
