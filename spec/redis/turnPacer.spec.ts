@@ -3,7 +3,7 @@
  * turn after the one before, so that work handed on together is spread over turns.
  */
 import { setImmediate } from 'node:timers';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { TurnPacer } from '../../src/redis/turnPacer.js';
 
 /** Resolves after `n` turns of the event loop. */
@@ -50,7 +50,6 @@ describe('TurnPacer', () => {
   });
 
   it('is not held back by fake timers, which replace only the global setImmediate', async () => {
-    const { vi } = await import('vitest');
     vi.useFakeTimers();
     try {
       const pacer = new TurnPacer();
