@@ -217,6 +217,8 @@ describe('consume: marble tests', () => {
       .subscribe();
     expect(copy.signal).toBeInstanceOf(AbortSignal);
     expect(copy.workerId).toBe(0);
+    // and nothing else: no internals of the consumer come along
+    expect(Reflect.ownKeys(copy)).toEqual(['signal', 'workerId']);
   });
 
   it('keepAlive keeps a long handler lease; without it the lease is lost to a redelivery', () => {
