@@ -3,7 +3,8 @@
  * (40 messages each, every seventh failing its first attempt, priorities mixed) beside plain
  * messages. Checked through Redis at the end: each group's messages succeeded in enqueue order
  * (a failed one kept its place), no two handlers of one group ever ran at once in any process,
- * every worker handled some of the work, and nothing is left in the queue or its group keys.
+ * every worker handled some of the work (they start together once all are loaded), and nothing
+ * is left in the queue or its group keys.
  *
  * This test waits on conditions (polling with a bounded deadline), never on durations.
  */
@@ -50,6 +51,8 @@ describeRedis('RedisQueue message groups across processes', () => {
     expect((await queue.stats()).visible).toBe(total);
 
     const started = await Promise.all(['w1', 'w2', 'w3'].map((w) => startWorker(name, w)));
+    // all loaded: one go each, so that none finishes the work before another has started
+    await connection.rpush(`${name}:go`, '1', '1', '1');
     await waitFor(
       async () => {
         const s = await queue.stats();

@@ -6,7 +6,9 @@
  * means two handlers of one group ran at once, counted in `<name>:overlaps`) and `DECR` before
  * it ends; on success, `n` appended to `<name>:order:<group>`; the worker's name appended to
  * `<name>:by:<worker>`. A message with `fail` throws on its first attempt (it is nacked and
- * must keep its place). Prints "ready" once consuming; SIGTERM drains and exits 0.
+ * must keep its place). Prints "ready", then starts consuming once it pops a go from
+ * `<name>:go` (so that every worker starts together, however long each took to load); SIGTERM
+ * drains and exits 0.
  */
 import { Redis } from 'ioredis';
 import { RedisQueue } from '../../src/redis/index.js';
@@ -26,6 +28,8 @@ const connection = new Redis(url);
 const queue = new RedisQueue<Job>({ connection, name, visibilityTimeout: 30_000, maxAttempts: 5 });
 const drain = new AbortController();
 process.on('SIGTERM', () => drain.abort());
+process.stdout.write('ready\n');
+await connection.blpop(`${name}:go`, 0);
 
 queue
   .consume(
@@ -52,4 +56,3 @@ queue
       });
     },
   });
-process.stdout.write('ready\n');
