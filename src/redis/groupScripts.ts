@@ -116,7 +116,7 @@ local function offLeaseEnded()
   redis.call('HINCRBY', C, 'fo', -1)
 end
 
--- Leases ready messages of Q:p into out (three items per delivery, as lease() makes them):
+-- Leases ready messages of Q:p into out (three items per delivery, see handOut):
 -- those above priority 0 when high, else those below, up to the free nonce slots. The stream
 -- uses nonce slots 1, 2, ... (one per entry read, streamRead of them); these use slots from the
 -- last one down, so no two deliveries of a call share a nonce.
@@ -148,10 +148,7 @@ local function leaseReady(out, max, nonces, high)
       leases[#leases + 1] = lk
       redis.call('HSET', M(seq), 'a', a, 'n', k, 's', 'f', 'rk', nonce, 'lk', lk, 'dl', dlText,
         'e', '')
-      local o = #out
-      out[o + 1] = r[5]
-      out[o + 2] = r[6] or ''
-      out[o + 3] = a .. ':' .. seq .. ':' .. k .. ':' .. nonce .. ':' .. Q
+      handOut(out, r, a, seq, k, nonce)
     end
   end
   if #leases > 0 then

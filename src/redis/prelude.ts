@@ -119,6 +119,16 @@ local function ackEntries(entries, acked)
   end
 end
 
+-- Adds a delivery to out, the list a receive or ack script answers: three items per delivery
+-- (id, payload, "<attempt>:<receipt>"), its deadline being the call's DEADLINE. r is the
+-- record as the lease read it (HMGET s, e, a, n, i, p); n the delivery number.
+local function handOut(out, r, a, seq, n, nonce)
+  local o = #out
+  out[o + 1] = r[5]
+  out[o + 2] = r[6] or ''
+  out[o + 3] = a .. ':' .. seq .. ':' .. n .. ':' .. nonce .. ':' .. Q
+end
+
 -- Makes a message visible at the back of the stream.
 local function addEntry(seq)
   local e = redis.call('XADD', S, '*', 'k', seq)
@@ -291,9 +301,8 @@ end
 
 -- Leases up to max entries of the stream to consumer (one XREADGROUP), with one nonce (16
 -- characters of nonces) per delivery, all with one deadline (DEADLINE). Returns the
--- deliveries as one flat list, three items each: id, payload, "<attempt>:<receipt>" (fewer
--- items for the client to decode). A foreign or corrupt entry is dead-lettered with its
--- reason, never handed out.
+-- deliveries as handOut lists them (few items for the client to decode). A foreign or corrupt
+-- entry is dead-lettered with its reason, never handed out.
 local function lease(consumer, max, nonces)
   local out = {}
   max = math.min(max, ${RECEIVE_CAP})
@@ -354,10 +363,7 @@ local function lease(consumer, max, nonces)
         leases[#leases + 1] = dlScore
         leases[#leases + 1] = lk
         redis.call('HSET', M(seq), 'a', a, 'n', n, 's', 'f', 'rk', nonce, 'lk', lk, 'dl', dlText)
-        local o = #out
-        out[o + 1] = r[5]
-        out[o + 2] = r[6] or ''
-        out[o + 3] = a .. ':' .. seq .. ':' .. n .. ':' .. nonce .. ':' .. Q
+        handOut(out, r, a, seq, n, nonce)
       end
     end
     if #leases > 0 then

@@ -361,7 +361,8 @@ export class RedisQueue<T> implements QueueStore<T> {
    * node) and the payload dropped, after the script checked the receipt (owner, delivery
    * count, deadline). Refused, changing nothing, when the receipt is stale, expired, released,
    * already acknowledged or unknown. The acks made in one turn of the event loop go to Redis
-   * as one script call (up to 256; two, back to back, from 16), and an ack of a delivery `consume` handed out also leases, in the same call, the
+   * as one script call (up to 256; two, back to back, from 16 while no other consumer holds
+   * leases), and an ack of a delivery `consume` handed out also leases, in the same call, the
    * next delivery of the worker it frees; each receipt is still checked alone and gets its
    * own answer.
    */
