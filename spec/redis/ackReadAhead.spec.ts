@@ -41,23 +41,27 @@ describeRedis('RedisQueue consume: next deliveries leased with the acks', () => 
     return { connection, queue, calls, leasesKey: queue.keys.leases, name };
   }
 
+  /** Consumes `count` messages with a no-op handler, then drains; resolves with the outcomes. */
+  function consumeAll(queue: RedisQueue<number>, count: number, concurrency: number) {
+    const drain = new AbortController();
+    let done = 0;
+    return lastValueFrom(
+      queue
+        .consume(
+          () => {
+            if (++done === count) drain.abort();
+          },
+          { concurrency, drain: drain.signal },
+        )
+        .pipe(toArray()),
+    );
+  }
+
   it('one script call per batch of acks: the acks lease the next deliveries', async () => {
     const { queue, calls } = open();
     await Promise.all(Array.from({ length: 400 }, (_, n) => queue.enqueue(n)));
     for (const key of Object.keys(calls)) delete calls[key];
-    const drain = new AbortController();
-    let done = 0;
-    const outcomes = lastValueFrom(
-      queue
-        .consume(
-          () => {
-            if (++done === 400) drain.abort();
-          },
-          { concurrency: 8, signal: drain.signal },
-        )
-        .pipe(toArray()),
-    );
-    const all = await outcomes;
+    const all = await consumeAll(queue, 400, 8);
     expect(all.map((o) => o.status)).toEqual(Array(400).fill('acked'));
     expect(new Set(all.map((o) => o.message.payload)).size).toBe(400);
     // the first receive, then one ack script per batch of 8 carrying the next 8 deliveries
@@ -75,18 +79,7 @@ describeRedis('RedisQueue consume: next deliveries leased with the acks', () => 
     const held = others > 0 ? await other.receive({ max: others }) : [];
     expect(held).toHaveLength(others);
     for (const key of Object.keys(calls)) delete calls[key];
-    const drain = new AbortController();
-    let done = 0;
-    await lastValueFrom(
-      queue
-        .consume(
-          () => {
-            if (++done === 320) drain.abort();
-          },
-          { concurrency: 16, drain: drain.signal },
-        )
-        .pipe(toArray()),
-    );
+    await consumeAll(queue, 320, 16);
     return calls.ack ?? 0;
   }
 
