@@ -31,6 +31,11 @@ export interface RedisQueueKeys {
   message(seq: string | number): string;
   /** The deduplication record of a caller-given id. */
   id(id: string): string;
+  /**
+   * Hash of the acknowledgements of messages without a caller's id whose sequence numbers
+   * share all but their last two digits (what a late receipt is answered from, for a minute).
+   */
+  acked(seq: string | number): string;
   /** List of one message group's messages in order, its head first. */
   messageGroup(name: string): string;
 }
@@ -48,7 +53,7 @@ function checkPart(where: string, name: string, value: unknown, allowEmpty: bool
  * The Redis keys of the queue `name` under `prefix`: `<prefix>{<name>}:s` (stream),
  * `:l` (leases), `:d` (delayed), `:x` (dead letters), `:xi` (dead-letter index), `:c`
  * (counters), `:cfg` (shared settings), `:p` (ready messages by priority), `:m:<seq>` (messages),
- * `:i:<id>` (deduplication) and `:g:<group>` (a message group's order). The braces are a Redis Cluster hash tag: all of a queue's keys
+ * `:a:<seq less its last two digits>` (acknowledgements of messages without an id), `:i:<id>` (deduplication) and `:g:<group>` (a message group's order). The braces are a Redis Cluster hash tag: all of a queue's keys
  * live in one slot, so its Lua scripts run on Redis Cluster too. Different names or prefixes
  * never share a key, so several queues and applications can share one Redis.
  *
@@ -67,6 +72,7 @@ function checkPart(where: string, name: string, value: unknown, allowEmpty: bool
  * assert.equal(keys.stream, 'shop:{orders}:s');
  * assert.equal(keys.dead, 'shop:{orders}:x');
  * assert.equal(keys.id('order-42'), 'shop:{orders}:i:order-42');
+ * assert.equal(keys.acked(1234), 'shop:{orders}:a:12');
  * ```
  *
  * @param name The queue's name.
@@ -109,6 +115,7 @@ export function redisQueueKeys(name: string, prefix = 'sluice:'): RedisQueueKeys
     ]),
     message: (seq: string | number) => `${base}:m:${seq}`,
     id: (id: string) => `${base}:i:${id}`,
+    acked: (seq: string | number) => `${base}:a:${String(seq).slice(0, -2) || '0'}`,
     messageGroup: (name: string) => `${base}:g:${name}`,
   });
 }

@@ -20,6 +20,12 @@ local TRIM_STEP = 100
 local G = 'sluice'
 local INF = math.huge
 local function M(seq) return Q .. ':m:' .. seq end
+-- The acknowledgements of messages without a caller's id, by range of 100 sequence numbers.
+local function A(seq)
+  local range = string.sub(seq, 1, -3)
+  if range == '' then range = '0' end
+  return Q .. ':a:' .. range
+end
 local function I(id) return Q .. ':i:' .. id end
 local function num(v) local n = tonumber(v); if n == nil or n < 0 then return INF end; return n end
 local function str(n) return string.format('%.0f', n) end
@@ -75,6 +81,46 @@ local function finish(seq, t, w, i)
   end
   for _, k in ipairs(keys) do
     if ttl > 0 then redis.call('PEXPIRE', k, str(math.ceil(ttl))) else redis.call('DEL', k) end
+  end
+end
+
+-- An acknowledged message without a caller's id keeps no record: the acks of one script call
+-- delete their records together (one DEL), and what a resent call or a late receipt needs to
+-- get its true answer ('acked') is one field of its range's hash (A(seq)): "<delivery
+-- number>:<nonce>:<token>". A range's hash expires when the longest of its fields' stays ends:
+-- a minute after the ack, or the end of the deduplication window if sooner (then the field
+-- may stay until the range's hash expires, at most a minute). One write per range and call
+-- instead of a write and an expiry per message, and no expiring key per message.
+local ackedKeys, ackedRanges, ackedOrder, ackedNow = {}, {}, {}, {}
+local function ackedUnnamed(seq, t, n, nonce, token)
+  ackedKeys[#ackedKeys + 1] = M(seq)
+  -- until ackedWrite, this call's later receipts find the ack here
+  ackedNow[seq] = n .. ':' .. nonce .. ':' .. token
+  local ttl = 60000
+  if t then ttl = math.min(tonumber(t) + WIN - now, ttl) end
+  if ttl <= 0 then return end
+  local key = A(seq)
+  local range = ackedRanges[key]
+  if not range then
+    range = { ttl = 0, fields = {} }
+    ackedRanges[key] = range
+    ackedOrder[#ackedOrder + 1] = key
+  end
+  local fields = range.fields
+  fields[#fields + 1] = seq
+  fields[#fields + 1] = ackedNow[seq]
+  if ttl > range.ttl then range.ttl = ttl end
+end
+
+-- Writes what ackedUnnamed gathered (once per call, after the acks).
+local function ackedWrite()
+  if #ackedKeys == 0 then return end
+  redis.call('DEL', unpack(ackedKeys))
+  for _, key in ipairs(ackedOrder) do
+    local range = ackedRanges[key]
+    redis.call('HSET', key, unpack(range.fields))
+    local ms = math.ceil(range.ttl)
+    if redis.call('PTTL', key) < ms then redis.call('PEXPIRE', key, str(ms)) end
   end
 end
 
@@ -253,10 +299,23 @@ end
 -- the owner's delivery number and the deadline there, in the same call as its XREADGROUP.
 local function resolveParts(seq, n, nonce)
   if not seq then return nil, 'unknown' end
-  local r = redis.call('HMGET', M(seq), 'n', 'rk', 's', 'end', 'lk', 'tk', 'a', 'e', 't', 'w', 'i', 'dl', 'g')
-  if not r[1] then return nil, 'unknown' end
-  local dn = tonumber(r[1])
+  local v = ackedNow[seq]
+  local r = v and {} or redis.call('HMGET', M(seq), 'n', 'rk', 's', 'end', 'lk', 'tk', 'a', 'e', 't', 'w', 'i', 'dl', 'g')
   n = tonumber(n)
+  if not r[1] then
+    -- acknowledged without a caller's id (see ackedUnnamed), or nothing known
+    v = v or redis.call('HGET', A(seq), seq)
+    local an, ark, atk
+    if v then an, ark, atk = string.match(v, '^(%d+):([^:]+):(.*)$') end
+    if not an then return nil, 'unknown' end
+    an = tonumber(an)
+    if n > an or (n == an and ark ~= nonce) then return nil, 'unknown' end
+    -- shaped as the record (tk is its 6th field) for the callers
+    local acked = { [6] = atk }
+    if n < an then return nil, 'stale', acked end
+    return nil, 'acked', acked
+  end
+  local dn = tonumber(r[1])
   if n > dn then return nil, 'unknown' end
   if n < dn then return nil, 'stale', r end
   if r[2] ~= nonce then return nil, 'unknown' end

@@ -212,14 +212,19 @@ for head in string.gmatch(ARGV[10], '%S+') do
   else
     if a[8] ~= '' then entries[#entries + 1] = a[8] else offLeaseEnded() end
     members[#members + 1] = a[5]
-    -- the payload is emptied, not deleted: one call instead of two; the entry and lease fields
-    -- (e, lk) are read only while the message is in flight, so they are left as they are
-    redis.call('HSET', M(seq), 's', 'a', 'tk', token, 'p', '')
-    finish(seq, a[9], a[10], a[11])
+    if a[10] == '1' then
+      -- kept to deduplicate its id: the payload is emptied, not deleted (one call instead of
+      -- two); the entry and lease fields (e, lk) are read only while it is in flight
+      redis.call('HSET', M(seq), 's', 'a', 'tk', token, 'p', '')
+      finish(seq, a[9], a[10], a[11])
+    else
+      ackedUnnamed(seq, a[9], a[1], a[2], token)
+    end
     groupDone(seq, a[13])
     results[k] = 'ok'
   end
 end
+ackedWrite()
 if #members > 0 then
   redis.call('ZREM', L, unpack(members))
   local acked = redis.call('HINCRBY', C, 'acked', #members)
