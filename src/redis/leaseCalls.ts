@@ -45,9 +45,9 @@ const BATCH = 256;
  * second half until the first was answered was slower than sending both at once.
  *
  * For the same reason the two halves' answers tend to arrive in one read; handled in one
- * turn, their acks would go out together again and the groups would merge. A consumer alone on its queue therefore hands the second of two such
- * answers on a turn later (`TurnPacer`): the first half's acks reach Redis while the process
- * works on the second. Measured on a 2-core machine, one process, warm: 27-33k msg/s paced
+ * turn, their acks would go out together again and the groups would merge. A consumer alone
+ * on its queue therefore hands the second of two such answers on a turn later (`TurnPacer`):
+ * the first half's acks reach Redis while the process works on the second. Measured on a 2-core machine, one process, warm: 27-33k msg/s paced
  * against 24-28k.
  */
 const HALVES = 8;

@@ -91,9 +91,9 @@ end
 -- a minute after the ack, or the end of the deduplication window if sooner (then the field
 -- may stay until the range's hash expires, at most a minute). One write per range and call
 -- instead of a write and an expiry per message, and no expiring key per message.
-local ackedKeys, ackedRanges, ackedOrder, ackedNow = {}, {}, {}, {}
+local ackedHashes, ackedRanges, ackedOrder, ackedNow = {}, {}, {}, {}
 local function ackedUnnamed(seq, t, n, nonce, token)
-  ackedKeys[#ackedKeys + 1] = M(seq)
+  ackedHashes[#ackedHashes + 1] = M(seq)
   -- until ackedWrite, this call's later receipts find the ack here
   ackedNow[seq] = n .. ':' .. nonce .. ':' .. token
   local ttl = 60000
@@ -114,8 +114,8 @@ end
 
 -- Writes what ackedUnnamed gathered (once per call, after the acks).
 local function ackedWrite()
-  if #ackedKeys == 0 then return end
-  redis.call('DEL', unpack(ackedKeys))
+  if #ackedHashes == 0 then return end
+  redis.call('DEL', unpack(ackedHashes))
   for _, key in ipairs(ackedOrder) do
     local range = ackedRanges[key]
     redis.call('HSET', key, unpack(range.fields))
@@ -293,28 +293,30 @@ local function processDue(limit)
   return (#ls + #ds) / 2
 end
 
+-- The answer to delivery n with nonce of a message acknowledged without a caller's id, from
+-- its ack (see ackedUnnamed; nil: nothing is known of the message). The record it returns is
+-- shaped as resolveParts's (tk, the acking call's token, is its 6th field).
+local function ackedAnswer(n, nonce, ack)
+  local an, ark, atk
+  if ack then an, ark, atk = string.match(ack, '^(%d+):([^:]+):(.*)$') end
+  if not an then return nil, 'unknown' end
+  an = tonumber(an)
+  if n > an or (n == an and ark ~= nonce) then return nil, 'unknown' end
+  if n < an then return nil, 'stale', { [6] = atk } end
+  return nil, 'acked', { [6] = atk }
+end
+
 -- The message whose current lease delivery n of message seq, with nonce, is; or why not.
 -- Returns seq, record  or  nil, reason, record (the record is HMGET n, rk, s, end, lk, tk, a,
 -- e, t, w, i, dl, g). One read of the message's hash: the script that leased it wrote the nonce,
 -- the owner's delivery number and the deadline there, in the same call as its XREADGROUP.
 local function resolveParts(seq, n, nonce)
   if not seq then return nil, 'unknown' end
-  local v = ackedNow[seq]
-  local r = v and {} or redis.call('HMGET', M(seq), 'n', 'rk', 's', 'end', 'lk', 'tk', 'a', 'e', 't', 'w', 'i', 'dl', 'g')
   n = tonumber(n)
-  if not r[1] then
-    -- acknowledged without a caller's id (see ackedUnnamed), or nothing known
-    v = v or redis.call('HGET', A(seq), seq)
-    local an, ark, atk
-    if v then an, ark, atk = string.match(v, '^(%d+):([^:]+):(.*)$') end
-    if not an then return nil, 'unknown' end
-    an = tonumber(an)
-    if n > an or (n == an and ark ~= nonce) then return nil, 'unknown' end
-    -- shaped as the record (tk is its 6th field) for the callers
-    local acked = { [6] = atk }
-    if n < an then return nil, 'stale', acked end
-    return nil, 'acked', acked
-  end
+  local acked = ackedNow[seq]
+  if acked then return ackedAnswer(n, nonce, acked) end
+  local r = redis.call('HMGET', M(seq), 'n', 'rk', 's', 'end', 'lk', 'tk', 'a', 'e', 't', 'w', 'i', 'dl', 'g')
+  if not r[1] then return ackedAnswer(n, nonce, redis.call('HGET', A(seq), seq)) end
   local dn = tonumber(r[1])
   if n > dn then return nil, 'unknown' end
   if n < dn then return nil, 'stale', r end

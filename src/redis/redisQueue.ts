@@ -358,8 +358,9 @@ export class RedisQueue<T> implements QueueStore<T> {
 
   /**
    * Acknowledges a delivery: the entry is acknowledged (and trimmed later, with its stream
-   * node) and the payload dropped, after the script checked the receipt (owner, delivery
-   * count, deadline). Refused, changing nothing, when the receipt is stale, expired, released,
+   * node) and the message's record deleted (one with a caller's id keeps it, without its
+   * payload, for its deduplication window), after the script checked the receipt (owner,
+   * delivery count, deadline). Refused, changing nothing, when the receipt is stale, expired, released,
    * already acknowledged or unknown. The acks made in one turn of the event loop go to Redis
    * as one script call (up to 256; two, back to back, from 16 while no other consumer holds
    * leases), and an ack of a delivery `consume` handed out also leases, in the same call, the
