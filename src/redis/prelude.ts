@@ -63,7 +63,8 @@ end
 -- The message left the live queue: a caller's id (and the record) is kept for the rest of its
 -- deduplication window, counted from the enqueue, then expires. A message without a caller's
 -- id has nothing to deduplicate: its record stays at most a minute (so a resent call or a late
--- receipt still gets its true answer), whatever the window, Infinity included.
+-- receipt still gets its true answer), whatever the window, Infinity included. (An ack of such
+-- a message keeps no record: see ackedUnnamed below.)
 -- t, w, i: the record's fields of those names, when the caller has read them already.
 local function finish(seq, t, w, i)
   if t == nil then
